@@ -1,0 +1,139 @@
+package io.mqa4j.core;
+
+import io.mqa4j.core.spi.AttentionKernelProvider;
+import java.util.Locale;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Where kernels come from. {@link #scalar()} always works; {@link #best()} is the SIMD kernel when
+ * the {@code io.mqa4j.simd} module and {@code jdk.incubator.vector} are present, else the scalar
+ * one, chosen once and logged once.
+ *
+ * <p>System properties: {@code mqa4j.kernel} = {@code auto} (default), {@code scalar} or
+ * {@code simd} forces the choice of {@link #best()} (a forced {@code simd} that cannot load fails
+ * loudly); {@code mqa4j.threads} sets the thread count of {@link #best()} (default: all processors).
+ */
+public final class AttentionKernels {
+
+  /** System property that forces the kernel family: {@code auto}, {@code scalar} or {@code simd}. */
+  public static final String KERNEL_PROPERTY = "mqa4j.kernel";
+  /** System property for the thread count of {@link #best()}. */
+  public static final String THREADS_PROPERTY = "mqa4j.threads";
+
+  private static final Logger LOG = LoggerFactory.getLogger(AttentionKernels.class);
+
+  private AttentionKernels() {}
+
+  /** The scalar reference kernel, single-threaded. */
+  public static AttentionKernel scalar() {
+    return ScalarAttentionKernel.INSTANCE;
+  }
+
+  /** The fastest kernel available here, chosen once per JVM. */
+  public static AttentionKernel best() {
+    return Holder.BEST;
+  }
+
+  /**
+   * A SIMD kernel on {@code threads} threads; throws {@link IllegalStateException} saying why when
+   * none can load here.
+   */
+  public static AttentionKernel simd(int threads) {
+    if (threads < 1) {
+      throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+    }
+    Lookup found = findProvider("simd");
+    if (found.provider == null) {
+      throw new IllegalStateException("SIMD kernels are not available: " + found.reason);
+    }
+    return found.provider.create(threads);
+  }
+
+  /** Whether a SIMD kernel can load in this JVM. */
+  public static boolean simdAvailable() {
+    return findProvider("simd").provider != null;
+  }
+
+  /** Threads used by {@link #best()}: {@code mqa4j.threads} or all processors. */
+  public static int defaultThreads() {
+    String value = System.getProperty(THREADS_PROPERTY);
+    if (value == null || value.isBlank()) {
+      return Runtime.getRuntime().availableProcessors();
+    }
+    try {
+      int threads = Integer.parseInt(value.trim());
+      if (threads >= 1) {
+        return threads;
+      }
+    } catch (NumberFormatException ignored) {
+      // reported below
+    }
+    throw new IllegalArgumentException(THREADS_PROPERTY + " must be a positive integer, got '" + value + "'");
+  }
+
+  /**
+   * Chooses a kernel the way {@link #best()} does for {@code mode} ({@code auto}, {@code scalar},
+   * {@code simd}), logging the choice; visible for tests.
+   */
+  static AttentionKernel lookup(String mode, int threads) {
+    switch (mode.toLowerCase(Locale.ROOT)) {
+      case "scalar" -> {
+        LOG.info("mqa4j: using the scalar kernels ({}=scalar)", KERNEL_PROPERTY);
+        return scalar();
+      }
+      case "simd" -> {
+        AttentionKernel kernel = simd(threads);
+        LOG.info("mqa4j: using {}", kernel.description());
+        return kernel;
+      }
+      case "auto", "" -> {
+        Lookup found = findProvider("simd");
+        if (found.provider == null) {
+          LOG.warn("mqa4j: SIMD kernels unavailable ({}); using the scalar kernels", found.reason);
+          return scalar();
+        }
+        AttentionKernel kernel = found.provider.create(threads);
+        LOG.info("mqa4j: using {}", kernel.description());
+        return kernel;
+      }
+      default -> throw new IllegalArgumentException(
+          KERNEL_PROPERTY + " must be auto, scalar or simd, got '" + mode + "'");
+    }
+  }
+
+  private record Lookup(AttentionKernelProvider provider, String reason) {}
+
+  private static Lookup findProvider(String name) {
+    String reason = "no provider named '" + name + "' is on the module or class path"
+        + " (add the mqa4j-simd artifact)";
+    try {
+      ServiceLoader<AttentionKernelProvider> loader =
+          ServiceLoader.load(AttentionKernelProvider.class, AttentionKernels.class.getClassLoader());
+      for (ServiceLoader.Provider<AttentionKernelProvider> candidate : loader.stream().toList()) {
+        try {
+          AttentionKernelProvider provider = candidate.get();
+          if (provider.name().equals(name)) {
+            return new Lookup(provider, null);
+          }
+        } catch (ServiceConfigurationError e) {
+          // The provider's constructor says why it cannot run here; report that, not the wrapper.
+          Throwable cause = e.getCause() != null ? e.getCause() : e;
+          reason = cause.getMessage() != null ? cause.getMessage() : cause.toString();
+        } catch (UnsupportedOperationException | LinkageError e) {
+          reason = e.getMessage() != null ? e.getMessage() : e.toString();
+        }
+      }
+    } catch (ServiceConfigurationError e) {
+      reason = "the provider could not load: " + e.getMessage();
+    }
+    return new Lookup(null, reason);
+  }
+
+  private static final class Holder {
+    static final AttentionKernel BEST =
+        lookup(System.getProperty(KERNEL_PROPERTY, "auto"), defaultThreads());
+  }
+}

@@ -1,0 +1,265 @@
+package io.mqa4j.core;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * How logits are formed and masked. Immutable; every {@code with…} method returns a copy.
+ *
+ * <p>For query {@code i} of {@code nq} queries over {@code nk} keys, the query's position is
+ * {@code p = nk - nq + i} (queries are the last {@code nq} tokens, bottom-right aligned as in
+ * FlashAttention). For query head {@code h} and key {@code j} the logit is built in this order:
+ * <ol>
+ *   <li>{@code s = scale * (q · k_j)}, scale by default {@code 1 / sqrt(headDim)};</li>
+ *   <li>soft-cap: {@code s = c * tanh(s / c)};</li>
+ *   <li>ALiBi: {@code s += slope_h * (j - p)};</li>
+ *   <li>masking: causal keeps {@code j <= p}; a sliding window of {@code W} keeps
+ *       {@code p - W < j <= p} (so it implies causal).</li>
+ * </ol>
+ * An attention sink adds one logit per query head to the softmax denominator only. A row that
+ * sees no key outputs zeros, with or without a sink.
+ */
+public final class AttentionOptions {
+
+  private static final AttentionOptions DEFAULTS =
+      new AttentionOptions(Float.NaN, false, 0, 0f, false, null, null);
+
+  private final float scale;
+  private final boolean causal;
+  private final int slidingWindow;
+  private final float softCap;
+  private final boolean alibi;
+  private final float[] alibiSlopes;
+  private final float[] sinks;
+  // The standard slopes for the last head count asked for, so the hot path neither boxes nor copies.
+  private volatile float[] standardSlopesCache;
+
+  private AttentionOptions(float scale, boolean causal, int slidingWindow, float softCap,
+      boolean alibi, float[] alibiSlopes, float[] sinks) {
+    this.scale = scale;
+    this.causal = causal;
+    this.slidingWindow = slidingWindow;
+    this.softCap = softCap;
+    this.alibi = alibi;
+    this.alibiSlopes = alibiSlopes;
+    this.sinks = sinks;
+  }
+
+  /** No mask, no soft-cap, no ALiBi, no sinks, scale {@code 1/sqrt(headDim)}. */
+  public static AttentionOptions defaults() {
+    return DEFAULTS;
+  }
+
+  /** Logits are {@code scale * q·k}; {@code scale} must be finite and positive. */
+  public AttentionOptions withScale(float scale) {
+    if (!(scale > 0) || Float.isInfinite(scale)) {
+      throw new IllegalArgumentException("scale must be finite and positive, got " + scale);
+    }
+    return new AttentionOptions(scale, causal, slidingWindow, softCap, alibi, alibiSlopes, sinks);
+  }
+
+  /** Back to the default scale {@code 1/sqrt(headDim)}. */
+  public AttentionOptions withDefaultScale() {
+    return new AttentionOptions(Float.NaN, causal, slidingWindow, softCap, alibi, alibiSlopes, sinks);
+  }
+
+  /** Causal masking: query at position {@code p} sees keys {@code j <= p}. */
+  public AttentionOptions withCausal(boolean causal) {
+    return new AttentionOptions(scale, causal, slidingWindow, softCap, alibi, alibiSlopes, sinks);
+  }
+
+  /** Sliding window of {@code window} keys ({@code p - window < j <= p}); 0 turns it off. */
+  public AttentionOptions withSlidingWindow(int window) {
+    if (window < 0) {
+      throw new IllegalArgumentException("slidingWindow must be >= 0 (0 = off), got " + window);
+    }
+    return new AttentionOptions(scale, causal, window, softCap, alibi, alibiSlopes, sinks);
+  }
+
+  /** Soft-cap {@code c}: logits become {@code c * tanh(s / c)}; 0 turns it off. */
+  public AttentionOptions withSoftCap(float cap) {
+    if (!(cap >= 0) || Float.isInfinite(cap)) {
+      throw new IllegalArgumentException("softCap must be finite and >= 0 (0 = off), got " + cap);
+    }
+    return new AttentionOptions(scale, causal, slidingWindow, cap, alibi, alibiSlopes, sinks);
+  }
+
+  /** ALiBi with the standard slopes of Press et al. for the layer's number of query heads. */
+  public AttentionOptions withAlibi() {
+    return new AttentionOptions(scale, causal, slidingWindow, softCap, true, null, sinks);
+  }
+
+  /** ALiBi with one given slope per query head. */
+  public AttentionOptions withAlibiSlopes(float... slopes) {
+    Objects.requireNonNull(slopes, "slopes");
+    for (int h = 0; h < slopes.length; h++) {
+      if (!Float.isFinite(slopes[h])) {
+        throw new IllegalArgumentException("alibi slope " + h + " must be finite, got " + slopes[h]);
+      }
+    }
+    return new AttentionOptions(scale, causal, slidingWindow, softCap, true, slopes.clone(), sinks);
+  }
+
+  /** No ALiBi bias. */
+  public AttentionOptions withoutAlibi() {
+    return new AttentionOptions(scale, causal, slidingWindow, softCap, false, null, sinks);
+  }
+
+  /** One sink logit per query head, joining the softmax denominator only; {@code null} turns sinks off. */
+  public AttentionOptions withSinks(float... sinks) {
+    if (sinks != null) {
+      for (int h = 0; h < sinks.length; h++) {
+        if (Float.isNaN(sinks[h]) || sinks[h] == Float.POSITIVE_INFINITY) {
+          throw new IllegalArgumentException("sink " + h + " must be a number below +inf, got " + sinks[h]);
+        }
+      }
+    }
+    return new AttentionOptions(scale, causal, slidingWindow, softCap, alibi, alibiSlopes,
+        sinks == null ? null : sinks.clone());
+  }
+
+  /** Whether a scale was set; otherwise {@link #scaleFor(int)} gives {@code 1/sqrt(headDim)}. */
+  public boolean hasExplicitScale() {
+    return !Float.isNaN(scale);
+  }
+
+  /** The logit scale for heads of {@code headDim} elements. */
+  public float scaleFor(int headDim) {
+    return Float.isNaN(scale) ? (float) (1.0 / Math.sqrt(headDim)) : scale;
+  }
+
+  /** Whether future keys are masked (also true when a sliding window is set). */
+  public boolean causal() {
+    return causal || slidingWindow > 0;
+  }
+
+  /** The sliding window in keys, 0 when off. */
+  public int slidingWindow() {
+    return slidingWindow;
+  }
+
+  /** The soft-cap, 0 when off. */
+  public float softCap() {
+    return softCap;
+  }
+
+  /** Whether an ALiBi bias is added. */
+  public boolean alibi() {
+    return alibi;
+  }
+
+  /** Whether sink logits were given. */
+  public boolean hasSinks() {
+    return sinks != null;
+  }
+
+  /** The sink logit of query head {@code queryHead}, or negative infinity without sinks. */
+  public float sink(int queryHead) {
+    return sinks == null ? Float.NEGATIVE_INFINITY : sinks[queryHead];
+  }
+
+  /** The ALiBi slope of {@code queryHead} in a layer of {@code queryHeads} heads, 0 without ALiBi. */
+  public float alibiSlope(int queryHead, int queryHeads) {
+    if (!alibi) {
+      return 0f;
+    }
+    if (alibiSlopes != null) {
+      return alibiSlopes[queryHead];
+    }
+    float[] slopes = standardSlopesCache;
+    if (slopes == null || slopes.length != queryHeads) {
+      slopes = computeSlopes(queryHeads);
+      standardSlopesCache = slopes;
+    }
+    return slopes[queryHead];
+  }
+
+  /** First key index visible to a query at {@code position}. */
+  public int firstVisibleKey(int position) {
+    return slidingWindow > 0 ? Math.max(0, position - slidingWindow + 1) : 0;
+  }
+
+  /** One past the last key index visible to a query at {@code position} among {@code numKeys}. */
+  public int endVisibleKey(int position, int numKeys) {
+    return causal() ? Math.max(0, Math.min(numKeys, position + 1)) : numKeys;
+  }
+
+  /**
+   * Applies soft-cap and ALiBi to a scaled logit {@code s} of key {@code key} for a query at
+   * {@code position} whose head has ALiBi slope {@code slope}.
+   */
+  public float shapeLogit(float s, float slope, int key, int position) {
+    if (softCap > 0) {
+      s = softCap * (float) Math.tanh(s / softCap);
+    }
+    return s + slope * (key - position);
+  }
+
+  /** Checks the per-head arrays against {@code shape}; throws naming the mismatch. */
+  public void checkAgainst(AttentionShape shape) {
+    if (alibiSlopes != null && alibiSlopes.length != shape.queryHeads()) {
+      throw new IllegalArgumentException("alibi slopes have " + alibiSlopes.length
+          + " entries but the shape has queryHeads=" + shape.queryHeads());
+    }
+    if (sinks != null && sinks.length != shape.queryHeads()) {
+      throw new IllegalArgumentException("sinks have " + sinks.length
+          + " entries but the shape has queryHeads=" + shape.queryHeads());
+    }
+  }
+
+  /**
+   * The ALiBi slopes of Press et al. for {@code heads} heads: {@code 2^(-8(h+1)/heads)} when
+   * {@code heads} is a power of two; otherwise those of the largest power of two {@code n} below
+   * it, followed by every other slope of {@code 2n} heads.
+   */
+  public static float[] standardAlibiSlopes(int heads) {
+    if (heads <= 0) {
+      throw new IllegalArgumentException("heads must be positive, got " + heads);
+    }
+    return computeSlopes(heads);
+  }
+
+  private static float[] computeSlopes(int heads) {
+    float[] slopes = new float[heads];
+    int n = Integer.highestOneBit(heads);
+    for (int h = 0; h < n; h++) {
+      slopes[h] = (float) Math.pow(2.0, -8.0 * (h + 1) / n);
+    }
+    // Heads beyond the power of two take the odd-numbered slopes of twice as many heads.
+    for (int h = n; h < heads; h++) {
+      int k = 2 * (h - n);
+      slopes[h] = (float) Math.pow(2.0, -8.0 * (k + 1) / (2.0 * n));
+    }
+    return slopes;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof AttentionOptions other
+        && Float.compare(scale, other.scale) == 0
+        && causal == other.causal
+        && slidingWindow == other.slidingWindow
+        && Float.compare(softCap, other.softCap) == 0
+        && alibi == other.alibi
+        && Arrays.equals(alibiSlopes, other.alibiSlopes)
+        && Arrays.equals(sinks, other.sinks);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(scale, causal, slidingWindow, softCap, alibi,
+        Arrays.hashCode(alibiSlopes), Arrays.hashCode(sinks));
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("AttentionOptions[");
+    sb.append(Float.isNaN(scale) ? "scale=1/sqrt(d)" : "scale=" + scale);
+    if (causal) sb.append(", causal");
+    if (slidingWindow > 0) sb.append(", window=").append(slidingWindow);
+    if (softCap > 0) sb.append(", softCap=").append(softCap);
+    if (alibi) sb.append(alibiSlopes == null ? ", alibi" : ", alibi=" + Arrays.toString(alibiSlopes));
+    if (sinks != null) sb.append(", sinks=").append(Arrays.toString(sinks));
+    return sb.append(']').toString();
+  }
+}

@@ -1,0 +1,122 @@
+package io.mqa4j.core;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import io.mqa4j.core.spi.Checks;
+import java.util.Objects;
+
+/**
+ * A contiguous off-heap f32 KV cache for one sequence: one block of {@code capacity} tokens,
+ * keys and values each {@code [capacity][kvHeads][headDim]}. Appending copies, reading is a
+ * view ({@link KvView}) that kernels consume directly. One writer at a time; readers may run on
+ * other threads between appends. {@link #close()} frees the memory.
+ */
+public final class ContiguousKvCache implements KvView, AutoCloseable {
+
+  private final int kvHeads;
+  private final int headDim;
+  private final int capacity;
+  private final Arena arena;
+  private final MemorySegment keys;
+  private final MemorySegment values;
+  private int length;
+
+  /** A cache for up to {@code capacityTokens} tokens of {@code kvHeads} heads of {@code headDim}. */
+  public ContiguousKvCache(int kvHeads, int headDim, int capacityTokens) {
+    if (kvHeads <= 0) throw new IllegalArgumentException("kvHeads must be positive, got " + kvHeads);
+    if (headDim <= 0) throw new IllegalArgumentException("headDim must be positive, got " + headDim);
+    if (capacityTokens <= 0) {
+      throw new IllegalArgumentException("capacityTokens must be positive, got " + capacityTokens);
+    }
+    this.kvHeads = kvHeads;
+    this.headDim = headDim;
+    this.capacity = capacityTokens;
+    long bytes = (long) capacityTokens * kvHeads * headDim * Float.BYTES;
+    this.arena = Arena.ofShared();
+    // 64-byte alignment keeps every vector load of a head within one cache line where it can.
+    this.keys = arena.allocate(bytes, 64);
+    this.values = arena.allocate(bytes, 64);
+  }
+
+  /** Appends one token's keys and values, each {@code kvHeads * headDim} floats from the offsets. */
+  public void append(float[] k, int kOffset, float[] v, int vOffset) {
+    append(1, k, kOffset, v, vOffset);
+  }
+
+  /** Appends {@code tokens} tokens, each array holding {@code [tokens][kvHeads][headDim]} floats. */
+  public void append(int tokens, float[] k, int kOffset, float[] v, int vOffset) {
+    Objects.requireNonNull(k, "k");
+    Objects.requireNonNull(v, "v");
+    if (tokens < 0) throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
+    int floats = Math.multiplyExact(tokens, kvHeads * headDim);
+    Checks.range("k", k.length, kOffset, floats);
+    Checks.range("v", v.length, vOffset, floats);
+    if (tokens > capacity - length) {
+      throw new KvCacheFullException("cannot append " + tokens + " tokens: " + length + " of "
+          + capacity + " tokens are used");
+    }
+    long at = (long) length * kvHeads * headDim * Float.BYTES;
+    MemorySegment.copy(k, kOffset, keys, ValueLayout.JAVA_FLOAT_UNALIGNED, at, floats);
+    MemorySegment.copy(v, vOffset, values, ValueLayout.JAVA_FLOAT_UNALIGNED, at, floats);
+    length += tokens;
+  }
+
+  /** Drops every token from {@code newLength} on (rolls back rejected tokens). */
+  public void truncate(int newLength) {
+    if (newLength < 0 || newLength > length) {
+      throw new IllegalArgumentException("newLength must be in [0, " + length + "], got " + newLength);
+    }
+    length = newLength;
+  }
+
+  /** Tokens the cache can hold. */
+  public int capacity() {
+    return capacity;
+  }
+
+  /** Off-heap bytes reserved for keys and values together. */
+  public long reservedBytes() {
+    return keys.byteSize() + values.byteSize();
+  }
+
+  @Override
+  public int kvHeads() {
+    return kvHeads;
+  }
+
+  @Override
+  public int headDim() {
+    return headDim;
+  }
+
+  @Override
+  public KvType type() {
+    return KvType.F32;
+  }
+
+  @Override
+  public int length() {
+    return length;
+  }
+
+  @Override
+  public int blockTokens() {
+    return capacity;
+  }
+
+  @Override
+  public MemorySegment keyBlock(int block) {
+    return keys;
+  }
+
+  @Override
+  public MemorySegment valueBlock(int block) {
+    return values;
+  }
+
+  @Override
+  public void close() {
+    arena.close();
+  }
+}

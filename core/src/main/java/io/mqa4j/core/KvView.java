@@ -1,0 +1,80 @@
+package io.mqa4j.core;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A read view of one sequence's keys and values, as the kernels consume them: tokens in blocks of
+ * {@link #blockTokens()}, each block a segment laid out {@code [tokens][kvHeads][headDim]} in
+ * {@link #type()}. Token {@code t} lives in block {@code t / blockTokens()} at row
+ * {@code t % blockTokens()}. A contiguous cache is one block; a paged cache has many.
+ */
+public interface KvView {
+
+  /** Key/value heads per token. */
+  int kvHeads();
+
+  /** Elements per head. */
+  int headDim();
+
+  /** Element type of the blocks. */
+  KvType type();
+
+  /** Tokens in the sequence. */
+  int length();
+
+  /** Tokens per block (the last block may be partly filled). */
+  int blockTokens();
+
+  /** The keys of block {@code block}, {@code [blockTokens][kvHeads][headDim]}. */
+  MemorySegment keyBlock(int block);
+
+  /** The values of block {@code block}, {@code [blockTokens][kvHeads][headDim]}. */
+  MemorySegment valueBlock(int block);
+
+  /** Bytes of one token's keys (or values) across all KV heads. */
+  default long tokenBytes() {
+    return type().headBytes(headDim()) * kvHeads();
+  }
+
+  /** A view of {@code numKeys} contiguous f32 tokens in {@code keys} and {@code values}. */
+  static KvView ofContiguous(int kvHeads, int headDim, int numKeys, MemorySegment keys,
+      MemorySegment values) {
+    return new ContiguousKv(kvHeads, headDim, numKeys, keys, values);
+  }
+
+  /** A single-block f32 view over segments the caller owns. */
+  record ContiguousKv(int kvHeads, int headDim, int length, MemorySegment keys, MemorySegment values)
+      implements KvView {
+    public ContiguousKv {
+      long need = (long) length * kvHeads * headDim * Float.BYTES;
+      if (keys.byteSize() < need) {
+        throw new IllegalArgumentException("keys hold " + keys.byteSize() + " bytes but " + length
+            + " tokens of " + kvHeads + "x" + headDim + " floats need " + need);
+      }
+      if (values.byteSize() < need) {
+        throw new IllegalArgumentException("values hold " + values.byteSize() + " bytes but " + length
+            + " tokens of " + kvHeads + "x" + headDim + " floats need " + need);
+      }
+    }
+
+    @Override
+    public KvType type() {
+      return KvType.F32;
+    }
+
+    @Override
+    public int blockTokens() {
+      return Math.max(1, length);
+    }
+
+    @Override
+    public MemorySegment keyBlock(int block) {
+      return keys;
+    }
+
+    @Override
+    public MemorySegment valueBlock(int block) {
+      return values;
+    }
+  }
+}

@@ -1,0 +1,93 @@
+package io.mqa4j.core;
+
+import io.mqa4j.core.spi.AbstractAttentionKernel;
+import io.mqa4j.core.spi.ScalarOps;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The reference kernel: one query row at a time, one key at a time, with an online softmax (a
+ * running maximum and sum) so each row needs one pass over its keys and no scratch memory. It
+ * defines what every other kernel must compute.
+ */
+final class ScalarAttentionKernel extends AbstractAttentionKernel {
+
+  static final ScalarAttentionKernel INSTANCE = new ScalarAttentionKernel();
+
+  private ScalarAttentionKernel() {}
+
+  @Override
+  public String name() {
+    return "scalar";
+  }
+
+  @Override
+  public String description() {
+    return "scalar reference kernel (1 thread)";
+  }
+
+  @Override
+  protected void attend(AttentionShape shape, AttentionOptions options, int numQueries,
+      MemorySegment q, long qOffset, KvView kv, MemorySegment out, long outOffset) {
+    int heads = shape.queryHeads();
+    int headDim = shape.headDim();
+    int numKeys = kv.length();
+    long rowBytes = (long) headDim * Float.BYTES;
+    for (int i = 0; i < numQueries; i++) {
+      int position = numKeys - numQueries + i;
+      int from = options.firstVisibleKey(position);
+      int to = options.endVisibleKey(position, numKeys);
+      for (int h = 0; h < heads; h++) {
+        long row = ((long) i * heads + h) * rowBytes;
+        attendRow(shape, options, h, position, from, to, q, qOffset + row, kv, out, outOffset + row);
+      }
+    }
+  }
+
+  /** Softmax-weighted sum of values of keys {@code [from, to)} for one query head of one query. */
+  private static void attendRow(AttentionShape shape, AttentionOptions options, int head,
+      int position, int from, int to, MemorySegment q, long qRow, KvView kv,
+      MemorySegment out, long outRow) {
+    int headDim = shape.headDim();
+    int kvHead = shape.kvHeadOf(head);
+    float scale = options.scaleFor(headDim);
+    float slope = options.alibiSlope(head, shape.queryHeads());
+    int blockTokens = kv.blockTokens();
+    long tokenBytes = kv.tokenBytes();
+    long headBytes = (long) headDim * Float.BYTES;
+
+    ScalarOps.zero(out, outRow, 0, headDim);
+    float max = Float.NEGATIVE_INFINITY;
+    float sum = 0f;
+    for (int j = from; j < to; j++) {
+      int block = j / blockTokens;
+      long at = (j % blockTokens) * tokenBytes + kvHead * headBytes;
+      MemorySegment keys = kv.keyBlock(block);
+      float s = scale * ScalarOps.dot(q, qRow, keys, at, 0, headDim);
+      s = options.shapeLogit(s, slope, j, position);
+      if (s == Float.NEGATIVE_INFINITY) {
+        continue; // weight exactly 0; also keeps exp(-inf - -inf) from making NaN
+      }
+      if (s > max) {
+        float correction = (float) Math.exp(max - s);
+        sum *= correction;
+        ScalarOps.scale(correction, out, outRow, 0, headDim);
+        max = s;
+      }
+      float w = (float) Math.exp(s - max);
+      sum += w;
+      ScalarOps.axpy(w, kv.valueBlock(block), at, out, outRow, 0, headDim);
+    }
+    finish(out, outRow, headDim, max, sum, options.sink(head));
+  }
+
+  /** Divides the accumulated row by the softmax denominator, with the sink joining it if present. */
+  static void finish(MemorySegment out, long outRow, int headDim, float max, float sum, float sink) {
+    if (sum == 0f) {
+      return; // no key seen: the row stays zero
+    }
+    float top = Math.max(max, sink);
+    float keep = (float) Math.exp(max - top);
+    float denominator = sum * keep + (float) Math.exp(sink - top);
+    ScalarOps.scale(keep / denominator, out, outRow, 0, headDim);
+  }
+}
