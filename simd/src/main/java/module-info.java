@@ -6,5 +6,6 @@
 module io.mqa4j.simd {
   requires io.mqa4j.core;
   requires static jdk.incubator.vector;
-  requires org.slf4j;
+
+  provides io.mqa4j.core.spi.AttentionKernelProvider with io.mqa4j.simd.PanamaKernelProvider;
 }

@@ -1,0 +1,350 @@
+package io.mqa4j.simd;
+
+import io.mqa4j.core.AttentionOptions;
+import io.mqa4j.core.AttentionShape;
+import io.mqa4j.core.KvView;
+import io.mqa4j.core.spi.AbstractAttentionKernel;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Flash-attention style kernel in Vector API code. Work is cut into tasks of (KV head, block of
+ * queries, split of the keys); every task streams its keys in tiles once for all the query heads
+ * of the KV head's group, with an online softmax, so decode reads each K and V row once per step
+ * whatever the group size. When there are too few (KV head, query block) pairs to keep every
+ * thread busy (MQA decode above all), the keys are split across threads and the partial softmax
+ * states merged exactly (flash-decoding).
+ *
+ * <p>Calls on one instance are serialised: each uses every thread of the pool.
+ */
+final class PanamaAttentionKernel extends AbstractAttentionKernel {
+
+  /** Keys per tile: a multiple of every lane count, small enough that K and V tiles stay in L1. */
+  static final int TILE = 32;
+  /** Rows (query heads times queries) per task; more rows share each key load. */
+  private static final int ROW_TARGET = 64;
+  /** Below this many multiply-adds a call runs on the caller's thread alone. */
+  private static final long PARALLEL_WORK = 1L << 16;
+  /** Fewest keys worth a split of their own. */
+  private static final int MIN_SPLIT_KEYS = 256;
+
+  private final WorkerPool pool;
+  private final Scratch[] scratch;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Job job = new Job();
+
+  PanamaAttentionKernel(int threads) {
+    this.pool = new WorkerPool(threads);
+    this.scratch = new Scratch[threads];
+    for (int i = 0; i < threads; i++) {
+      scratch[i] = new Scratch();
+    }
+  }
+
+  @Override
+  public String name() {
+    return "simd";
+  }
+
+  @Override
+  public String description() {
+    return "simd kernel (Vector API, " + VectorConstants.SPECIES.vectorBitSize() + "-bit, "
+        + VectorConstants.LANES + " float lanes, " + pool.size() + " threads)";
+  }
+
+  /** Threads a call uses. */
+  int threads() {
+    return pool.size();
+  }
+
+  @Override
+  protected void attend(AttentionShape shape, AttentionOptions options, int numQueries,
+      MemorySegment q, long qOffset, KvView kv, MemorySegment out, long outOffset) {
+    lock.lock();
+    try {
+      Job j = job;
+      j.plan(shape, options, numQueries, q, qOffset, kv, out, outOffset, pool.size());
+      long work = (long) numQueries * kv.length() * shape.queryHeads() * shape.headDim();
+      if (work < PARALLEL_WORK || pool.size() == 1) {
+        int tasks = j.taskCount();
+        for (int t = 0; t < tasks; t++) {
+          j.run(t, 0);
+        }
+        if (j.splits > 1) {
+          j.merging = true;
+          for (int t = 0; t < j.baseTasks; t++) {
+            j.run(t, 0);
+          }
+        }
+      } else {
+        pool.run(j.taskCount(), j);
+        if (j.splits > 1) {
+          j.merging = true;
+          pool.run(j.baseTasks, j);
+        }
+      }
+    } finally {
+      job.clear();
+      lock.unlock();
+    }
+  }
+
+  /** One call's plan and its task body; reused across calls so a call allocates nothing. */
+  private final class Job implements WorkerPool.Body {
+    AttentionShape shape;
+    AttentionOptions options;
+    MemorySegment q;
+    long qOffset;
+    KvView kv;
+    MemorySegment out;
+    long outOffset;
+    int numQueries;
+    int numKeys;
+    int queriesPerBlock;
+    int queryBlocks;
+    int baseTasks;
+    int splits;
+    boolean merging;
+    float[] partials = new float[0];
+
+    void plan(AttentionShape shape, AttentionOptions options, int numQueries, MemorySegment q,
+        long qOffset, KvView kv, MemorySegment out, long outOffset, int threads) {
+      this.shape = shape;
+      this.options = options;
+      this.q = q;
+      this.qOffset = qOffset;
+      this.kv = kv;
+      this.out = out;
+      this.outOffset = outOffset;
+      this.numQueries = numQueries;
+      this.numKeys = kv.length();
+      int group = shape.groupSize();
+      queriesPerBlock = Math.min(numQueries, Math.max(1, ROW_TARGET / group));
+      queryBlocks = (numQueries + queriesPerBlock - 1) / queriesPerBlock;
+      baseTasks = shape.kvHeads() * queryBlocks;
+      int wanted = baseTasks >= 2 * threads ? 1 : (2 * threads + baseTasks - 1) / baseTasks;
+      splits = Math.max(1, Math.min(wanted, numKeys / MIN_SPLIT_KEYS));
+      merging = false;
+      if (splits > 1) {
+        int rows = queriesPerBlock * group;
+        long need = (long) baseTasks * splits * rows * (shape.headDim() + 2);
+        if (partials.length < need) {
+          partials = new float[Math.toIntExact(need)];
+        }
+      }
+    }
+
+    int taskCount() {
+      return baseTasks * splits;
+    }
+
+    void clear() {
+      q = null;
+      kv = null;
+      out = null;
+      options = null;
+    }
+
+    @Override
+    public void run(int task, int worker) {
+      Scratch s = scratch[worker];
+      if (merging) {
+        merge(task, s);
+      } else {
+        attendTask(task / splits, task % splits, s);
+      }
+    }
+
+    private void attendTask(int base, int split, Scratch s) {
+      int headDim = shape.headDim();
+      int group = shape.groupSize();
+      int heads = shape.queryHeads();
+      int kvHead = base / queryBlocks;
+      int firstQuery = (base % queryBlocks) * queriesPerBlock;
+      int queries = Math.min(queriesPerBlock, numQueries - firstQuery);
+      int rows = queries * group;
+      s.ensure(rows, queries, headDim, TILE);
+
+      int lo = Integer.MAX_VALUE;
+      int hi = 0;
+      for (int qi = 0; qi < queries; qi++) {
+        int position = numKeys - numQueries + firstQuery + qi;
+        int from = options.firstVisibleKey(position);
+        int to = options.endVisibleKey(position, numKeys);
+        s.position[qi] = position;
+        s.from[qi] = from;
+        s.to[qi] = to;
+        if (from < to) {
+          lo = Math.min(lo, from);
+          hi = Math.max(hi, to);
+        }
+      }
+      float scale = options.scaleFor(headDim);
+      for (int r = 0; r < rows; r++) {
+        int head = kvHead * group + r % group;
+        long qRow = qOffset + 4L * ((long) (firstQuery + r / group) * heads + head) * headDim;
+        AttentionBody.loadScaled(q, qRow, scale, s.q, r * headDim, headDim);
+        s.max[r] = Float.NEGATIVE_INFINITY;
+        s.sum[r] = 0f;
+      }
+      java.util.Arrays.fill(s.acc, 0, rows * headDim, 0f);
+
+      if (lo < hi) {
+        // This split's share of the keys, in whole tiles.
+        int span = hi - lo;
+        int perSplit = ((span + splits - 1) / splits + TILE - 1) / TILE * TILE;
+        int kLo = Math.min(hi, lo + split * perSplit);
+        int kHi = Math.min(hi, kLo + perSplit);
+        streamKeys(kvHead, rows, queries, group, headDim, kLo, kHi, s);
+      }
+
+      if (splits == 1) {
+        for (int r = 0; r < rows; r++) {
+          finishRow(s.acc, r * headDim, s.max[r], s.sum[r], kvHead * group + r % group,
+              firstQuery + r / group);
+        }
+      } else {
+        int stride = headDim + 2;
+        int at = ((base * splits + split) * queriesPerBlock * group) * stride;
+        for (int r = 0; r < rows; r++, at += stride) {
+          partials[at] = s.max[r];
+          partials[at + 1] = s.sum[r];
+          System.arraycopy(s.acc, r * headDim, partials, at + 2, headDim);
+        }
+      }
+    }
+
+    private void streamKeys(int kvHead, int rows, int queries, int group, int headDim, int kLo,
+        int kHi, Scratch s) {
+      int blockTokens = kv.blockTokens();
+      long tokenBytes = kv.tokenBytes();
+      long headBytes = 4L * headDim;
+      float softCap = options.softCap();
+      for (int first = kLo; first < kHi; first += TILE) {
+        int n = Math.min(TILE, kHi - first);
+        if (!anyVisible(s, queries, first, first + n)) {
+          continue; // a fully masked tile (causal or window) costs nothing
+        }
+        for (int j = 0; j < n; j++) {
+          int key = first + j;
+          int block = key / blockTokens;
+          s.keySegs[j] = kv.keyBlock(block);
+          s.valueSegs[j] = kv.valueBlock(block);
+          s.offsets[j] = (key % blockTokens) * tokenBytes + kvHead * headBytes;
+        }
+        AttentionBody.scores(s.q, s.qSeg, rows, headDim, s.keySegs, s.offsets, n, s.scores, TILE);
+        for (int r = 0; r < rows; r++) {
+          int qi = r / group;
+          int head = kvHead * group + r % group;
+          float slope = options.alibiSlope(head, shape.queryHeads());
+          float correction = AttentionBody.softmaxRow(s.scores, r * TILE, TILE, first, s.from[qi],
+              Math.min(s.to[qi], first + n), s.position[qi], softCap, slope, s.max, s.sum, r);
+          if (correction != 1f) {
+            AttentionBody.scale(s.acc, s.accSeg, r * headDim, headDim, correction);
+          }
+        }
+        AttentionBody.accumulate(s.acc, s.accSeg, rows, headDim, s.scores, TILE, s.valueSegs,
+            s.offsets, n);
+      }
+    }
+
+    private boolean anyVisible(Scratch s, int queries, int first, int end) {
+      for (int qi = 0; qi < queries; qi++) {
+        if (s.from[qi] < end && s.to[qi] > first) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /** Merges the splits' partial softmax states of one (KV head, query block) exactly. */
+    private void merge(int base, Scratch s) {
+      int headDim = shape.headDim();
+      int group = shape.groupSize();
+      int kvHead = base / queryBlocks;
+      int firstQuery = (base % queryBlocks) * queriesPerBlock;
+      int queries = Math.min(queriesPerBlock, numQueries - firstQuery);
+      int rows = queries * group;
+      int stride = headDim + 2;
+      int rowsPerSplit = queriesPerBlock * group;
+      s.ensure(rows, queries, headDim, TILE);
+      for (int r = 0; r < rows; r++) {
+        float top = Float.NEGATIVE_INFINITY;
+        for (int sp = 0; sp < splits; sp++) {
+          int at = ((base * splits + sp) * rowsPerSplit + r) * stride;
+          if (partials[at + 1] != 0f) {
+            top = Math.max(top, partials[at]);
+          }
+        }
+        java.util.Arrays.fill(s.acc, 0, headDim, 0f);
+        float sum = 0f;
+        if (top != Float.NEGATIVE_INFINITY) {
+          for (int sp = 0; sp < splits; sp++) {
+            int at = ((base * splits + sp) * rowsPerSplit + r) * stride;
+            float partSum = partials[at + 1];
+            if (partSum == 0f) {
+              continue;
+            }
+            float w = (float) Math.exp(partials[at] - top);
+            sum += partSum * w;
+            for (int x = 0; x < headDim; x++) {
+              s.acc[x] += w * partials[at + 2 + x];
+            }
+          }
+        }
+        finishRow(s.acc, 0, top, sum, kvHead * group + r % group, firstQuery + r / group);
+      }
+    }
+
+    /** Writes one output row: the accumulator over the softmax denominator (sink included). */
+    private void finishRow(float[] acc, int accOff, float max, float sum, int head, int query) {
+      int headDim = shape.headDim();
+      long outRow = outOffset + 4L * ((long) query * shape.queryHeads() + head) * headDim;
+      float factor = 0f;
+      if (sum != 0f) {
+        float sink = options.sink(head);
+        float top = Math.max(max, sink);
+        float keep = (float) Math.exp(max - top);
+        factor = keep / (sum * keep + (float) Math.exp(sink - top));
+      }
+      AttentionBody.store(acc, accOff, factor, out, outRow, headDim);
+    }
+  }
+
+  /** One thread's working memory, grown on demand and then reused. */
+  static final class Scratch {
+    float[] q = new float[0];
+    float[] acc = new float[0];
+    MemorySegment qSeg = MemorySegment.ofArray(q);
+    MemorySegment accSeg = MemorySegment.ofArray(acc);
+    float[] scores = new float[0];
+    float[] max = new float[0];
+    float[] sum = new float[0];
+    int[] position = new int[0];
+    int[] from = new int[0];
+    int[] to = new int[0];
+    final MemorySegment[] keySegs = new MemorySegment[TILE];
+    final MemorySegment[] valueSegs = new MemorySegment[TILE];
+    final long[] offsets = new long[TILE];
+
+    void ensure(int rows, int queries, int headDim, int tile) {
+      int rowFloats = Math.max(rows * headDim, headDim);
+      if (q.length < rowFloats) {
+        q = new float[rowFloats];
+        acc = new float[rowFloats];
+        qSeg = MemorySegment.ofArray(q);
+        accSeg = MemorySegment.ofArray(acc);
+      }
+      if (scores.length < rows * tile) {
+        scores = new float[rows * tile];
+        max = new float[rows];
+        sum = new float[rows];
+      }
+      if (position.length < queries) {
+        position = new int[queries];
+        from = new int[queries];
+        to = new int[queries];
+      }
+    }
+  }
+}

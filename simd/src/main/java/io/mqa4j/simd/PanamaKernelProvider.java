@@ -1,0 +1,44 @@
+package io.mqa4j.simd;
+
+import io.mqa4j.core.AttentionKernel;
+import io.mqa4j.core.spi.AttentionKernelProvider;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Provides the Vector API kernels. Its constructor declines (with {@link
+ * UnsupportedOperationException} saying how to fix it) when {@code jdk.incubator.vector} is not
+ * in the boot layer, before any Vector API class is touched.
+ */
+public final class PanamaKernelProvider implements AttentionKernelProvider {
+
+  // One kernel (and so one thread pool) per thread count for the life of the JVM.
+  private static final ConcurrentHashMap<Integer, PanamaAttentionKernel> KERNELS = new ConcurrentHashMap<>();
+
+  /** Checks that the Vector API can run here; throws {@link UnsupportedOperationException} if not. */
+  public PanamaKernelProvider() {
+    if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+      throw new UnsupportedOperationException(
+          "the jdk.incubator.vector module is not present; start java with --add-modules jdk.incubator.vector");
+    }
+    int bits = VectorConstants.preferredBits();
+    if (bits < 128) {
+      throw new UnsupportedOperationException("this CPU's preferred vector width is " + bits
+          + " bits; the SIMD kernels need at least 128");
+    }
+    // Fails loudly on a bad mqa4j.vector.bits value rather than silently picking a width.
+    VectorConstants.selectSpecies(System.getProperty(VectorConstants.BITS_PROPERTY));
+  }
+
+  @Override
+  public String name() {
+    return "simd";
+  }
+
+  @Override
+  public AttentionKernel create(int threads) {
+    if (threads < 1) {
+      throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+    }
+    return KERNELS.computeIfAbsent(threads, PanamaAttentionKernel::new);
+  }
+}

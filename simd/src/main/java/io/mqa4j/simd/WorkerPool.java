@@ -1,0 +1,102 @@
+package io.mqa4j.simd;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A fixed set of daemon threads that, with the calling thread, drain numbered tasks of one job
+ * at a time. Threads are created once; a job allocates nothing. Workers spin briefly after a job
+ * (decode steps arrive back to back) and then park.
+ */
+final class WorkerPool {
+
+  /** One job's work: task {@code task} run on worker {@code worker} (0 is the caller). */
+  interface Body {
+    void run(int task, int worker);
+  }
+
+  private static final long SPIN_NANOS = 50_000;
+
+  private final Thread[] threads;
+  private final AtomicInteger nextTask = new AtomicInteger();
+  private final AtomicInteger busyWorkers = new AtomicInteger();
+  private volatile Body body;
+  private volatile int taskCount;
+  private volatile long generation;
+  private volatile Throwable failure;
+
+  WorkerPool(int size) {
+    threads = new Thread[size - 1];
+    for (int i = 0; i < threads.length; i++) {
+      int worker = i + 1;
+      Thread t = new Thread(() -> workLoop(worker), "mqa4j-worker-" + worker);
+      t.setDaemon(true);
+      threads[i] = t;
+      t.start();
+    }
+  }
+
+  /** Threads that run a job, the caller included. */
+  int size() {
+    return threads.length + 1;
+  }
+
+  /** Runs tasks {@code [0, tasks)} of {@code job} and returns when all are done. Not reentrant. */
+  void run(int tasks, Body job) {
+    if (threads.length == 0 || tasks <= 1) {
+      for (int t = 0; t < tasks; t++) {
+        job.run(t, 0);
+      }
+      return;
+    }
+    body = job;
+    taskCount = tasks;
+    failure = null;
+    nextTask.set(0);
+    busyWorkers.set(threads.length);
+    generation++; // volatile write: publishes the job to the workers
+    for (Thread t : threads) {
+      LockSupport.unpark(t);
+    }
+    drain(0);
+    while (busyWorkers.get() != 0) {
+      Thread.onSpinWait();
+    }
+    body = null;
+    Throwable f = failure;
+    if (f != null) {
+      if (f instanceof RuntimeException r) throw r;
+      if (f instanceof Error e) throw e;
+      throw new IllegalStateException(f);
+    }
+  }
+
+  private void drain(int worker) {
+    Body job = body;
+    int tasks = taskCount;
+    for (int t = nextTask.getAndIncrement(); t < tasks; t = nextTask.getAndIncrement()) {
+      try {
+        job.run(t, worker);
+      } catch (Throwable e) {
+        failure = e;
+      }
+    }
+  }
+
+  private void workLoop(int worker) {
+    long seen = 0;
+    while (true) {
+      long spinUntil = System.nanoTime() + SPIN_NANOS;
+      while (generation == seen) {
+        if (System.nanoTime() < spinUntil) {
+          Thread.onSpinWait();
+        } else {
+          LockSupport.park(this);
+        }
+      }
+      seen = generation;
+      drain(worker);
+      busyWorkers.decrementAndGet();
+    }
+  }
+}

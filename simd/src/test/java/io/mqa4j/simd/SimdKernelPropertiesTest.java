@@ -1,0 +1,138 @@
+package io.mqa4j.simd;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mqa4j.core.AttentionKernel;
+import io.mqa4j.core.AttentionKernels;
+import io.mqa4j.core.AttentionOptions;
+import io.mqa4j.core.AttentionShape;
+import io.mqa4j.core.testkit.Oracle;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+
+/**
+ * The SIMD kernel against the scalar reference and the float64 oracle over random shapes,
+ * options, input kinds and thread counts. Run at 128, 256 and 512-bit widths by the build.
+ */
+class SimdKernelPropertiesTest {
+
+  /** Multiply-adds the oracle may spend on one try, so the suite stays fast. */
+  private static final long ORACLE_BUDGET = 6_000_000;
+
+  @Property(tries = 150)
+  void simdMatchesScalarAndOracle(
+      @ForAll @IntRange(min = 1, max = 64) int queryHeads,
+      @ForAll @IntRange(min = 0, max = 1000) int kvChoice,
+      @ForAll @IntRange(min = 1, max = 300) int headDim,
+      @ForAll @IntRange(min = 0, max = 3000) int numKeys,
+      @ForAll @IntRange(min = 1, max = 300) int numQueries,
+      @ForAll @IntRange(min = 0, max = 127) int optionBits,
+      @ForAll @IntRange(min = 1, max = 3) int threads,
+      @ForAll long seed) {
+    int[] divisors = java.util.stream.IntStream.rangeClosed(1, queryHeads)
+        .filter(x -> queryHeads % x == 0).toArray();
+    AttentionShape shape = new AttentionShape(queryHeads, divisors[kvChoice % divisors.length], headDim);
+    // Keep the oracle's work bounded: fewer queries (then keys) for big shapes.
+    long perPair = (long) queryHeads * headDim;
+    int nk = (int) Math.min(numKeys, Math.max(1, ORACLE_BUDGET / perPair));
+    int nq = (int) Math.max(1, Math.min(numQueries, ORACLE_BUDGET / (perPair * Math.max(1, nk))));
+    Random random = new Random(seed);
+    AttentionOptions options = options(optionBits, queryHeads, random, nk);
+
+    float[] q = values(random, nq * shape.queryStride());
+    float[] k = values(random, nk * shape.kvStride());
+    float[] v = values(random, nk * shape.kvStride());
+    double[] expected = Oracle.attend(shape, options, nq, nk, q, k, v);
+
+    float[] scalar = new float[nq * shape.queryStride()];
+    AttentionKernels.scalar().prefill(shape, options, nq, nk, q, 0, k, 0, v, 0, scalar, 0);
+    AttentionKernel simd = AttentionKernels.simd(threads);
+    float[] viaArrays = new float[nq * shape.queryStride() + 3];
+    float[] qPadded = new float[q.length + 5];
+    System.arraycopy(q, 0, qPadded, 5, q.length);
+    simd.prefill(shape, options, nq, nk, qPadded, 5, k, 0, v, 0, viaArrays, 3);
+    float[] viaSegments = new float[nq * shape.queryStride()];
+    simd.prefill(shape, options, nq, nk, MemorySegment.ofArray(q), MemorySegment.ofArray(k),
+        MemorySegment.ofArray(v), MemorySegment.ofArray(viaSegments));
+
+    double tolerance = tolerance(headDim, nk, options);
+    String context = shape + " " + options + " nq=" + nq + " nk=" + nk + " threads=" + threads;
+    for (int i = 0; i < expected.length; i++) {
+      assertClose(expected[i], scalar[i], tolerance, "scalar vs oracle", i, context);
+      assertClose(expected[i], viaArrays[i + 3], tolerance, "simd vs oracle", i, context);
+      assertClose(scalar[i], viaArrays[i + 3], tolerance, "simd vs scalar", i, context);
+      // Not bitwise: the Vector API's exp may differ by an ulp between JIT tiers.
+      assertClose(viaArrays[i + 3], viaSegments[i], tolerance, "arrays vs segments", i, context);
+    }
+  }
+
+  @Property(tries = 40)
+  void decodeSplitAcrossThreadsStaysWithinBound(
+      @ForAll @IntRange(min = 1, max = 6) int log2Heads,
+      @ForAll @IntRange(min = 300, max = 5000) int numKeys,
+      @ForAll long seed) {
+    // Split-KV changes the summation order with the thread count; the results differ only by
+    // rounding, bounded like any other reordering of the reduction.
+    AttentionShape shape = AttentionShape.mqa(1 << log2Heads, 64);
+    Random random = new Random(seed);
+    float[] q = values(random, shape.queryStride());
+    float[] k = values(random, numKeys * shape.kvStride());
+    float[] v = values(random, numKeys * shape.kvStride());
+    float[] one = new float[shape.queryStride()];
+    float[] many = new float[shape.queryStride()];
+    AttentionOptions options = AttentionOptions.defaults();
+    AttentionKernels.simd(1).decode(shape, options, numKeys, q, 0, k, 0, v, 0, one, 0);
+    AttentionKernels.simd(4).decode(shape, options, numKeys, q, 0, k, 0, v, 0, many, 0);
+    double tolerance = tolerance(64, numKeys, options);
+    for (int i = 0; i < one.length; i++) {
+      assertClose(one[i], many[i], tolerance, "1 vs 4 threads", i, shape + " nk=" + numKeys);
+    }
+  }
+
+  static AttentionOptions options(int bits, int queryHeads, Random random, int numKeys) {
+    AttentionOptions o = AttentionOptions.defaults();
+    if ((bits & 1) != 0) o = o.withCausal(true);
+    if ((bits & 2) != 0) o = o.withSlidingWindow(1 + random.nextInt(Math.max(1, numKeys)));
+    if ((bits & 4) != 0) o = o.withSoftCap(5f + 45f * random.nextFloat());
+    if ((bits & 8) != 0) o = o.withAlibi();
+    if ((bits & 16) != 0) {
+      float[] slopes = new float[queryHeads];
+      for (int h = 0; h < queryHeads; h++) slopes[h] = random.nextFloat() * 0.5f;
+      o = o.withAlibiSlopes(slopes);
+    }
+    if ((bits & 32) != 0) {
+      float[] sinks = new float[queryHeads];
+      for (int h = 0; h < queryHeads; h++) sinks[h] = (float) random.nextGaussian() * 3f;
+      o = o.withSinks(sinks);
+    }
+    if ((bits & 64) != 0) o = o.withScale(0.05f + random.nextFloat());
+    return o;
+  }
+
+  static float[] values(Random random, int n) {
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) a[i] = random.nextFloat() * 2f - 1f;
+    return a;
+  }
+
+  /**
+   * Float32 rounding in a dot product of {@code headDim} terms grows with {@code headDim}; the
+   * softmax sum over {@code numKeys} terms adds error growing with their count. Inputs lie in
+   * [-1, 1], so logits are bounded by {@code scale * headDim} and outputs by 1.
+   */
+  static double tolerance(int headDim, int numKeys, AttentionOptions options) {
+    double eps = Math.ulp(1f);
+    double logitMagnitude = options.scaleFor(headDim) * headDim + 1;
+    return 8 * eps * (headDim * logitMagnitude / Math.sqrt(headDim) + Math.sqrt(numKeys + 1.0) + 16);
+  }
+
+  static void assertClose(double expected, double actual, double tolerance, String what, int index,
+      String context) {
+    assertTrue(Math.abs(expected - actual) <= tolerance,
+        () -> what + " differ at " + index + ": expected " + expected + ", got " + actual
+            + " (tolerance " + tolerance + ") for " + context);
+  }
+}
