@@ -8,67 +8,133 @@ import io.mqa4j.core.spi.ScalarOps;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
  * The vector loops of one tile step: scores of a block of rows against a tile of keys, the
  * online-softmax update, and the weighted sum of the tile's values. A row is one query head of
  * one query; all rows of a block read the same KV head, so each key and value row loaded from
- * memory serves every row of the block (the whole group in decode).
+ * memory serves every row of the block (the whole group in decode). A tile's keys lie in one
+ * block of the cache, so each loop reads one segment at a base offset and a fixed token stride,
+ * which lets the JIT hoist the segment's checks out of the loops.
  */
 final class AttentionBody {
   private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
   private static final FloatVector IOTA = FloatVector.zero(SPECIES).addIndex(1);
-  private static final FloatVector NEG_INF = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
 
   private AttentionBody() {}
 
-  /** {@code scores[r * tile + j] = q_r · k_j} for rows {@code [0, rows)} and keys {@code [0, n)}. */
-  static void scores(float[] q, MemorySegment qSeg, int rows, int headDim, MemorySegment[] keySegs,
-      long[] keyOffsets, int n, float[] scores, int tile) {
+  /**
+   * {@code scores[scoreBase + r * tile + j] = q_r · k_j} for rows {@code [0, rows)} of {@code q}
+   * from {@code qBase}, and keys {@code [0, n)}.
+   */
+  static void scores(float[] q, MemorySegment qSeg, int qBase, int rows, int headDim,
+      MemorySegment keys, long keyBase, long keyStride, int n, float[] scores, int scoreBase,
+      int tile) {
     int bound = SPECIES.loopBound(headDim);
-    for (int j = 0; j < n; j++) {
-      MemorySegment k = keySegs[j];
-      long kOff = keyOffsets[j];
-      int r = 0;
-      // Four rows at a time: each key vector loaded once feeds four FMAs.
-      for (; r + 4 <= rows; r += 4) {
-        int q0 = r * headDim, q1 = q0 + headDim, q2 = q1 + headDim, q3 = q2 + headDim;
-        FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
-        for (int x = 0; x < bound; x += LANES) {
-          FloatVector kv = FloatVector.fromMemorySegment(SPECIES, k, kOff + 4L * x, ORDER);
-          a0 = FloatVector.fromArray(SPECIES, q, q0 + x).fma(kv, a0);
-          a1 = FloatVector.fromArray(SPECIES, q, q1 + x).fma(kv, a1);
-          a2 = FloatVector.fromArray(SPECIES, q, q2 + x).fma(kv, a2);
-          a3 = FloatVector.fromArray(SPECIES, q, q3 + x).fma(kv, a3);
-        }
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD);
-        float s3 = a3.reduceLanes(VectorOperators.ADD);
-        if (bound < headDim) { // scalar tail
-          s0 += ScalarOps.dot(qSeg, 4L * q0, k, kOff, bound, headDim);
-          s1 += ScalarOps.dot(qSeg, 4L * q1, k, kOff, bound, headDim);
-          s2 += ScalarOps.dot(qSeg, 4L * q2, k, kOff, bound, headDim);
-          s3 += ScalarOps.dot(qSeg, 4L * q3, k, kOff, bound, headDim);
-        }
-        scores[r * tile + j] = s0;
-        scores[(r + 1) * tile + j] = s1;
-        scores[(r + 2) * tile + j] = s2;
-        scores[(r + 3) * tile + j] = s3;
-      }
-      for (; r < rows; r++) {
-        int q0 = r * headDim;
-        FloatVector a0 = FloatVector.zero(SPECIES);
-        for (int x = 0; x < bound; x += LANES) {
-          FloatVector kv = FloatVector.fromMemorySegment(SPECIES, k, kOff + 4L * x, ORDER);
-          a0 = FloatVector.fromArray(SPECIES, q, q0 + x).fma(kv, a0);
-        }
-        scores[r * tile + j] = a0.reduceLanes(VectorOperators.ADD)
-            + ScalarOps.dot(qSeg, 4L * q0, k, kOff, bound, headDim);
+    int rows4 = rows & ~3;
+    int j = 0;
+    // Four rows by two keys: eight independent FMA chains fill both FMA pipes, and each vector
+    // loaded (a key's or a query's) feeds two to four of them.
+    for (; j + 2 <= n; j += 2) {
+      for (int r = 0; r < rows4; r += 4) {
+        dot4x2(q, qSeg, qBase + r * headDim, headDim, bound, keys, keyBase + j * keyStride,
+            keyBase + (j + 1) * keyStride, scores, scoreBase + r * tile + j, tile);
       }
     }
+    for (; j < n; j++) {
+      for (int r = 0; r < rows4; r += 4) {
+        dot4x1(q, qSeg, qBase + r * headDim, headDim, bound, keys, keyBase + j * keyStride, scores,
+            scoreBase + r * tile + j, tile);
+      }
+    }
+    // Rows left over (all of them in MHA decode): one row against four keys at a time.
+    for (int r = rows4; r < rows; r++) {
+      int k = 0;
+      for (; k + 4 <= n; k += 4) {
+        dot1x4(q, qSeg, qBase + r * headDim, headDim, bound, keys, keyBase + k * keyStride,
+            keyStride, scores, scoreBase + r * tile + k);
+      }
+      for (; k < n; k++) {
+        scores[scoreBase + r * tile + k] =
+            dot1x1(q, qSeg, qBase + r * headDim, headDim, bound, keys, keyBase + k * keyStride);
+      }
+    }
+  }
+
+  private static void dot4x2(float[] q, MemorySegment qSeg, int q0, int headDim, int bound,
+      MemorySegment k, long o0, long o1, float[] scores, int s0, int tile) {
+    MemorySegment k0 = k, k1 = k;
+    int q1 = q0 + headDim, q2 = q1 + headDim, q3 = q2 + headDim;
+    FloatVector a00 = FloatVector.zero(SPECIES), a10 = a00, a20 = a00, a30 = a00;
+    FloatVector a01 = a00, a11 = a00, a21 = a00, a31 = a00;
+    for (int x = 0; x < bound; x += LANES) {
+      FloatVector kv0 = FloatVector.fromMemorySegment(SPECIES, k0, o0 + 4L * x, ORDER);
+      FloatVector kv1 = FloatVector.fromMemorySegment(SPECIES, k1, o1 + 4L * x, ORDER);
+      FloatVector v0 = FloatVector.fromArray(SPECIES, q, q0 + x);
+      a00 = v0.fma(kv0, a00);
+      a01 = v0.fma(kv1, a01);
+      FloatVector v1 = FloatVector.fromArray(SPECIES, q, q1 + x);
+      a10 = v1.fma(kv0, a10);
+      a11 = v1.fma(kv1, a11);
+      FloatVector v2 = FloatVector.fromArray(SPECIES, q, q2 + x);
+      a20 = v2.fma(kv0, a20);
+      a21 = v2.fma(kv1, a21);
+      FloatVector v3 = FloatVector.fromArray(SPECIES, q, q3 + x);
+      a30 = v3.fma(kv0, a30);
+      a31 = v3.fma(kv1, a31);
+    }
+    scores[s0] = a00.reduceLanes(VectorOperators.ADD) + ScalarOps.dot(qSeg, 4L * q0, k0, o0, bound, headDim);
+    scores[s0 + 1] = a01.reduceLanes(VectorOperators.ADD) + ScalarOps.dot(qSeg, 4L * q0, k1, o1, bound, headDim);
+    scores[s0 + tile] = a10.reduceLanes(VectorOperators.ADD) + ScalarOps.dot(qSeg, 4L * q1, k0, o0, bound, headDim);
+    scores[s0 + tile + 1] = a11.reduceLanes(VectorOperators.ADD) + ScalarOps.dot(qSeg, 4L * q1, k1, o1, bound, headDim);
+    scores[s0 + 2 * tile] = a20.reduceLanes(VectorOperators.ADD) + ScalarOps.dot(qSeg, 4L * q2, k0, o0, bound, headDim);
+    scores[s0 + 2 * tile + 1] = a21.reduceLanes(VectorOperators.ADD) + ScalarOps.dot(qSeg, 4L * q2, k1, o1, bound, headDim);
+    scores[s0 + 3 * tile] = a30.reduceLanes(VectorOperators.ADD) + ScalarOps.dot(qSeg, 4L * q3, k0, o0, bound, headDim);
+    scores[s0 + 3 * tile + 1] = a31.reduceLanes(VectorOperators.ADD) + ScalarOps.dot(qSeg, 4L * q3, k1, o1, bound, headDim);
+  }
+
+  private static void dot4x1(float[] q, MemorySegment qSeg, int q0, int headDim, int bound,
+      MemorySegment k, long o, float[] scores, int s0, int tile) {
+    for (int i = 0; i < 4; i++) {
+      scores[s0 + i * tile] = dot1x1(q, qSeg, q0 + i * headDim, headDim, bound, k, o);
+    }
+  }
+
+  private static void dot1x4(float[] q, MemorySegment qSeg, int q0, int headDim, int bound,
+      MemorySegment keys, long o0, long stride, float[] scores, int s0) {
+    MemorySegment k0 = keys, k1 = keys, k2 = keys, k3 = keys;
+    long o1 = o0 + stride, o2 = o1 + stride, o3 = o2 + stride;
+    FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+    for (int x = 0; x < bound; x += LANES) {
+      FloatVector qv = FloatVector.fromArray(SPECIES, q, q0 + x);
+      a0 = qv.fma(FloatVector.fromMemorySegment(SPECIES, k0, o0 + 4L * x, ORDER), a0);
+      a1 = qv.fma(FloatVector.fromMemorySegment(SPECIES, k1, o1 + 4L * x, ORDER), a1);
+      a2 = qv.fma(FloatVector.fromMemorySegment(SPECIES, k2, o2 + 4L * x, ORDER), a2);
+      a3 = qv.fma(FloatVector.fromMemorySegment(SPECIES, k3, o3 + 4L * x, ORDER), a3);
+    }
+    scores[s0] = a0.reduceLanes(VectorOperators.ADD) + ScalarOps.dot(qSeg, 4L * q0, k0, o0, bound, headDim);
+    scores[s0 + 1] = a1.reduceLanes(VectorOperators.ADD) + ScalarOps.dot(qSeg, 4L * q0, k1, o1, bound, headDim);
+    scores[s0 + 2] = a2.reduceLanes(VectorOperators.ADD) + ScalarOps.dot(qSeg, 4L * q0, k2, o2, bound, headDim);
+    scores[s0 + 3] = a3.reduceLanes(VectorOperators.ADD) + ScalarOps.dot(qSeg, 4L * q0, k3, o3, bound, headDim);
+  }
+
+  private static float dot1x1(float[] q, MemorySegment qSeg, int q0, int headDim, int bound,
+      MemorySegment k, long o) {
+    // Two chains so short rows are not bound by FMA latency.
+    FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0;
+    int x = 0;
+    for (; x + 2 * LANES <= bound; x += 2 * LANES) {
+      a0 = FloatVector.fromArray(SPECIES, q, q0 + x)
+          .fma(FloatVector.fromMemorySegment(SPECIES, k, o + 4L * x, ORDER), a0);
+      a1 = FloatVector.fromArray(SPECIES, q, q0 + x + LANES)
+          .fma(FloatVector.fromMemorySegment(SPECIES, k, o + 4L * (x + LANES), ORDER), a1);
+    }
+    for (; x < bound; x += LANES) {
+      a0 = FloatVector.fromArray(SPECIES, q, q0 + x)
+          .fma(FloatVector.fromMemorySegment(SPECIES, k, o + 4L * x, ORDER), a0);
+    }
+    return a0.add(a1).reduceLanes(VectorOperators.ADD) + ScalarOps.dot(qSeg, 4L * q0, k, o, bound, headDim);
   }
 
   /**
@@ -80,91 +146,179 @@ final class AttentionBody {
    */
   static float softmaxRow(float[] scores, int base, int tile, int first, int from, int to,
       int position, float softCap, float slope, float[] max, float[] sum, int r) {
-    FloatVector vmax = NEG_INF;
-    float firstMinusPos = first - position;
-    for (int j = 0; j < tile; j += LANES) {
-      FloatVector s = FloatVector.fromArray(SPECIES, scores, base + j);
-      if (softCap > 0) {
-        s = s.div(softCap).lanewise(VectorOperators.TANH).mul(softCap);
-      }
-      FloatVector offset = IOTA.add(j);
-      if (slope != 0) {
-        s = s.add(offset.add(firstMinusPos).mul(slope));
-      }
-      FloatVector key = offset.add(first);
-      VectorMask<Float> hidden = key.lt(from).or(key.compare(VectorOperators.GE, to));
-      s = s.blend(NEG_INF, hidden);
-      s.intoArray(scores, base + j);
-      vmax = vmax.max(s);
-    }
-    float tileMax = vmax.reduceLanes(VectorOperators.MAX);
-    if (tileMax == Float.NEGATIVE_INFINITY) {
+    // No vector is carried from one iteration to the next, and no vector mask is built: with
+    // either, C2 sometimes gives up on the intrinsics here and falls back to allocating code.
+    if (softCap > 0 || slope != 0) {
+      float firstMinusPos = first - position;
       for (int j = 0; j < tile; j += LANES) {
-        FloatVector.zero(SPECIES).intoArray(scores, base + j);
+        FloatVector s = FloatVector.fromArray(SPECIES, scores, base + j);
+        if (softCap > 0) {
+          s = s.div(softCap).lanewise(VectorOperators.TANH).mul(softCap);
+        }
+        if (slope != 0) {
+          s = s.add(IOTA.add(j + firstMinusPos).mul(slope));
+        }
+        s.intoArray(scores, base + j);
       }
+    }
+    // Keys outside [from, to) get -inf, which exp turns into weight 0.
+    int visibleFrom = Math.max(0, from - first);
+    int visibleTo = Math.max(visibleFrom, Math.min(tile, to - first));
+    for (int j = 0; j < visibleFrom; j++) {
+      scores[base + j] = Float.NEGATIVE_INFINITY;
+    }
+    for (int j = visibleTo; j < tile; j++) {
+      scores[base + j] = Float.NEGATIVE_INFINITY;
+    }
+    if (visibleFrom >= visibleTo) {
+      java.util.Arrays.fill(scores, base, base + tile, 0f);
+      return 1f;
+    }
+    float tileMax = Float.NEGATIVE_INFINITY;
+    for (int j = 0; j < tile; j += LANES) {
+      tileMax = Math.max(tileMax, FloatVector.fromArray(SPECIES, scores, base + j)
+          .reduceLanes(VectorOperators.MAX));
+    }
+    if (tileMax == Float.NEGATIVE_INFINITY) {
+      java.util.Arrays.fill(scores, base, base + tile, 0f);
       return 1f;
     }
     float oldMax = max[r];
     float newMax = Math.max(oldMax, tileMax);
-    FloatVector vsum = FloatVector.zero(SPECIES);
+    float tileSum = 0f;
     for (int j = 0; j < tile; j += LANES) {
       FloatVector p = FloatVector.fromArray(SPECIES, scores, base + j).sub(newMax)
           .lanewise(VectorOperators.EXP);
       p.intoArray(scores, base + j);
-      vsum = vsum.add(p);
+      tileSum += p.reduceLanes(VectorOperators.ADD);
     }
     float correction = (float) Math.exp(oldMax - newMax);
-    sum[r] = sum[r] * correction + vsum.reduceLanes(VectorOperators.ADD);
+    sum[r] = sum[r] * correction + tileSum;
     max[r] = newMax;
     return correction;
   }
 
-  /** {@code acc[r] += sum_j p[r][j] * v_j} for rows {@code [0, rows)} and keys {@code [0, n)}. */
-  static void accumulate(float[] acc, MemorySegment accSeg, int rows, int headDim, float[] p,
-      int tile, MemorySegment[] valueSegs, long[] valueOffsets, int n) {
+  /**
+   * {@code acc[r] += sum_j p[r][j] * v_j} for rows {@code [0, rows)} (accumulators from
+   * {@code accBase}, weights from {@code pBase}) and keys {@code [0, n)}.
+   */
+  static void accumulate(float[] acc, MemorySegment accSeg, int accBase, int rows, int headDim,
+      float[] p, int pBase, int tile, MemorySegment values, long valueBase, long valueStride, int n) {
     int bound = SPECIES.loopBound(headDim);
-    int r = 0;
-    // Four rows at a time: each value vector loaded once feeds four FMAs.
-    for (; r + 4 <= rows; r += 4) {
-      int o0 = r * headDim, o1 = o0 + headDim, o2 = o1 + headDim, o3 = o2 + headDim;
-      int p0 = r * tile, p1 = p0 + tile, p2 = p1 + tile, p3 = p2 + tile;
-      for (int x = 0; x < bound; x += LANES) {
-        FloatVector a0 = FloatVector.fromArray(SPECIES, acc, o0 + x);
-        FloatVector a1 = FloatVector.fromArray(SPECIES, acc, o1 + x);
-        FloatVector a2 = FloatVector.fromArray(SPECIES, acc, o2 + x);
-        FloatVector a3 = FloatVector.fromArray(SPECIES, acc, o3 + x);
-        for (int j = 0; j < n; j++) {
-          FloatVector v = FloatVector.fromMemorySegment(SPECIES, valueSegs[j], valueOffsets[j] + 4L * x, ORDER);
-          a0 = v.fma(FloatVector.broadcast(SPECIES, p[p0 + j]), a0);
-          a1 = v.fma(FloatVector.broadcast(SPECIES, p[p1 + j]), a1);
-          a2 = v.fma(FloatVector.broadcast(SPECIES, p[p2 + j]), a2);
-          a3 = v.fma(FloatVector.broadcast(SPECIES, p[p3 + j]), a3);
+    int bound2 = bound - bound % (2 * LANES);
+    int rows4 = rows & ~3;
+    // Four rows by two vectors of the head: eight independent FMA chains; each value vector
+    // loaded feeds four of them.
+    for (int r = 0; r < rows4; r += 4) {
+      int x = 0;
+      for (; x < bound2; x += 2 * LANES) {
+        accumulate4x2(acc, accBase + r * headDim + x, headDim, p, pBase + r * tile, tile, values,
+            valueBase + 4L * x, valueStride, n);
+      }
+      for (; x < bound; x += LANES) {
+        for (int i = 0; i < 4; i++) {
+          accumulate1(acc, accBase + (r + i) * headDim + x, p, pBase + (r + i) * tile, values,
+              valueBase + 4L * x, valueStride, n);
         }
-        a0.intoArray(acc, o0 + x);
-        a1.intoArray(acc, o1 + x);
-        a2.intoArray(acc, o2 + x);
-        a3.intoArray(acc, o3 + x);
       }
     }
-    for (; r < rows; r++) {
-      int o0 = r * headDim;
-      int p0 = r * tile;
-      for (int x = 0; x < bound; x += LANES) {
-        FloatVector a0 = FloatVector.fromArray(SPECIES, acc, o0 + x);
+    // Rows left over (all of them in MHA decode): four vectors of the head at a time.
+    for (int r = rows4; r < rows; r++) {
+      int o = accBase + r * headDim;
+      int pr = pBase + r * tile;
+      int x = 0;
+      for (; x + 4 * LANES <= bound; x += 4 * LANES) {
+        FloatVector a0 = FloatVector.fromArray(SPECIES, acc, o + x);
+        FloatVector a1 = FloatVector.fromArray(SPECIES, acc, o + x + LANES);
+        FloatVector a2 = FloatVector.fromArray(SPECIES, acc, o + x + 2 * LANES);
+        FloatVector a3 = FloatVector.fromArray(SPECIES, acc, o + x + 3 * LANES);
+        MemorySegment v = values;
         for (int j = 0; j < n; j++) {
-          FloatVector v = FloatVector.fromMemorySegment(SPECIES, valueSegs[j], valueOffsets[j] + 4L * x, ORDER);
-          a0 = v.fma(FloatVector.broadcast(SPECIES, p[p0 + j]), a0);
+          long vo = valueBase + j * valueStride + 4L * x;
+          FloatVector w = FloatVector.broadcast(SPECIES, p[pr + j]);
+          a0 = FloatVector.fromMemorySegment(SPECIES, v, vo, ORDER).fma(w, a0);
+          a1 = FloatVector.fromMemorySegment(SPECIES, v, vo + 4L * LANES, ORDER).fma(w, a1);
+          a2 = FloatVector.fromMemorySegment(SPECIES, v, vo + 8L * LANES, ORDER).fma(w, a2);
+          a3 = FloatVector.fromMemorySegment(SPECIES, v, vo + 12L * LANES, ORDER).fma(w, a3);
         }
-        a0.intoArray(acc, o0 + x);
+        a0.intoArray(acc, o + x);
+        a1.intoArray(acc, o + x + LANES);
+        a2.intoArray(acc, o + x + 2 * LANES);
+        a3.intoArray(acc, o + x + 3 * LANES);
+      }
+      for (; x < bound; x += LANES) {
+        accumulate1(acc, o + x, p, pr, values, valueBase + 4L * x, valueStride, n);
       }
     }
     if (bound < headDim) { // scalar tail of every row
       for (int row = 0; row < rows; row++) {
         for (int j = 0; j < n; j++) {
-          ScalarOps.axpy(p[row * tile + j], valueSegs[j], valueOffsets[j], accSeg,
-              4L * row * headDim, bound, headDim);
+          ScalarOps.axpy(p[pBase + row * tile + j], values, valueBase + j * valueStride, accSeg,
+              4L * (accBase + row * headDim), bound, headDim);
         }
       }
+    }
+  }
+
+  private static void accumulate4x2(float[] acc, int o0, int headDim, float[] p, int p0,
+      int tile, MemorySegment values, long valueBase, long valueStride, int n) {
+    int o1 = o0 + headDim, o2 = o1 + headDim, o3 = o2 + headDim;
+    int p1 = p0 + tile, p2 = p1 + tile, p3 = p2 + tile;
+    FloatVector a00 = FloatVector.fromArray(SPECIES, acc, o0);
+    FloatVector a01 = FloatVector.fromArray(SPECIES, acc, o0 + LANES);
+    FloatVector a10 = FloatVector.fromArray(SPECIES, acc, o1);
+    FloatVector a11 = FloatVector.fromArray(SPECIES, acc, o1 + LANES);
+    FloatVector a20 = FloatVector.fromArray(SPECIES, acc, o2);
+    FloatVector a21 = FloatVector.fromArray(SPECIES, acc, o2 + LANES);
+    FloatVector a30 = FloatVector.fromArray(SPECIES, acc, o3);
+    FloatVector a31 = FloatVector.fromArray(SPECIES, acc, o3 + LANES);
+    for (int j = 0; j < n; j++) {
+      long vo = valueBase + j * valueStride;
+      FloatVector v0 = FloatVector.fromMemorySegment(SPECIES, values, vo, ORDER);
+      FloatVector v1 = FloatVector.fromMemorySegment(SPECIES, values, vo + 4L * LANES, ORDER);
+      FloatVector w0 = FloatVector.broadcast(SPECIES, p[p0 + j]);
+      a00 = v0.fma(w0, a00);
+      a01 = v1.fma(w0, a01);
+      FloatVector w1 = FloatVector.broadcast(SPECIES, p[p1 + j]);
+      a10 = v0.fma(w1, a10);
+      a11 = v1.fma(w1, a11);
+      FloatVector w2 = FloatVector.broadcast(SPECIES, p[p2 + j]);
+      a20 = v0.fma(w2, a20);
+      a21 = v1.fma(w2, a21);
+      FloatVector w3 = FloatVector.broadcast(SPECIES, p[p3 + j]);
+      a30 = v0.fma(w3, a30);
+      a31 = v1.fma(w3, a31);
+    }
+    a00.intoArray(acc, o0);
+    a01.intoArray(acc, o0 + LANES);
+    a10.intoArray(acc, o1);
+    a11.intoArray(acc, o1 + LANES);
+    a20.intoArray(acc, o2);
+    a21.intoArray(acc, o2 + LANES);
+    a30.intoArray(acc, o3);
+    a31.intoArray(acc, o3 + LANES);
+  }
+
+  private static void accumulate1(float[] acc, int o, float[] p, int pr, MemorySegment values,
+      long base, long stride, int n) {
+    FloatVector a = FloatVector.fromArray(SPECIES, acc, o);
+    for (int j = 0; j < n; j++) {
+      a = FloatVector.fromMemorySegment(SPECIES, values, base + j * stride, ORDER)
+          .fma(FloatVector.broadcast(SPECIES, p[pr + j]), a);
+    }
+    a.intoArray(acc, o);
+  }
+
+  /** {@code dst[dstOff..] += c * src[srcOff..]} over {@code len} floats. */
+  static void addScaled(float[] src, int srcOff, float c, float[] dst, int dstOff, int len) {
+    int bound = SPECIES.loopBound(len);
+    for (int x = 0; x < bound; x += LANES) {
+      FloatVector.fromArray(SPECIES, src, srcOff + x)
+          .fma(FloatVector.broadcast(SPECIES, c), FloatVector.fromArray(SPECIES, dst, dstOff + x))
+          .intoArray(dst, dstOff + x);
+    }
+    for (int x = bound; x < len; x++) {
+      dst[dstOff + x] += c * src[srcOff + x];
     }
   }
 

@@ -20,11 +20,13 @@ import java.util.concurrent.locks.ReentrantLock;
 final class PanamaAttentionKernel extends AbstractAttentionKernel {
 
   /** Keys per tile: a multiple of every lane count, small enough that K and V tiles stay in L1. */
-  static final int TILE = 32;
+  static final int TILE = 64;
   /** Rows (query heads times queries) per task; more rows share each key load. */
   private static final int ROW_TARGET = 64;
   /** Below this many multiply-adds a call runs on the caller's thread alone. */
   private static final long PARALLEL_WORK = 1L << 16;
+  /** Calls with at most this many rows (queries times query heads) stream all KV heads per task. */
+  private static final int WIDE_ROWS = 256;
   /** Fewest keys worth a split of their own. */
   private static final int MIN_SPLIT_KEYS = 256;
 
@@ -102,6 +104,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     int numKeys;
     int queriesPerBlock;
     int queryBlocks;
+    /** KV heads one task streams: all of them in decode (memory is read in order), else one. */
+    int kvHeadsPerTask;
     int baseTasks;
     int splits;
     boolean merging;
@@ -119,19 +123,30 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       this.numQueries = numQueries;
       this.numKeys = kv.length();
       int group = shape.groupSize();
-      queriesPerBlock = Math.min(numQueries, Math.max(1, ROW_TARGET / group));
+      if ((long) numQueries * shape.queryHeads() <= WIDE_ROWS) {
+        // Few rows (decode): one task walks every KV head of a token before the next token, so
+        // K and V stream from memory in address order; threads split the keys instead.
+        kvHeadsPerTask = shape.kvHeads();
+        queriesPerBlock = numQueries;
+      } else {
+        kvHeadsPerTask = 1;
+        queriesPerBlock = Math.min(numQueries, Math.max(1, ROW_TARGET / group));
+      }
       queryBlocks = (numQueries + queriesPerBlock - 1) / queriesPerBlock;
-      baseTasks = shape.kvHeads() * queryBlocks;
+      baseTasks = shape.kvHeads() / kvHeadsPerTask * queryBlocks;
       int wanted = baseTasks >= 2 * threads ? 1 : (2 * threads + baseTasks - 1) / baseTasks;
       splits = Math.max(1, Math.min(wanted, numKeys / MIN_SPLIT_KEYS));
       merging = false;
       if (splits > 1) {
-        int rows = queriesPerBlock * group;
-        long need = (long) baseTasks * splits * rows * (shape.headDim() + 2);
+        long need = (long) baseTasks * splits * rowsPerTask() * (shape.headDim() + 2);
         if (partials.length < need) {
           partials = new float[Math.toIntExact(need)];
         }
       }
+    }
+
+    int rowsPerTask() {
+      return kvHeadsPerTask * queriesPerBlock * shape.groupSize();
     }
 
     int taskCount() {
@@ -155,14 +170,25 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       }
     }
 
+    // Rows of a task are ordered (KV head, query, query head within the group).
+    private int headOfRow(int firstKvHead, int rowsPerHead, int r) {
+      int group = shape.groupSize();
+      return (firstKvHead + r / rowsPerHead) * group + r % group;
+    }
+
+    private int queryOfRow(int firstQuery, int rowsPerHead, int r) {
+      return firstQuery + (r % rowsPerHead) / shape.groupSize();
+    }
+
     private void attendTask(int base, int split, Scratch s) {
       int headDim = shape.headDim();
       int group = shape.groupSize();
       int heads = shape.queryHeads();
-      int kvHead = base / queryBlocks;
+      int firstKvHead = base / queryBlocks * kvHeadsPerTask;
       int firstQuery = (base % queryBlocks) * queriesPerBlock;
       int queries = Math.min(queriesPerBlock, numQueries - firstQuery);
-      int rows = queries * group;
+      int rowsPerHead = queries * group;
+      int rows = kvHeadsPerTask * rowsPerHead;
       s.ensure(rows, queries, headDim, TILE);
 
       int lo = Integer.MAX_VALUE;
@@ -181,11 +207,13 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       }
       float scale = options.scaleFor(headDim);
       for (int r = 0; r < rows; r++) {
-        int head = kvHead * group + r % group;
-        long qRow = qOffset + 4L * ((long) (firstQuery + r / group) * heads + head) * headDim;
+        int head = headOfRow(firstKvHead, rowsPerHead, r);
+        int query = queryOfRow(firstQuery, rowsPerHead, r);
+        long qRow = qOffset + 4L * ((long) query * heads + head) * headDim;
         AttentionBody.loadScaled(q, qRow, scale, s.q, r * headDim, headDim);
         s.max[r] = Float.NEGATIVE_INFINITY;
         s.sum[r] = 0f;
+        s.slope[r] = options.alibiSlope(head, heads);
       }
       java.util.Arrays.fill(s.acc, 0, rows * headDim, 0f);
 
@@ -195,17 +223,17 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         int perSplit = ((span + splits - 1) / splits + TILE - 1) / TILE * TILE;
         int kLo = Math.min(hi, lo + split * perSplit);
         int kHi = Math.min(hi, kLo + perSplit);
-        streamKeys(kvHead, rows, queries, group, headDim, kLo, kHi, s);
+        streamKeys(firstKvHead, rowsPerHead, queries, kLo, kHi, s);
       }
 
       if (splits == 1) {
         for (int r = 0; r < rows; r++) {
-          finishRow(s.acc, r * headDim, s.max[r], s.sum[r], kvHead * group + r % group,
-              firstQuery + r / group);
+          finishRow(s.acc, r * headDim, s.max[r], s.sum[r], headOfRow(firstKvHead, rowsPerHead, r),
+              queryOfRow(firstQuery, rowsPerHead, r));
         }
       } else {
         int stride = headDim + 2;
-        int at = ((base * splits + split) * queriesPerBlock * group) * stride;
+        int at = (base * splits + split) * rowsPerTask() * stride;
         for (int r = 0; r < rows; r++, at += stride) {
           partials[at] = s.max[r];
           partials[at + 1] = s.sum[r];
@@ -214,37 +242,43 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       }
     }
 
-    private void streamKeys(int kvHead, int rows, int queries, int group, int headDim, int kLo,
-        int kHi, Scratch s) {
+    private void streamKeys(int firstKvHead, int rowsPerHead, int queries, int kLo, int kHi,
+        Scratch s) {
+      int headDim = shape.headDim();
+      int group = shape.groupSize();
       int blockTokens = kv.blockTokens();
       long tokenBytes = kv.tokenBytes();
       long headBytes = 4L * headDim;
       float softCap = options.softCap();
-      for (int first = kLo; first < kHi; first += TILE) {
-        int n = Math.min(TILE, kHi - first);
-        if (!anyVisible(s, queries, first, first + n)) {
+      for (int first = kLo; first < kHi; ) {
+        // A tile ends at the end of its cache block, so all its keys share one segment.
+        int block = first / blockTokens;
+        int n = Math.min(Math.min(TILE, kHi - first), (block + 1) * blockTokens - first);
+        int tileStart = first;
+        first += n;
+        if (!anyVisible(s, queries, tileStart, tileStart + n)) {
           continue; // a fully masked tile (causal or window) costs nothing
         }
-        for (int j = 0; j < n; j++) {
-          int key = first + j;
-          int block = key / blockTokens;
-          s.keySegs[j] = kv.keyBlock(block);
-          s.valueSegs[j] = kv.valueBlock(block);
-          s.offsets[j] = (key % blockTokens) * tokenBytes + kvHead * headBytes;
-        }
-        AttentionBody.scores(s.q, s.qSeg, rows, headDim, s.keySegs, s.offsets, n, s.scores, TILE);
-        for (int r = 0; r < rows; r++) {
-          int qi = r / group;
-          int head = kvHead * group + r % group;
-          float slope = options.alibiSlope(head, shape.queryHeads());
-          float correction = AttentionBody.softmaxRow(s.scores, r * TILE, TILE, first, s.from[qi],
-              Math.min(s.to[qi], first + n), s.position[qi], softCap, slope, s.max, s.sum, r);
-          if (correction != 1f) {
-            AttentionBody.scale(s.acc, s.accSeg, r * headDim, headDim, correction);
+        MemorySegment keys = kv.keyBlock(block);
+        MemorySegment values = kv.valueBlock(block);
+        long tileBase = (tileStart - (long) block * blockTokens) * tokenBytes;
+        for (int g = 0; g < kvHeadsPerTask; g++) {
+          int row0 = g * rowsPerHead;
+          long base = tileBase + (firstKvHead + g) * headBytes;
+          AttentionBody.scores(s.q, s.qSeg, row0 * headDim, rowsPerHead, headDim, keys, base,
+              tokenBytes, n, s.scores, row0 * TILE, TILE);
+          for (int r = row0; r < row0 + rowsPerHead; r++) {
+            int qi = (r - row0) / group;
+            float correction = AttentionBody.softmaxRow(s.scores, r * TILE, TILE, tileStart,
+                s.from[qi], Math.min(s.to[qi], tileStart + n), s.position[qi], softCap,
+                s.slope[r], s.max, s.sum, r);
+            if (correction != 1f) {
+              AttentionBody.scale(s.acc, s.accSeg, r * headDim, headDim, correction);
+            }
           }
+          AttentionBody.accumulate(s.acc, s.accSeg, row0 * headDim, rowsPerHead, headDim,
+              s.scores, row0 * TILE, TILE, values, base, tokenBytes, n);
         }
-        AttentionBody.accumulate(s.acc, s.accSeg, rows, headDim, s.scores, TILE, s.valueSegs,
-            s.offsets, n);
       }
     }
 
@@ -257,21 +291,22 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       return false;
     }
 
-    /** Merges the splits' partial softmax states of one (KV head, query block) exactly. */
+    /** Merges the splits' partial softmax states of one base task exactly. */
     private void merge(int base, Scratch s) {
       int headDim = shape.headDim();
       int group = shape.groupSize();
-      int kvHead = base / queryBlocks;
+      int firstKvHead = base / queryBlocks * kvHeadsPerTask;
       int firstQuery = (base % queryBlocks) * queriesPerBlock;
       int queries = Math.min(queriesPerBlock, numQueries - firstQuery);
-      int rows = queries * group;
+      int rowsPerHead = queries * group;
+      int rows = kvHeadsPerTask * rowsPerHead;
       int stride = headDim + 2;
-      int rowsPerSplit = queriesPerBlock * group;
+      int rowsPerTask = rowsPerTask();
       s.ensure(rows, queries, headDim, TILE);
       for (int r = 0; r < rows; r++) {
         float top = Float.NEGATIVE_INFINITY;
         for (int sp = 0; sp < splits; sp++) {
-          int at = ((base * splits + sp) * rowsPerSplit + r) * stride;
+          int at = ((base * splits + sp) * rowsPerTask + r) * stride;
           if (partials[at + 1] != 0f) {
             top = Math.max(top, partials[at]);
           }
@@ -280,19 +315,18 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         float sum = 0f;
         if (top != Float.NEGATIVE_INFINITY) {
           for (int sp = 0; sp < splits; sp++) {
-            int at = ((base * splits + sp) * rowsPerSplit + r) * stride;
+            int at = ((base * splits + sp) * rowsPerTask + r) * stride;
             float partSum = partials[at + 1];
             if (partSum == 0f) {
               continue;
             }
             float w = (float) Math.exp(partials[at] - top);
             sum += partSum * w;
-            for (int x = 0; x < headDim; x++) {
-              s.acc[x] += w * partials[at + 2 + x];
-            }
+            AttentionBody.addScaled(partials, at + 2, w, s.acc, 0, headDim);
           }
         }
-        finishRow(s.acc, 0, top, sum, kvHead * group + r % group, firstQuery + r / group);
+        finishRow(s.acc, 0, top, sum, headOfRow(firstKvHead, rowsPerHead, r),
+            queryOfRow(firstQuery, rowsPerHead, r));
       }
     }
 
@@ -320,12 +354,10 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     float[] scores = new float[0];
     float[] max = new float[0];
     float[] sum = new float[0];
+    float[] slope = new float[0];
     int[] position = new int[0];
     int[] from = new int[0];
     int[] to = new int[0];
-    final MemorySegment[] keySegs = new MemorySegment[TILE];
-    final MemorySegment[] valueSegs = new MemorySegment[TILE];
-    final long[] offsets = new long[TILE];
 
     void ensure(int rows, int queries, int headDim, int tile) {
       int rowFloats = Math.max(rows * headDim, headDim);
@@ -339,6 +371,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         scores = new float[rows * tile];
         max = new float[rows];
         sum = new float[rows];
+        slope = new float[rows];
       }
       if (position.length < queries) {
         position = new int[queries];
