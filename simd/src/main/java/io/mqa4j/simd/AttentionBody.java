@@ -26,14 +26,14 @@ final class AttentionBody {
 
   /**
    * {@code scores[scoreBase + r * tile + j] = q_r · k_j} for rows {@code [0, rows)} of {@code q}
-   * from {@code qBase}, and keys {@code [0, n)}.
+   * from {@code qBase}, and keys {@code [from, n)}.
    */
   static void scores(float[] q, MemorySegment qSeg, int qBase, int rows, int headDim,
-      MemorySegment keys, long keyBase, long keyStride, int n, float[] scores, int scoreBase,
+      MemorySegment keys, long keyBase, long keyStride, int from, int n, float[] scores, int scoreBase,
       int tile) {
     int bound = SPECIES.loopBound(headDim);
     int rows4 = rows & ~3;
-    int j = 0;
+    int j = from;
     // Four rows by two keys: eight independent FMA chains fill both FMA pipes, and each vector
     // loaded (a key's or a query's) feeds two to four of them.
     for (; j + 2 <= n; j += 2) {
@@ -50,7 +50,7 @@ final class AttentionBody {
     }
     // Rows left over (all of them in MHA decode): one row against four keys at a time.
     for (int r = rows4; r < rows; r++) {
-      int k = 0;
+      int k = from;
       for (; k + 4 <= n; k += 4) {
         dot1x4(q, qSeg, qBase + r * headDim, headDim, bound, keys, keyBase + k * keyStride,
             keyStride, scores, scoreBase + r * tile + k);
@@ -200,10 +200,10 @@ final class AttentionBody {
 
   /**
    * {@code acc[r] += sum_j p[r][j] * v_j} for rows {@code [0, rows)} (accumulators from
-   * {@code accBase}, weights from {@code pBase}) and keys {@code [0, n)}.
+   * {@code accBase}, weights from {@code pBase}) and keys {@code [from, n)}.
    */
   static void accumulate(float[] acc, MemorySegment accSeg, int accBase, int rows, int headDim,
-      float[] p, int pBase, int tile, MemorySegment values, long valueBase, long valueStride, int n) {
+      float[] p, int pBase, int tile, MemorySegment values, long valueBase, long valueStride, int from, int n) {
     int bound = SPECIES.loopBound(headDim);
     int bound2 = bound - bound % (2 * LANES);
     int rows4 = rows & ~3;
@@ -213,12 +213,12 @@ final class AttentionBody {
       int x = 0;
       for (; x < bound2; x += 2 * LANES) {
         accumulate4x2(acc, accBase + r * headDim + x, headDim, p, pBase + r * tile, tile, values,
-            valueBase + 4L * x, valueStride, n);
+            valueBase + 4L * x, valueStride, from, n);
       }
       for (; x < bound; x += LANES) {
         for (int i = 0; i < 4; i++) {
           accumulate1(acc, accBase + (r + i) * headDim + x, p, pBase + (r + i) * tile, values,
-              valueBase + 4L * x, valueStride, n);
+              valueBase + 4L * x, valueStride, from, n);
         }
       }
     }
@@ -233,7 +233,7 @@ final class AttentionBody {
         FloatVector a2 = FloatVector.fromArray(SPECIES, acc, o + x + 2 * LANES);
         FloatVector a3 = FloatVector.fromArray(SPECIES, acc, o + x + 3 * LANES);
         MemorySegment v = values;
-        for (int j = 0; j < n; j++) {
+        for (int j = from; j < n; j++) {
           long vo = valueBase + j * valueStride + 4L * x;
           FloatVector w = FloatVector.broadcast(SPECIES, p[pr + j]);
           a0 = FloatVector.fromMemorySegment(SPECIES, v, vo, ORDER).fma(w, a0);
@@ -247,12 +247,12 @@ final class AttentionBody {
         a3.intoArray(acc, o + x + 3 * LANES);
       }
       for (; x < bound; x += LANES) {
-        accumulate1(acc, o + x, p, pr, values, valueBase + 4L * x, valueStride, n);
+        accumulate1(acc, o + x, p, pr, values, valueBase + 4L * x, valueStride, from, n);
       }
     }
     if (bound < headDim) { // scalar tail of every row
       for (int row = 0; row < rows; row++) {
-        for (int j = 0; j < n; j++) {
+        for (int j = from; j < n; j++) {
           ScalarOps.axpy(p[pBase + row * tile + j], values, valueBase + j * valueStride, accSeg,
               4L * (accBase + row * headDim), bound, headDim);
         }
@@ -261,7 +261,7 @@ final class AttentionBody {
   }
 
   private static void accumulate4x2(float[] acc, int o0, int headDim, float[] p, int p0,
-      int tile, MemorySegment values, long valueBase, long valueStride, int n) {
+      int tile, MemorySegment values, long valueBase, long valueStride, int from, int n) {
     int o1 = o0 + headDim, o2 = o1 + headDim, o3 = o2 + headDim;
     int p1 = p0 + tile, p2 = p1 + tile, p3 = p2 + tile;
     FloatVector a00 = FloatVector.fromArray(SPECIES, acc, o0);
@@ -272,7 +272,7 @@ final class AttentionBody {
     FloatVector a21 = FloatVector.fromArray(SPECIES, acc, o2 + LANES);
     FloatVector a30 = FloatVector.fromArray(SPECIES, acc, o3);
     FloatVector a31 = FloatVector.fromArray(SPECIES, acc, o3 + LANES);
-    for (int j = 0; j < n; j++) {
+    for (int j = from; j < n; j++) {
       long vo = valueBase + j * valueStride;
       FloatVector v0 = FloatVector.fromMemorySegment(SPECIES, values, vo, ORDER);
       FloatVector v1 = FloatVector.fromMemorySegment(SPECIES, values, vo + 4L * LANES, ORDER);
@@ -300,9 +300,9 @@ final class AttentionBody {
   }
 
   private static void accumulate1(float[] acc, int o, float[] p, int pr, MemorySegment values,
-      long base, long stride, int n) {
+      long base, long stride, int from, int n) {
     FloatVector a = FloatVector.fromArray(SPECIES, acc, o);
-    for (int j = 0; j < n; j++) {
+    for (int j = from; j < n; j++) {
       a = FloatVector.fromMemorySegment(SPECIES, values, base + j * stride, ORDER)
           .fma(FloatVector.broadcast(SPECIES, p[pr + j]), a);
     }

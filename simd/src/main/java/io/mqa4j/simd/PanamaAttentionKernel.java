@@ -27,6 +27,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
   private static final long PARALLEL_WORK = 1L << 16;
   /** Calls with at most this many rows (queries times query heads) stream all KV heads per task. */
   private static final int WIDE_ROWS = 256;
+  /** Tokens walked across all KV heads before moving on, when a task streams several heads. */
+  private static final int WIDE_KEY_STEP = 4;
   /** Fewest keys worth a split of their own. */
   private static final int MIN_SPLIT_KEYS = 256;
 
@@ -262,22 +264,36 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         MemorySegment keys = kv.keyBlock(block);
         MemorySegment values = kv.valueBlock(block);
         long tileBase = (tileStart - (long) block * blockTokens) * tokenBytes;
-        for (int g = 0; g < kvHeadsPerTask; g++) {
-          int row0 = g * rowsPerHead;
-          long base = tileBase + (firstKvHead + g) * headBytes;
-          AttentionBody.scores(s.q, s.qSeg, row0 * headDim, rowsPerHead, headDim, keys, base,
-              tokenBytes, n, s.scores, row0 * TILE, TILE);
-          for (int r = row0; r < row0 + rowsPerHead; r++) {
-            int qi = (r - row0) / group;
-            float correction = AttentionBody.softmaxRow(s.scores, r * TILE, TILE, tileStart,
-                s.from[qi], Math.min(s.to[qi], tileStart + n), s.position[qi], softCap,
-                s.slope[r], s.max, s.sum, r);
-            if (correction != 1f) {
-              AttentionBody.scale(s.acc, s.accSeg, r * headDim, headDim, correction);
-            }
+        // Several KV heads per task (decode): walk a few tokens across all heads at a time, so
+        // memory is read nearly in address order; one head per task (prefill): the whole tile.
+        int keyStep = kvHeadsPerTask > 1 ? WIDE_KEY_STEP : TILE;
+        for (int from = 0; from < n; from += keyStep) {
+          int to = Math.min(n, from + keyStep);
+          for (int g = 0; g < kvHeadsPerTask; g++) {
+            int row0 = g * rowsPerHead;
+            AttentionBody.scores(s.q, s.qSeg, row0 * headDim, rowsPerHead, headDim, keys,
+                tileBase + (firstKvHead + g) * headBytes, tokenBytes, from, to, s.scores,
+                row0 * TILE, TILE);
           }
-          AttentionBody.accumulate(s.acc, s.accSeg, row0 * headDim, rowsPerHead, headDim,
-              s.scores, row0 * TILE, TILE, values, base, tokenBytes, n);
+        }
+        int rows = kvHeadsPerTask * rowsPerHead;
+        for (int r = 0; r < rows; r++) {
+          int qi = (r % rowsPerHead) / group;
+          float correction = AttentionBody.softmaxRow(s.scores, r * TILE, TILE, tileStart,
+              s.from[qi], Math.min(s.to[qi], tileStart + n), s.position[qi], softCap,
+              s.slope[r], s.max, s.sum, r);
+          if (correction != 1f) {
+            AttentionBody.scale(s.acc, s.accSeg, r * headDim, headDim, correction);
+          }
+        }
+        for (int from = 0; from < n; from += keyStep) {
+          int to = Math.min(n, from + keyStep);
+          for (int g = 0; g < kvHeadsPerTask; g++) {
+            int row0 = g * rowsPerHead;
+            AttentionBody.accumulate(s.acc, s.accSeg, row0 * headDim, rowsPerHead, headDim,
+                s.scores, row0 * TILE, TILE, values, tileBase + (firstKvHead + g) * headBytes,
+                tokenBytes, from, to);
+          }
         }
       }
     }
