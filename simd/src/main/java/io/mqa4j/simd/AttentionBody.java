@@ -162,7 +162,7 @@ final class AttentionBody {
       }
     }
     // Keys outside [from, to) get -inf, which exp turns into weight 0.
-    int visibleFrom = Math.max(0, from - first);
+    int visibleFrom = Math.min(tile, Math.max(0, from - first));
     int visibleTo = Math.max(visibleFrom, Math.min(tile, to - first));
     for (int j = 0; j < visibleFrom; j++) {
       scores[base + j] = Float.NEGATIVE_INFINITY;
