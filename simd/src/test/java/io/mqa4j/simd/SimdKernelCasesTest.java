@@ -52,6 +52,16 @@ class SimdKernelCasesTest {
   }
 
   @Test
+  void shortWindowsAcrossAWideBlockOfQueries() {
+    // Few heads, many queries: one task holds every query, so the last queries' windows start
+    // tiles after the first queries' windows end.
+    for (AttentionShape shape : new AttentionShape[] {
+        AttentionShape.mqa(2, 32), AttentionShape.gqa(4, 2, 24), AttentionShape.mha(1, 40)}) {
+      check(shape, AttentionOptions.defaults().withSlidingWindow(3), 120, 400, 17);
+    }
+  }
+
+  @Test
   void causalPrefillWithMoreQueriesThanKeysZeroesRowsThatSeeNothing() {
     AttentionShape shape = AttentionShape.gqa(8, 4, 32);
     float[] out = check(shape, AttentionOptions.defaults().withCausal(true), 40, 25, 5);
