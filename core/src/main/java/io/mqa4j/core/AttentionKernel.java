@@ -49,4 +49,13 @@ public interface AttentionKernel {
   /** Attention of one query token over the sequence in {@code kv} (decode). */
   void decode(AttentionShape shape, AttentionOptions options, MemorySegment q, KvView kv,
       MemorySegment out);
+
+  /**
+   * One decode step for each of {@code sequences.length} sequences at once: sequence {@code i}
+   * has its query at row {@code i} of {@code q} ({@code [sequences][queryHeads][headDim]}), its
+   * keys and values in {@code sequences[i]} (lengths may differ), and its output at row {@code i}
+   * of {@code out}. Kernels may run sequences, KV heads and key splits in parallel.
+   */
+  void decodeBatch(AttentionShape shape, AttentionOptions options, MemorySegment q,
+      KvView[] sequences, MemorySegment out);
 }

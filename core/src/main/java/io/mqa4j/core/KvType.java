@@ -1,24 +1,154 @@
 package io.mqa4j.core;
 
-/** How a KV cache stores each key and value element. */
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * How a KV cache stores each key and value element. Every type stores one head of
+ * {@code headDim} elements in {@link #headBytes(int)} contiguous bytes, little-endian:
+ * <ul>
+ *   <li>{@link #F32}: IEEE float32;</li>
+ *   <li>{@link #F16}: IEEE half, rounded to nearest even;</li>
+ *   <li>{@link #BF16}: the top 16 bits of a float32, rounded to nearest even;</li>
+ *   <li>{@link #Q8_0}: ggml's {@code block_q8_0}: blocks of 32 elements along the head, each an
+ *       f16 scale {@code d} followed by 32 signed bytes {@code q}, the value being {@code q * d}
+ *       (34 bytes per 32 elements). The head dimension must be a multiple of 32.</li>
+ * </ul>
+ * {@link #encode} and {@link #decode} are the reference conversions; kernels may read the bytes
+ * directly but must produce the same float for each element.
+ */
 public enum KvType {
-  /** IEEE float32, native byte order. */
-  F32(4);
+  /** IEEE float32. */
+  F32,
+  /** IEEE binary16. */
+  F16,
+  /** bfloat16. */
+  BF16,
+  /** ggml's 8-bit block quantisation: 32 int8 values sharing one f16 scale. */
+  Q8_0;
 
-  private final int bytesPerElement;
+  /** Elements that share one scale in {@link #Q8_0}. */
+  public static final int Q8_0_BLOCK = 32;
+  /** Bytes of one {@link #Q8_0} block: an f16 scale and 32 int8 values. */
+  public static final int Q8_0_BLOCK_BYTES = 2 + Q8_0_BLOCK;
 
-  KvType(int bytesPerElement) {
-    this.bytesPerElement = bytesPerElement;
-  }
+  static final ValueLayout.OfFloat FLOAT_LE =
+      ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+  static final ValueLayout.OfShort SHORT_LE =
+      ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
   /** Bytes that one head of {@code headDim} elements takes. */
   public long headBytes(int headDim) {
-    return (long) bytesPerElement * headDim;
+    checkHeadDim(headDim);
+    return switch (this) {
+      case F32 -> 4L * headDim;
+      case F16, BF16 -> 2L * headDim;
+      case Q8_0 -> (long) (headDim / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES;
+    };
   }
 
-  /** Lower-case name as the command line spells it ({@code f32}). */
+  /** Whether a head of {@code headDim} elements can be stored in this type. */
+  public boolean supportsHeadDim(int headDim) {
+    return headDim > 0 && (this != Q8_0 || headDim % Q8_0_BLOCK == 0);
+  }
+
+  /** Throws {@link IllegalArgumentException} naming {@code headDim} unless it can be stored. */
+  public void checkHeadDim(int headDim) {
+    if (headDim <= 0) {
+      throw new IllegalArgumentException("headDim must be positive, got " + headDim);
+    }
+    if (!supportsHeadDim(headDim)) {
+      throw new IllegalArgumentException("KV type q8_0 needs a head dim that is a multiple of "
+          + Q8_0_BLOCK + ", got headDim=" + headDim);
+    }
+  }
+
+  /**
+   * Stores {@code headDim} floats from {@code src[srcOffset..]} as one head at byte
+   * {@code dstOffset} of {@code dst}.
+   */
+  public void encode(float[] src, int srcOffset, int headDim, MemorySegment dst, long dstOffset) {
+    switch (this) {
+      case F32 -> MemorySegment.copy(src, srcOffset, dst, FLOAT_LE, dstOffset, headDim);
+      case F16 -> {
+        for (int i = 0; i < headDim; i++) {
+          dst.set(SHORT_LE, dstOffset + 2L * i, Float.floatToFloat16(src[srcOffset + i]));
+        }
+      }
+      case BF16 -> {
+        for (int i = 0; i < headDim; i++) {
+          dst.set(SHORT_LE, dstOffset + 2L * i, floatToBf16(src[srcOffset + i]));
+        }
+      }
+      case Q8_0 -> {
+        for (int b = 0; b < headDim / Q8_0_BLOCK; b++) {
+          encodeQ8Block(src, srcOffset + b * Q8_0_BLOCK, dst, dstOffset + (long) b * Q8_0_BLOCK_BYTES);
+        }
+      }
+    }
+  }
+
+  /** Reads one head at byte {@code srcOffset} of {@code src} into {@code dst[dstOffset..]}. */
+  public void decode(MemorySegment src, long srcOffset, int headDim, float[] dst, int dstOffset) {
+    for (int i = 0; i < headDim; i++) {
+      dst[dstOffset + i] = element(src, srcOffset, i);
+    }
+  }
+
+  /** Element {@code i} of the head stored at byte {@code headOffset} of {@code src}. */
+  public float element(MemorySegment src, long headOffset, int i) {
+    return switch (this) {
+      case F32 -> src.get(FLOAT_LE, headOffset + 4L * i);
+      case F16 -> Float.float16ToFloat(src.get(SHORT_LE, headOffset + 2L * i));
+      case BF16 -> bf16ToFloat(src.get(SHORT_LE, headOffset + 2L * i));
+      case Q8_0 -> {
+        long block = headOffset + (long) (i / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES;
+        float d = Float.float16ToFloat(src.get(SHORT_LE, block));
+        yield src.get(ValueLayout.JAVA_BYTE, block + 2 + i % Q8_0_BLOCK) * d;
+      }
+    };
+  }
+
+  /** Rounds {@code value} to the nearest bfloat16, ties to even; NaN stays NaN. */
+  public static short floatToBf16(float value) {
+    int bits = Float.floatToRawIntBits(value);
+    if ((bits & 0x7fffffff) > 0x7f800000) {
+      return (short) ((bits >>> 16) | 0x0040); // quiet NaN, sign kept
+    }
+    int rounding = 0x7fff + ((bits >>> 16) & 1);
+    return (short) ((bits + rounding) >>> 16);
+  }
+
+  /** The float a bfloat16 stands for (exact). */
+  public static float bf16ToFloat(short bits) {
+    return Float.intBitsToFloat((bits & 0xffff) << 16);
+  }
+
+  /**
+   * One Q8_0 block. The scale is rounded to f16 first and the values quantised against the
+   * rounded scale, so every stored value is within half a step of the input (ggml quantises
+   * against the unrounded scale, which can miss by a little more).
+   */
+  private static void encodeQ8Block(float[] src, int from, MemorySegment dst, long at) {
+    float amax = 0f;
+    for (int i = 0; i < Q8_0_BLOCK; i++) {
+      amax = Math.max(amax, Math.abs(src[from + i]));
+    }
+    short scaleBits = Float.floatToFloat16(amax / 127f);
+    float d = Float.float16ToFloat(scaleBits);
+    float inverse = d == 0f ? 0f : 1f / d;
+    dst.set(SHORT_LE, at, scaleBits);
+    for (int i = 0; i < Q8_0_BLOCK; i++) {
+      int q = Math.round(src[from + i] * inverse);
+      dst.set(ValueLayout.JAVA_BYTE, at + 2 + i, (byte) Math.clamp(q, -127, 127));
+    }
+  }
+
+  /** Lower-case name as the command line spells it ({@code f32}, {@code q8_0}). */
   public String label() {
-    return name().toLowerCase(java.util.Locale.ROOT);
+    return name().toLowerCase(Locale.ROOT);
   }
 
   /** Parses {@code f32} and the like, ignoring case; the message names the accepted values. */
@@ -29,6 +159,6 @@ public enum KvType {
       }
     }
     throw new IllegalArgumentException("unknown KV type '" + text + "', expected one of "
-        + java.util.Arrays.stream(values()).map(KvType::label).toList());
+        + Arrays.stream(values()).map(KvType::label).toList());
   }
 }

@@ -88,6 +88,38 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     prefill(shape, options, 1, q, kv, out);
   }
 
+  @Override
+  public final void decodeBatch(AttentionShape shape, AttentionOptions options, MemorySegment q,
+      KvView[] sequences, MemorySegment out) {
+    checkCommon(shape, options, 1);
+    Objects.requireNonNull(sequences, "sequences");
+    if (sequences.length == 0) {
+      throw new IllegalArgumentException("sequences must not be empty");
+    }
+    for (int i = 0; i < sequences.length; i++) {
+      if (sequences[i] == null) {
+        throw new NullPointerException("sequences[" + i + "]");
+      }
+      checkView(shape, sequences[i]);
+    }
+    long bytes = (long) sequences.length * shape.queryStride() * Float.BYTES;
+    checkSegment("q", q, bytes);
+    checkSegment("out", out, bytes);
+    attendBatch(shape, options, q, sequences, out);
+  }
+
+  /**
+   * One decode step for each sequence, query and output {@code i} at row {@code i}. Arguments are
+   * already checked. This default runs the sequences one after another through {@link #attend}.
+   */
+  protected void attendBatch(AttentionShape shape, AttentionOptions options, MemorySegment q,
+      KvView[] sequences, MemorySegment out) {
+    long rowBytes = (long) shape.queryStride() * Float.BYTES;
+    for (int i = 0; i < sequences.length; i++) {
+      attend(shape, options, 1, q, i * rowBytes, sequences[i], out, i * rowBytes);
+    }
+  }
+
   /** Whether this kernel reads caches of {@code view}'s element type; all read f32. */
   protected boolean supports(KvView view) {
     return view.type() == io.mqa4j.core.KvType.F32;
