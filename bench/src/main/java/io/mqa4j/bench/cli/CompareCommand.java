@@ -1,0 +1,240 @@
+package io.mqa4j.bench.cli;
+
+import io.mqa4j.bench.compare.CompareReport;
+import io.mqa4j.bench.compare.CompareRun;
+import io.mqa4j.bench.compare.CompareSettings;
+import io.mqa4j.bench.compare.CompareTables;
+import io.mqa4j.bench.compare.KvSource;
+import io.mqa4j.bench.compare.Machine;
+import io.mqa4j.bench.compare.ReportFiles;
+import io.mqa4j.bench.compare.RooflineFigures;
+import io.mqa4j.bench.compare.Row;
+import io.mqa4j.bench.compare.StepTimer;
+import io.mqa4j.bench.roofline.Roofline;
+import io.mqa4j.core.AttentionKernels;
+import io.mqa4j.core.KvType;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** The main job: how much faster MQA and GQA run than MHA on this machine. */
+@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Times decode (one token over a KV cache) and a short causal prefill for MHA, "
+        + "GQA and MQA, scalar and SIMD, and prints latency, throughput, bytes, GB/s, GFLOP/s, the "
+        + "share of this machine's roofline and the speed-up over MHA. Writes report.md, "
+        + "results.json, decode-latency.png and kv-memory.png into --out."},
+    footer = {"", "Examples:", "  ./mqa compare", "  ./mqa compare --quick",
+        "  ./mqa compare --phase decode --contexts 4096,32768 --layouts mha,mqa --kernels simd --json"})
+final class CompareCommand implements Callable<Integer> {
+
+  /** KV element types measured unless --dtypes says otherwise. */
+  static final List<String> DEFAULT_DTYPES = List.of("f32");
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--phase", defaultValue = "both", paramLabel = "PHASE",
+      description = "decode, prefill or both. Default: ${DEFAULT-VALUE}.")
+  String phase;
+
+  @Option(names = "--contexts", split = ",", paramLabel = "N",
+      description = "Context lengths. Default: decode 1024,4096,16384 and prefill 512,2048 "
+          + "(--quick: decode 1024,4096, prefill 256).")
+  List<Integer> contexts;
+
+  @Option(names = "--query-heads", defaultValue = "32", paramLabel = "H",
+      description = "Query heads. Default: ${DEFAULT-VALUE}.")
+  int queryHeads;
+
+  @Option(names = "--kv-heads", defaultValue = "8", paramLabel = "KV",
+      description = "KV heads of the GQA layout. Default: ${DEFAULT-VALUE}.")
+  int kvHeads;
+
+  @Option(names = "--head-dim", defaultValue = "128", paramLabel = "D",
+      description = "Elements per head. Default: ${DEFAULT-VALUE}.")
+  int headDim;
+
+  @Option(names = "--layouts", split = ",", defaultValue = "mha,gqa,mqa", paramLabel = "LAYOUT",
+      description = "Layouts among mha, gqa, mqa. Default: ${DEFAULT-VALUE}.")
+  List<String> layouts;
+
+  @Option(names = "--kernels", split = ",", defaultValue = "scalar,simd", paramLabel = "KERNEL",
+      description = "Kernels among scalar, simd. Default: ${DEFAULT-VALUE}.")
+  List<String> kernels;
+
+  @Option(names = "--dtypes", split = ",", paramLabel = "TYPE",
+      description = "KV element types among f32, f16, bf16, q8_0. Default: f32,bf16.")
+  List<String> dtypes;
+
+  @Option(names = "--threads", paramLabel = "N",
+      description = "Threads of the SIMD kernel. Default: every processor.")
+  Integer threads;
+
+  @Option(names = "--max-scalar-prefill", defaultValue = "1024", paramLabel = "N",
+      description = "Longest prompt the slow scalar kernel prefills. Default: ${DEFAULT-VALUE}.")
+  int maxScalarPrefill;
+
+  @Option(names = "--quick", description = "A smaller run, in under 30 seconds.")
+  boolean quick;
+
+  @Option(names = "--json", description = "Print one JSON object (with a rows array) instead of the table.")
+  boolean json;
+
+  @Option(names = "--out", defaultValue = "mqa-report", paramLabel = "DIR",
+      description = "Where to write the report files. Default: ${DEFAULT-VALUE}.")
+  Path out;
+
+  @Option(names = "--no-files", description = "Write no report files.")
+  boolean noFiles;
+
+  @Option(names = "--no-progress", description = "No progress bar on stderr.")
+  boolean noProgress;
+
+  @Option(names = "--from", paramLabel = "FILE",
+      description = "Measure nothing: report results.json of an earlier run, or a JMH JSON file.")
+  Path from;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter stdout = spec.commandLine().getOut();
+    if (from != null) {
+      return ReportCommand.report(from, out, noFiles, json, stdout, spec.commandLine().getErr());
+    }
+    CompareSettings settings = settings();
+    if (!noFiles) {
+      ReportFiles.checkWritable(out);
+    }
+    List<String> notes = new ArrayList<>();
+    if (settings.phases().contains("prefill") && settings.kernels().contains("scalar")
+        && settings.prefillContexts().stream().anyMatch(c -> c > settings.maxScalarPrefill())) {
+      notes.add("the scalar kernel prefills only prompts of up to " + settings.maxScalarPrefill()
+          + " tokens (--max-scalar-prefill)");
+    }
+    CompareRun run = new CompareRun(settings);
+    int steps = run.plan().size() + 1;
+    try (Progress progress = Progress.start("compare", steps, !noProgress, spec.commandLine().getErr())) {
+      progress.started("roofline");
+      Roofline.Result measured = Roofline.measure(settings.threads(),
+          quick ? 256L << 20 : 1L << 30, quick ? 1 : 3);
+      RooflineFigures roofline = RooflineFigures.of(measured);
+      progress.finished();
+      List<Row> rows = run.run(roofline, progress);
+      CompareReport report = new CompareReport("mqa4j compare",
+          Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Machine.current(), roofline,
+          settings, rows, notes);
+      progress.close();
+      emit(report, stdout);
+    }
+    return 0;
+  }
+
+  private void emit(CompareReport report, PrintWriter stdout) throws Exception {
+    if (json) {
+      stdout.println(ReportFiles.json().writeValueAsString(report));
+    } else {
+      stdout.print(CompareTables.table(report.rows()).toText());
+      stdout.println();
+      for (String line : CompareTables.legend(report.roofline())) {
+        stdout.println(line.replace("`", ""));
+      }
+      report.notes().forEach(stdout::println);
+    }
+    if (!noFiles) {
+      ReportFiles.write(out, report, "mqa " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
+      if (!json) {
+        stdout.println("wrote " + out + "/: " + String.join(", ", ReportFiles.NAMES));
+      }
+    }
+    stdout.flush();
+  }
+
+  /** The settings after defaults, --quick and validation. */
+  CompareSettings settings() {
+    List<String> phases = switch (phase.strip().toLowerCase(Locale.ROOT)) {
+      case "decode" -> List.of("decode");
+      case "prefill" -> List.of("prefill");
+      case "both" -> List.of("decode", "prefill");
+      default -> throw new BadInputException("--phase must be decode, prefill or both, got '" + phase + "'");
+    };
+    if (queryHeads < 1) {
+      throw new BadInputException("--query-heads must be >= 1, got " + queryHeads);
+    }
+    if (headDim < 1) {
+      throw new BadInputException("--head-dim must be >= 1, got " + headDim);
+    }
+    List<String> layoutList = distinct("--layouts", layouts, List.of("mha", "gqa", "mqa"));
+    if (layoutList.contains("gqa") && (kvHeads < 1 || queryHeads % kvHeads != 0)) {
+      throw new BadInputException("--kv-heads must divide --query-heads=" + queryHeads + ", got " + kvHeads);
+    }
+    List<String> kernelList = distinct("--kernels", kernels, List.of("scalar", "simd"));
+    if (kernelList.contains("simd") && !AttentionKernels.simdAvailable()) {
+      throw new BadInputException("--kernels simd: the SIMD kernel is not available (run through "
+          + "./mqa, or add --add-modules jdk.incubator.vector); use --kernels scalar");
+    }
+    List<String> dtypeList = new ArrayList<>();
+    for (String d : dtypes == null ? DEFAULT_DTYPES : dtypes) {
+      KvType type = Kernels.kvType("--dtypes", d);
+      if (!type.supportsHeadDim(headDim)) {
+        throw new BadInputException("--dtypes " + type.label() + " needs --head-dim to be a multiple of "
+            + KvType.Q8_0_BLOCK + ", got " + headDim);
+      }
+      if (!KvSource.supports(type)) {
+        throw new BadInputException("--dtypes " + type.label() + " is not supported by this build");
+      }
+      if (!dtypeList.contains(type.label())) {
+        dtypeList.add(type.label());
+      }
+    }
+    if (dtypeList.isEmpty()) {
+      throw new BadInputException("--dtypes must name at least one type");
+    }
+    int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+    if (n < 1) {
+      throw new BadInputException("--threads must be >= 1, got " + n);
+    }
+    if (maxScalarPrefill < 0) {
+      throw new BadInputException("--max-scalar-prefill must be >= 0, got " + maxScalarPrefill);
+    }
+    List<Integer> decodeContexts = quick ? List.of(1024, 4096) : List.of(1024, 4096, 16384);
+    List<Integer> prefillContexts = quick ? List.of(256) : List.of(512, 2048);
+    if (contexts != null) {
+      for (int c : contexts) {
+        if (c < 1) {
+          throw new BadInputException("--contexts must all be >= 1, got " + c);
+        }
+      }
+      decodeContexts = List.copyOf(new LinkedHashSet<>(contexts));
+      prefillContexts = decodeContexts;
+    }
+    return new CompareSettings(phases, decodeContexts, prefillContexts, queryHeads, kvHeads, headDim,
+        layoutList, kernelList, dtypeList, n, maxScalarPrefill,
+        quick ? StepTimer.Budget.QUICK : StepTimer.Budget.NORMAL);
+  }
+
+  private static List<String> distinct(String option, List<String> given, List<String> allowed) {
+    List<String> out = new ArrayList<>();
+    for (String g : given) {
+      String v = g.strip().toLowerCase(Locale.ROOT);
+      if (!allowed.contains(v)) {
+        throw new BadInputException(option + " must be among " + String.join(", ", allowed) + ", got '" + g + "'");
+      }
+      if (!out.contains(v)) {
+        out.add(v);
+      }
+    }
+    if (out.isEmpty()) {
+      throw new BadInputException(option + " must name at least one of " + String.join(", ", allowed));
+    }
+    return out;
+  }
+}

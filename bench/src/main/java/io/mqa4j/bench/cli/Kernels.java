@@ -1,0 +1,42 @@
+package io.mqa4j.bench.cli;
+
+import io.mqa4j.core.AttentionKernel;
+import io.mqa4j.core.AttentionKernels;
+import io.mqa4j.core.KvType;
+import java.util.Locale;
+
+/** Turns command-line names into kernels and KV types, with errors that name the option. */
+final class Kernels {
+  private Kernels() {}
+
+  /** {@code scalar}, {@code simd} or {@code best}, on {@code threads} threads (null: all). */
+  static AttentionKernel byName(String name, Integer threads) {
+    if (threads != null && threads < 1) {
+      throw new BadInputException("--threads must be >= 1, got " + threads);
+    }
+    int n = threads == null ? AttentionKernels.defaultThreads() : threads;
+    return switch (name.strip().toLowerCase(Locale.ROOT)) {
+      case "scalar" -> AttentionKernels.scalar();
+      case "simd" -> simd(n);
+      case "best" -> AttentionKernels.simdAvailable() ? simd(n) : AttentionKernels.scalar();
+      default -> throw new BadInputException("--kernel must be scalar, simd or best, got '" + name + "'");
+    };
+  }
+
+  private static AttentionKernel simd(int threads) {
+    try {
+      return AttentionKernels.simd(threads);
+    } catch (IllegalStateException e) {
+      throw new BadInputException("--kernel simd is not available: " + e.getMessage());
+    }
+  }
+
+  /** Parses a KV element type given to {@code option}. */
+  static KvType kvType(String option, String text) {
+    try {
+      return KvType.parse(text.strip());
+    } catch (IllegalArgumentException e) {
+      throw new BadInputException(option + ": " + e.getMessage());
+    }
+  }
+}

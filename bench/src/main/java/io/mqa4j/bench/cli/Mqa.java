@@ -1,0 +1,103 @@
+package io.mqa4j.bench.cli;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+/**
+ * The {@code mqa} command line. Exit codes: 0 on success, 2 on bad input (one line on stderr, no
+ * stack trace), 1 on an internal failure.
+ */
+@Command(name = "mqa", mixinStandardHelpOptions = true, versionProvider = Mqa.Version.class,
+    description = "Attention kernels for MHA, GQA and MQA on the CPU: compare, measure, check.",
+    subcommands = {CompareCommand.class, AttendCommand.class, RooflineCommand.class,
+        ProfileCommand.class, ReportCommand.class, CommandLine.HelpCommand.class},
+    footer = {"", "Examples:", "  ./mqa compare --quick", "  ./mqa attend --q q.npy --k k.npy --v v.npy --out o.npy --causal",
+        "  ./mqa profile --model llama-3-8b --context 8192"})
+public final class Mqa implements Runnable {
+
+  /** Exit code for bad input. */
+  public static final int BAD_INPUT = 2;
+  /** Exit code for an internal failure. */
+  public static final int FAILURE = 1;
+
+  private static boolean verbose;
+
+  @CommandLine.Spec
+  CommandLine.Model.CommandSpec spec;
+
+  @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
+      description = "Log more (kernel choice, timings); repeat for debug output.")
+  void setVerbose(boolean[] flags) {
+    verbose = flags.length > 0;
+    Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    root.setLevel(flags.length > 1 ? Level.DEBUG : flags.length == 1 ? Level.INFO : Level.WARN);
+  }
+
+  @Override
+  public void run() {
+    throw new CommandLine.ParameterException(spec.commandLine(),
+        "missing a command: compare, attend, roofline, profile or report (see mqa --help)");
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /** Runs the command line with the given streams and returns the exit code. */
+  public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    CommandLine cli = new CommandLine(new Mqa());
+    cli.setOut(out);
+    cli.setErr(err);
+    cli.setParameterExceptionHandler((e, ignored) -> {
+      String command = e.getCommandLine().getCommandName();
+      err.println(prefix(command) + oneLine(e.getMessage()) + " (see "
+          + ("mqa".equals(command) ? "" : "mqa ") + command + " --help)");
+      return BAD_INPUT;
+    });
+    cli.setExecutionExceptionHandler((e, line, parsed) -> {
+      Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
+      if (cause instanceof BadInputException || cause instanceof IllegalArgumentException
+          || cause instanceof IOException) {
+        err.println(prefix(line.getCommandName()) + oneLine(cause.getMessage()));
+        if (verbose) {
+          cause.printStackTrace(err);
+        }
+        return BAD_INPUT;
+      }
+      err.println(prefix(line.getCommandName()) + "failed: " + oneLine(String.valueOf(e)));
+      if (verbose) {
+        e.printStackTrace(err);
+      } else {
+        err.println("(run with -v for the stack trace)");
+      }
+      return FAILURE;
+    });
+    return cli.execute(args);
+  }
+
+  private static String prefix(String command) {
+    return "mqa".equals(command) ? "mqa: " : "mqa " + command + ": ";
+  }
+
+  private static String oneLine(String message) {
+    return message == null ? "(no message)" : message.replace('\n', ' ').strip();
+  }
+
+  /** Prints the project version from the jar's manifest. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Mqa.class.getPackage().getImplementationVersion();
+      return new String[] {"mqa4j " + (v == null ? "(development build)" : v),
+          "Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ")"};
+    }
+  }
+}

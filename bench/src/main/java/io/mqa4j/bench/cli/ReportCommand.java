@@ -1,0 +1,108 @@
+package io.mqa4j.bench.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.mqa4j.bench.compare.CompareReport;
+import io.mqa4j.bench.compare.CompareRun;
+import io.mqa4j.bench.compare.CompareTables;
+import io.mqa4j.bench.compare.JmhResults;
+import io.mqa4j.bench.compare.Machine;
+import io.mqa4j.bench.compare.ReportFiles;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** Turns saved results (a compare run's results.json or JMH JSON) into the compare table and files. */
+@Command(name = "report", mixinStandardHelpOptions = true,
+    description = {"Measures nothing: reads results.json from an earlier compare run, or the JSON "
+        + "JMH writes (-rf json) for the bench suite, and prints the compare table and writes the "
+        + "report files."},
+    footer = {"", "Examples:", "  ./mqa report mqa-report/results.json --no-files",
+        "  java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar Decode -rf json -rff jmh.json",
+        "  ./mqa report jmh.json --out jmh-report"})
+final class ReportCommand implements Callable<Integer> {
+
+  @Spec
+  CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "FILE", description = "results.json or a JMH result file.")
+  Path file;
+
+  @Option(names = "--out", defaultValue = "mqa-report", paramLabel = "DIR",
+      description = "Where to write the report files. Default: ${DEFAULT-VALUE}.")
+  Path out;
+
+  @Option(names = "--no-files", description = "Write no report files.")
+  boolean noFiles;
+
+  @Option(names = "--json", description = "Print the report as one JSON object.")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    return report(file, out, noFiles, json, spec.commandLine().getOut(), spec.commandLine().getErr());
+  }
+
+  static int report(Path file, Path out, boolean noFiles, boolean json, PrintWriter stdout,
+      PrintWriter stderr) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new BadInputException(file + ": no such file");
+    }
+    if (!noFiles) {
+      ReportFiles.checkWritable(out);
+    }
+    JsonNode root;
+    try {
+      root = ReportFiles.json().readTree(file.toFile());
+    } catch (IOException e) {
+      throw new BadInputException(file + ": not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+    }
+    CompareReport report;
+    if (root != null && root.isObject() && root.has("rows")) {
+      try {
+        report = ReportFiles.json().treeToValue(root, CompareReport.class);
+      } catch (IOException e) {
+        throw new BadInputException(file + ": not a compare results file: "
+            + e.getMessage().lines().findFirst().orElse(""));
+      }
+    } else if (root != null && root.isArray()) {
+      report = new CompareReport("mqa4j report (from JMH)",
+          Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Machine.current(), null, null,
+          CompareRun.complete(JmhResults.rows(root), null),
+          List.of("figures from JMH (" + file.getFileName() + "); no roofline in JMH results"));
+    } else {
+      throw new BadInputException(file + ": neither a compare results.json (an object with rows) "
+          + "nor a JMH result file (an array)");
+    }
+    if (report.rows().isEmpty()) {
+      throw new BadInputException(file + ": holds no decode or prefill results");
+    }
+    if (json) {
+      stdout.println(ReportFiles.json().writeValueAsString(report));
+    } else {
+      stdout.print(CompareTables.table(report.rows()).toText());
+      stdout.println();
+      for (String line : CompareTables.legend(report.roofline())) {
+        stdout.println(line.replace("`", ""));
+      }
+      report.notes().forEach(stdout::println);
+    }
+    if (!noFiles) {
+      ReportFiles.write(out, report, "mqa report " + file);
+      if (!json) {
+        stdout.println("wrote " + out + "/: " + String.join(", ", ReportFiles.NAMES));
+      }
+    }
+    stdout.flush();
+    return 0;
+  }
+}

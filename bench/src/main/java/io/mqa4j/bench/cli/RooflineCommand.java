@@ -1,0 +1,57 @@
+package io.mqa4j.bench.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.mqa4j.bench.roofline.Roofline;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Measures this machine's memory read bandwidth and FP32 FMA peak. */
+@Command(name = "roofline", mixinStandardHelpOptions = true,
+    description = {"Measures the ceilings kernels are judged against: memory read bandwidth "
+        + "(a STREAM-like read of an off-heap buffer far larger than the last-level cache) and "
+        + "FP32 FMA peak (Vector API), with all threads and with one."},
+    footer = {"", "Example:", "  ./mqa roofline --json"})
+final class RooflineCommand implements Callable<Integer> {
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--json", description = "Print one JSON object instead of a table.")
+  boolean json;
+
+  @Option(names = "--threads", paramLabel = "N", description = "Threads. Default: every processor.")
+  Integer threads;
+
+  @Option(names = "--buffer-mib", paramLabel = "MIB", defaultValue = "1024",
+      description = "Size of the buffer read. Default: ${DEFAULT-VALUE}.")
+  int bufferMib;
+
+  @Override
+  public Integer call() throws Exception {
+    int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+    if (n < 1) {
+      throw new BadInputException("--threads must be >= 1, got " + n);
+    }
+    if (bufferMib < 64) {
+      throw new BadInputException("--buffer-mib must be >= 64, got " + bufferMib);
+    }
+    Roofline.Result r = Roofline.measure(n, (long) bufferMib << 20, 3);
+    PrintWriter out = spec.commandLine().getOut();
+    if (json) {
+      out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
+    } else {
+      out.printf("memory read bandwidth  %7.1f GB/s (%d threads)   %7.1f GB/s (1 thread)%n",
+          r.readGBps(), r.threads(), r.readGBpsOneThread());
+      out.printf("FP32 FMA peak          %7.1f GFLOP/s (%d threads)   %7.1f GFLOP/s (1 thread)%n",
+          r.fmaGflops(), r.threads(), r.fmaGflopsOneThread());
+      out.printf("vector species         %d bits, %d float lanes; buffer %d MiB%n", r.speciesBits(),
+          r.lanes(), r.bufferBytes() >> 20);
+    }
+    return 0;
+  }
+}

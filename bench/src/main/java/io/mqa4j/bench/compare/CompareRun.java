@@ -1,0 +1,186 @@
+package io.mqa4j.bench.compare;
+
+import io.mqa4j.core.AttentionKernel;
+import io.mqa4j.core.AttentionKernels;
+import io.mqa4j.core.AttentionOptions;
+import io.mqa4j.core.AttentionShape;
+import io.mqa4j.core.KvType;
+import io.mqa4j.core.KvView;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Runs the measurements of {@code mqa compare}: every layout, element type, phase, kernel and
+ * context of the settings, one {@link Row} each. Before timing a layout and type it checks that
+ * the SIMD kernel agrees with the scalar reference, so nothing wrong is ever timed.
+ */
+public final class CompareRun {
+
+  /** Told about each configuration as it starts and ends (a progress bar, a log). */
+  public interface Listener {
+    void started(String label);
+
+    void finished();
+  }
+
+  /** One configuration to time. */
+  record Case(String layout, String dtype, String phase, String kernel, int context) {
+    String label() {
+      return phase + " " + layout + " " + kernel + " " + dtype + " " + context;
+    }
+  }
+
+  private final CompareSettings settings;
+
+  public CompareRun(CompareSettings settings) {
+    this.settings = settings;
+  }
+
+  /** The configurations the settings ask for, in the order they run. */
+  public List<Case> plan() {
+    List<Case> cases = new ArrayList<>();
+    for (String layout : settings.layouts()) {
+      for (String dtype : settings.dtypes()) {
+        for (String phase : settings.phases()) {
+          for (String kernel : settings.kernels()) {
+            List<Integer> contexts = phase.equals("decode")
+                ? settings.decodeContexts() : settings.prefillContexts();
+            for (int context : contexts) {
+              if (phase.equals("prefill") && kernel.equals("scalar")
+                  && context > settings.maxScalarPrefill()) {
+                continue;
+              }
+              cases.add(new Case(layout, dtype, phase, kernel, context));
+            }
+          }
+        }
+      }
+    }
+    return cases;
+  }
+
+  /** Runs every planned case; rows come back with roofline shares and MHA speed-ups filled in. */
+  public List<Row> run(RooflineFigures roofline, Listener listener) throws Exception {
+    List<Case> cases = plan();
+    AttentionKernel simd = settings.kernels().contains("simd")
+        ? AttentionKernels.simd(settings.threads()) : null;
+    AttentionKernel scalar = AttentionKernels.scalar();
+    List<Row> rows = new ArrayList<>();
+    int i = 0;
+    while (i < cases.size()) {
+      Case first = cases.get(i);
+      AttentionShape shape = new AttentionShape(settings.queryHeads(),
+          settings.kvHeadsOf(first.layout()), settings.headDim());
+      KvType type = KvType.parse(first.dtype());
+      int longest = 0;
+      int j = i;
+      for (; j < cases.size() && cases.get(j).layout().equals(first.layout())
+          && cases.get(j).dtype().equals(first.dtype()); j++) {
+        longest = Math.max(longest, cases.get(j).context());
+      }
+      try (KvSource kv = KvSource.random(shape.kvHeads(), shape.headDim(), type, longest, 42);
+          Arena arena = Arena.ofShared()) {
+        int longestPrefill = 1;
+        for (int c = i; c < j; c++) {
+          if (cases.get(c).phase().equals("prefill")) {
+            longestPrefill = Math.max(longestPrefill, cases.get(c).context());
+          }
+        }
+        MemorySegment q = randomSegment(arena, (long) longestPrefill * shape.queryStride(), 7);
+        MemorySegment out = arena.allocate((long) longestPrefill * shape.queryStride() * Float.BYTES, 64);
+        if (simd != null) {
+          checkAgreement(shape, kv.view(Math.min(longest, 512)), q, simd, scalar);
+        }
+        for (int c = i; c < j; c++) {
+          Case one = cases.get(c);
+          listener.started(one.label());
+          AttentionKernel kernel = one.kernel().equals("simd") ? simd : scalar;
+          rows.add(measure(one, shape, type, kernel, kv.view(one.context()), q, out));
+          listener.finished();
+        }
+      }
+      i = j;
+    }
+    return complete(rows, roofline);
+  }
+
+  private Row measure(Case c, AttentionShape shape, KvType type, AttentionKernel kernel,
+      KvView view, MemorySegment q, MemorySegment out) {
+    AttentionOptions options = AttentionOptions.defaults();
+    boolean decode = c.phase().equals("decode");
+    int queries = decode ? 1 : c.context();
+    AttentionOptions used = decode ? options : options.withCausal(true);
+    Runnable step = () -> kernel.prefill(shape, used, queries, q, view, out);
+    StepTimer.Timing t = StepTimer.time(step, settings.budget());
+    int threads = kernel.name().equals("scalar") ? 1 : settings.threads();
+    long tokenBytes = type.headBytes(shape.headDim()) * shape.kvHeads();
+    long bytesRead = 2L * c.context() * tokenBytes;
+    long pairs = decode ? c.context() : (long) c.context() * (c.context() + 1) / 2;
+    long flops = 4L * pairs * shape.queryHeads() * shape.headDim();
+    double seconds = t.median() / 1e6;
+    double tokensPerSec = (decode ? 1 : c.context()) / seconds;
+    return new Row(c.phase(), c.layout(), shape.queryHeads(), shape.kvHeads(), shape.headDim(),
+        c.context(), kernel.name(), c.dtype(), threads, t.median(), t.p10(), t.p90(), t.samples(),
+        tokensPerSec, 2 * tokenBytes, bytesRead, flops, bytesRead / seconds / 1e9,
+        flops / seconds / 1e9, null, null);
+  }
+
+  /** Fills in each row's share of the roofline and its speed-up over the matching MHA row. */
+  public static List<Row> complete(List<Row> rows, RooflineFigures roofline) {
+    Map<String, Row> mha = new HashMap<>();
+    for (Row r : rows) {
+      if (r.layout().equals("mha")) {
+        mha.put(r.peerKey(), r);
+      }
+    }
+    List<Row> done = new ArrayList<>();
+    for (Row r : rows) {
+      Double share = null;
+      if (roofline != null) {
+        boolean one = r.threads() == 1;
+        double bandwidth = (one ? roofline.readGBpsOneThread() : roofline.readGBps()) * 1e9;
+        double peak = (one ? roofline.fmaGflopsOneThread() : roofline.fmaGflops()) * 1e9;
+        double attainable = Math.max(r.kvBytesReadPerStep() / bandwidth, r.flopsPerStep() / peak);
+        share = attainable / (r.microsPerStep() / 1e6);
+      }
+      Row base = mha.get(r.peerKey());
+      Double speedup = base == null ? null : base.microsPerStep() / r.microsPerStep();
+      done.add(r.with(share, speedup));
+    }
+    return Collections.unmodifiableList(done);
+  }
+
+  /** Fails when the SIMD kernel strays from the scalar reference on this layout and type. */
+  private static void checkAgreement(AttentionShape shape, KvView view, MemorySegment q,
+      AttentionKernel simd, AttentionKernel scalar) {
+    float[] expected = new float[shape.queryStride()];
+    float[] actual = new float[shape.queryStride()];
+    MemorySegment q1 = q.asSlice(0, (long) shape.queryStride() * Float.BYTES);
+    scalar.decode(shape, AttentionOptions.defaults(), q1, view, MemorySegment.ofArray(expected));
+    simd.decode(shape, AttentionOptions.defaults(), q1, view, MemorySegment.ofArray(actual));
+    double worst = 0;
+    for (int i = 0; i < expected.length; i++) {
+      worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
+    }
+    if (!(worst <= 1e-4)) {
+      throw new IllegalStateException("simd and scalar kernels disagree by " + worst + " on " + shape
+          + " over " + view.type().label() + " KV; refusing to time a wrong kernel");
+    }
+  }
+
+  private static MemorySegment randomSegment(Arena arena, long floats, long seed) {
+    MemorySegment s = arena.allocate(floats * Float.BYTES, 64);
+    SplittableRandom random = new SplittableRandom(seed);
+    for (long i = 0; i < floats; i++) {
+      s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (random.nextDouble() * 2 - 1));
+    }
+    return s;
+  }
+}

@@ -1,0 +1,57 @@
+package io.mqa4j.bench.compare;
+
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+
+/** The compare table, as text for the terminal and as Markdown for {@code report.md}. */
+public final class CompareTables {
+  private CompareTables() {}
+
+  private static final List<String> LAYOUT_ORDER = List.of("mha", "gqa", "mqa");
+
+  /** Rows ordered as the table shows them: phase, context, layout, kernel, type. */
+  public static List<Row> ordered(List<Row> rows) {
+    return rows.stream().sorted(Comparator.comparing((Row r) -> r.phase().equals("decode") ? 0 : 1)
+        .thenComparingInt(Row::context)
+        .thenComparingInt(r -> LAYOUT_ORDER.indexOf(r.layout()))
+        .thenComparing(Row::kernel)
+        .thenComparing(Row::dtype)).toList();
+  }
+
+  public static TextTable table(List<Row> rows) {
+    TextTable t = new TextTable("phase", "layout", "kernel", "type", ">context", ">latency/step",
+        ">spread", ">tokens/s", ">KV/token", ">KV read/step", ">GB/s", ">GFLOP/s", ">roofline",
+        ">vs MHA");
+    for (Row r : ordered(rows)) {
+      t.add(r.phase(), r.layout() + " " + r.queryHeads() + "/" + r.kvHeads(),
+          r.kernel() + (r.kernel().equals("scalar") ? "" : " x" + r.threads()), r.dtype(),
+          r.context(), Sizes.micros(r.microsPerStep()), spread(r), Sizes.rate(r.tokensPerSec()),
+          Sizes.bytes(r.kvBytesPerToken()), Sizes.bytes(r.kvBytesReadPerStep()),
+          Sizes.rate(r.gbPerSec()), Sizes.rate(r.gflopsPerSec()),
+          r.rooflineShare() == null ? null : String.format(Locale.ROOT, "%.0f%%", 100 * r.rooflineShare()),
+          r.speedupVsMha() == null ? null : String.format(Locale.ROOT, "%.2fx", r.speedupVsMha()));
+    }
+    return t;
+  }
+
+  /** Half the distance from the 10th to the 90th percentile, relative to the median. */
+  static String spread(Row r) {
+    return String.format(Locale.ROOT, "±%.0f%%", 50 * (r.microsP90() - r.microsP10()) / r.microsPerStep());
+  }
+
+  /** The lines under the table that say how to read it. */
+  public static List<String> legend(RooflineFigures roofline) {
+    String ceilings = roofline == null ? "no roofline was measured"
+        : String.format(Locale.ROOT, "%.1f GB/s read, %.0f GFLOP/s FMA with %d threads; "
+            + "%.1f GB/s and %.0f GFLOP/s with one", roofline.readGBps(), roofline.fmaGflops(),
+            roofline.threads(), roofline.readGBpsOneThread(), roofline.fmaGflopsOneThread());
+    return List.of(
+        "latency/step is the median; spread is half the 10th-90th percentile range. A decode step is "
+            + "one token over `context` cached keys; a prefill step is the whole causal prefill.",
+        "KV read/step counts each cached K and V row once. roofline = the time the machine's limits "
+            + "allow (bytes at read bandwidth or flops at FMA peak, whichever binds) over the "
+            + "measured time; the scalar kernel is judged against one thread.",
+        "roofline measured in this run: " + ceilings + ".");
+  }
+}

@@ -1,0 +1,97 @@
+package io.mqa4j.bench.compare;
+
+import io.mqa4j.core.ContiguousKvCache;
+import io.mqa4j.core.KvType;
+import io.mqa4j.core.KvView;
+import java.lang.foreign.MemorySegment;
+import java.util.SplittableRandom;
+
+/**
+ * Random keys and values for one layout and element type, filled once at the longest context a
+ * run needs; {@link #view(int)} exposes the first tokens without copying.
+ */
+public final class KvSource implements AutoCloseable {
+
+  private final KvView full;
+  private final AutoCloseable owner;
+
+  private KvSource(KvView full, AutoCloseable owner) {
+    this.full = full;
+    this.owner = owner;
+  }
+
+  /** Whether this build can cache {@code type}. */
+  public static boolean supports(KvType type) {
+    return type == KvType.F32;
+  }
+
+  static KvSource random(int kvHeads, int headDim, KvType type, int tokens, long seed) {
+    if (!supports(type)) {
+      throw new IllegalArgumentException("KV type " + type.label() + " is not supported yet");
+    }
+    ContiguousKvCache cache = new ContiguousKvCache(kvHeads, headDim, tokens);
+    SplittableRandom random = new SplittableRandom(seed);
+    int chunk = 256;
+    float[] k = new float[chunk * kvHeads * headDim];
+    float[] v = new float[k.length];
+    for (int t = 0; t < tokens; t += chunk) {
+      int n = Math.min(chunk, tokens - t);
+      fill(random, k, n * kvHeads * headDim);
+      fill(random, v, n * kvHeads * headDim);
+      cache.append(n, k, 0, v, 0);
+    }
+    return new KvSource(cache, cache);
+  }
+
+  private static void fill(SplittableRandom random, float[] a, int n) {
+    for (int i = 0; i < n; i++) {
+      a[i] = (float) (random.nextDouble() * 2 - 1);
+    }
+  }
+
+  /** The first {@code length} tokens. */
+  KvView view(int length) {
+    if (length > full.length()) {
+      throw new IllegalArgumentException("length " + length + " exceeds the " + full.length() + " tokens filled");
+    }
+    return new Prefix(full, length);
+  }
+
+  @Override
+  public void close() throws Exception {
+    owner.close();
+  }
+
+  /** The first {@code length} tokens of another view. */
+  private record Prefix(KvView base, int length) implements KvView {
+    @Override
+    public int kvHeads() {
+      return base.kvHeads();
+    }
+
+    @Override
+    public int headDim() {
+      return base.headDim();
+    }
+
+    @Override
+    public KvType type() {
+      return base.type();
+    }
+
+    @Override
+    public int blockTokens() {
+      return base.blockTokens();
+    }
+
+    @Override
+    public MemorySegment keyBlock(int block) {
+      return base.keyBlock(block);
+    }
+
+    @Override
+    public MemorySegment valueBlock(int block) {
+      return base.valueBlock(block);
+    }
+  }
+}

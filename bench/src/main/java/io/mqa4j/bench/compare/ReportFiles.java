@@ -1,0 +1,85 @@
+package io.mqa4j.bench.compare;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.mqa4j.bench.io.AtomicFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.TreeSet;
+
+/** Writes a compare report's files: {@code report.md}, {@code results.json} and two charts. */
+public final class ReportFiles {
+  private ReportFiles() {}
+
+  /** The files a report directory holds. */
+  public static final List<String> NAMES =
+      List.of("report.md", "results.json", "decode-latency.png", "kv-memory.png");
+
+  /** JSON as the command line prints and stores it. */
+  public static ObjectMapper json() {
+    return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  }
+
+  /** Fails early, before any measuring, when {@code dir} cannot become a report directory. */
+  public static void checkWritable(Path dir) {
+    Path absolute = dir.toAbsolutePath();
+    if (Files.exists(absolute) && !Files.isDirectory(absolute)) {
+      throw new IllegalArgumentException("--out " + dir + " exists and is not a directory");
+    }
+    Path existing = absolute;
+    while (existing != null && !Files.exists(existing)) {
+      existing = existing.getParent();
+    }
+    if (existing == null || !Files.isWritable(existing)) {
+      throw new IllegalArgumentException("--out " + dir + ": " + existing + " is not writable");
+    }
+  }
+
+  /** Writes every file into {@code dir}, creating it; each file appears whole or not at all. */
+  public static void write(Path dir, CompareReport report, String command) throws IOException {
+    Files.createDirectories(dir);
+    AtomicFiles.write(dir.resolve("results.json"), json().writeValueAsBytes(report));
+    List<Row> rows = report.rows();
+    if (rows.stream().anyMatch(r -> r.phase().equals("decode"))) {
+      ReportCharts.writePng(ReportCharts.decodeLatency(rows), dir.resolve("decode-latency.png"));
+    } else {
+      Files.deleteIfExists(dir.resolve("decode-latency.png"));
+    }
+    TreeSet<Integer> contexts = new TreeSet<>(List.of(1024, 4096, 16384, 32768, 131072));
+    rows.forEach(r -> contexts.add(r.context()));
+    ReportCharts.writePng(ReportCharts.kvMemory(rows, List.copyOf(contexts)), dir.resolve("kv-memory.png"));
+    AtomicFiles.write(dir.resolve("report.md"), markdown(report, command));
+  }
+
+  static String markdown(CompareReport report, String command) {
+    StringBuilder s = new StringBuilder("# mqa4j compare\n\n");
+    s.append("Command: `").append(command).append("`  \n");
+    s.append("Run: ").append(report.createdAt()).append("  \n");
+    if (report.machine() != null) {
+      s.append("Machine: ").append(report.machine().summary()).append("\n\n");
+    }
+    RooflineFigures r = report.roofline();
+    if (r != null) {
+      s.append(String.format(Locale.ROOT, "Roofline (measured in this run): memory read %.1f GB/s "
+          + "and FP32 FMA %.0f GFLOP/s with %d threads; %.1f GB/s and %.0f GFLOP/s with one; "
+          + "%d-bit vectors.%n%n", r.readGBps(), r.fmaGflops(), r.threads(), r.readGBpsOneThread(),
+          r.fmaGflopsOneThread(), r.speciesBits()));
+    }
+    s.append(CompareTables.table(report.rows()).toMarkdown()).append('\n');
+    for (String line : CompareTables.legend(r)) {
+      s.append("- ").append(line).append('\n');
+    }
+    for (String note : report.notes()) {
+      s.append("- ").append(note).append('\n');
+    }
+    s.append('\n');
+    if (report.rows().stream().anyMatch(x -> x.phase().equals("decode"))) {
+      s.append("![decode latency](decode-latency.png)\n\n");
+    }
+    s.append("![KV memory](kv-memory.png)\n");
+    return s.toString();
+  }
+}

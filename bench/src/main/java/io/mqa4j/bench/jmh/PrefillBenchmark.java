@@ -1,0 +1,95 @@
+package io.mqa4j.bench.jmh;
+
+import io.mqa4j.core.AttentionKernel;
+import io.mqa4j.core.AttentionKernels;
+import io.mqa4j.core.AttentionOptions;
+import io.mqa4j.core.AttentionShape;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One causal prefill of {@code tokens} tokens per operation. The {@code flops} counter is a rate
+ * of the useful floating-point operations (the visible half of the score matrix; an FMA is two).
+ */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g"})
+@State(Scope.Benchmark)
+public class PrefillBenchmark {
+
+  @Param({"mha", "mqa"})
+  public String layout;
+
+  @Param({"32"})
+  public int queryHeads;
+
+  @Param({"128"})
+  public int headDim;
+
+  @Param({"2048"})
+  public int tokens;
+
+  @Param({"simd"})
+  public String kernel;
+
+  /** 0 means every processor. */
+  @Param({"0"})
+  public int threads;
+
+  private AttentionShape shape;
+  private AttentionOptions options;
+  private AttentionKernel attention;
+  private float[] q;
+  private float[] k;
+  private float[] v;
+  private float[] out;
+  private long flopsPerCall;
+
+  /** Flops per call, as a rate counter. */
+  @State(Scope.Thread)
+  @AuxCounters(AuxCounters.Type.OPERATIONS)
+  public static class Work {
+    public long flops;
+  }
+
+  @Setup(Level.Trial)
+  public void setUp() {
+    shape = Workload.shape(layout, queryHeads, headDim);
+    options = AttentionOptions.defaults().withCausal(true);
+    int workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
+    attention = Workload.kernel(kernel, workers);
+    q = Workload.random(tokens * shape.queryStride(), 1);
+    k = Workload.random(tokens * shape.kvStride(), 2);
+    v = Workload.random(tokens * shape.kvStride(), 3);
+    out = new float[tokens * shape.queryStride()];
+    flopsPerCall = 4L * headDim * shape.queryHeads() * ((long) tokens * (tokens + 1) / 2);
+    // Check against the reference on a prefix small enough for the scalar kernel to be quick.
+    int n = Math.min(tokens, 256);
+    float[] expected = new float[n * shape.queryStride()];
+    float[] actual = new float[n * shape.queryStride()];
+    AttentionKernels.scalar().prefill(shape, options, n, n, q, 0, k, 0, v, 0, expected, 0);
+    attention.prefill(shape, options, n, n, q, 0, k, 0, v, 0, actual, 0);
+    Workload.checkAgrees(expected, actual, attention.description() + " " + shape);
+  }
+
+  @Benchmark
+  public float[] causalPrefill(Work work) {
+    attention.prefill(shape, options, tokens, tokens, q, 0, k, 0, v, 0, out, 0);
+    work.flops += flopsPerCall;
+    return out;
+  }
+}

@@ -1,0 +1,140 @@
+package io.mqa4j.bench.roofline;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.concurrent.CyclicBarrier;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Measures the two ceilings a kernel can hit on this machine: the read bandwidth of memory (a
+ * STREAM-like sum over an off-heap buffer far larger than the last-level cache) and the FP32 FMA
+ * peak (independent Vector API FMA chains, enough of them to cover the FMA latency).
+ */
+public final class Roofline {
+
+  /** The measured ceilings; bandwidth in GB/s (10^9 bytes), compute in GFLOP/s (an FMA is two). */
+  public record Result(double readGBps, double fmaGflops, double readGBpsOneThread,
+      double fmaGflopsOneThread, int threads, int speciesBits, int lanes, long bufferBytes) {}
+
+  private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  /** Independent accumulators: FMA latency (4 cycles) times pipes (2), with room to spare. */
+  private static final int CHAINS = 12;
+
+  private Roofline() {}
+
+  /** Measures with {@code threads} threads and with one, reading a buffer of {@code bufferBytes}. */
+  public static Result measure(int threads, long bufferBytes, int repeats) {
+    try (Arena arena = Arena.ofShared()) {
+      MemorySegment buffer = arena.allocate(bufferBytes, 4096);
+      buffer.fill((byte) 0x3c); // touch every page before timing
+      double readAll = bestReadGBps(buffer, threads, repeats);
+      double readOne = bestReadGBps(buffer, 1, repeats);
+      double fmaAll = bestFmaGflops(threads, repeats);
+      double fmaOne = bestFmaGflops(1, repeats);
+      return new Result(readAll, fmaAll, readOne, fmaOne, threads, SPECIES.vectorBitSize(),
+          SPECIES.length(), bufferBytes);
+    }
+  }
+
+  private static double bestReadGBps(MemorySegment buffer, int threads, int repeats) {
+    long slice = buffer.byteSize() / threads / (4L * SPECIES.vectorByteSize()) * (4L * SPECIES.vectorByteSize());
+    double best = 0;
+    for (int rep = 0; rep < repeats + 1; rep++) {
+      long nanos = runParallel(threads, t -> {
+        float s = sum(buffer, t * slice, (t + 1) * slice);
+        if (s == 42f) System.out.print(""); // keeps the sum alive
+      });
+      if (rep > 0) { // the first pass warms the JIT
+        best = Math.max(best, slice * (double) threads / nanos);
+      }
+    }
+    return best;
+  }
+
+  private static float sum(MemorySegment m, long from, long to) {
+    long step = SPECIES.vectorByteSize();
+    ByteOrder order = ByteOrder.nativeOrder();
+    FloatVector a = FloatVector.zero(SPECIES), b = a, c = a, d = a;
+    for (long o = from; o < to; o += 4 * step) {
+      a = a.add(FloatVector.fromMemorySegment(SPECIES, m, o, order));
+      b = b.add(FloatVector.fromMemorySegment(SPECIES, m, o + step, order));
+      c = c.add(FloatVector.fromMemorySegment(SPECIES, m, o + 2 * step, order));
+      d = d.add(FloatVector.fromMemorySegment(SPECIES, m, o + 3 * step, order));
+    }
+    return a.add(b).add(c).add(d).reduceLanes(VectorOperators.ADD);
+  }
+
+  private static double bestFmaGflops(int threads, int repeats) {
+    long iterations = 20_000_000;
+    double best = 0;
+    for (int rep = 0; rep < repeats + 1; rep++) {
+      long nanos = runParallel(threads, t -> {
+        float s = fmaChains(iterations);
+        if (s == 42f) System.out.print("");
+      });
+      if (rep > 0) {
+        double flops = 2.0 * CHAINS * SPECIES.length() * iterations * threads;
+        best = Math.max(best, flops / nanos);
+      }
+    }
+    return best;
+  }
+
+  private static float fmaChains(long iterations) {
+    FloatVector m = FloatVector.broadcast(SPECIES, 0.999999f);
+    FloatVector c = FloatVector.broadcast(SPECIES, 1e-7f);
+    FloatVector a0 = FloatVector.broadcast(SPECIES, 1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+    FloatVector a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+    for (long i = 0; i < iterations; i++) {
+      a0 = a0.fma(m, c);
+      a1 = a1.fma(m, c);
+      a2 = a2.fma(m, c);
+      a3 = a3.fma(m, c);
+      a4 = a4.fma(m, c);
+      a5 = a5.fma(m, c);
+      a6 = a6.fma(m, c);
+      a7 = a7.fma(m, c);
+      a8 = a8.fma(m, c);
+      a9 = a9.fma(m, c);
+      a10 = a10.fma(m, c);
+      a11 = a11.fma(m, c);
+    }
+    return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10)
+        .add(a11).reduceLanes(VectorOperators.ADD);
+  }
+
+  private interface Part {
+    void run(int thread);
+  }
+
+  /** Runs {@code part} on {@code threads} threads started together; returns the wall time. */
+  private static long runParallel(int threads, Part part) {
+    CyclicBarrier start = new CyclicBarrier(threads + 1);
+    Thread[] workers = new Thread[threads];
+    for (int t = 0; t < threads; t++) {
+      int id = t;
+      workers[t] = new Thread(() -> {
+        try {
+          start.await();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+        part.run(id);
+      }, "mqa4j-roofline-" + t);
+      workers[t].start();
+    }
+    try {
+      start.await();
+      long t0 = System.nanoTime();
+      for (Thread w : workers) {
+        w.join();
+      }
+      return System.nanoTime() - t0;
+    } catch (Exception e) {
+      throw new IllegalStateException("roofline measurement interrupted", e);
+    }
+  }
+}

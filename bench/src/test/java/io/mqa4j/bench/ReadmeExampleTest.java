@@ -1,0 +1,61 @@
+package io.mqa4j.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.mqa4j.core.AttentionKernel;
+import io.mqa4j.core.AttentionKernels;
+import io.mqa4j.core.AttentionOptions;
+import io.mqa4j.core.AttentionShape;
+import io.mqa4j.core.ContiguousKvCache;
+import org.junit.jupiter.api.Test;
+
+/** The example in README.md, verbatim in its body, so the README cannot drift from the API. */
+class ReadmeExampleTest {
+
+  @Test
+  void readmeExampleRuns() {
+    float[] result;
+    // --- README example starts
+    AttentionShape shape = AttentionShape.gqa(32, 8, 128);        // 32 query heads over 8 KV heads
+    AttentionOptions options = AttentionOptions.defaults().withCausal(true);
+    AttentionKernel kernel = AttentionKernels.best();             // SIMD if present, else scalar
+
+    try (ContiguousKvCache cache = new ContiguousKvCache(8, 128, 4096)) {
+      float[] k = new float[8 * 128], v = new float[8 * 128];    // one token's keys and values
+      float[] q = new float[32 * 128], out = new float[32 * 128];
+      cache.append(k, 0, v, 0);
+      kernel.decode(shape, options, q, 0, cache, out, 0);        // one decode step over the cache
+    // --- README example ends
+      java.util.Arrays.fill(v, 0.5f);
+      cache.append(k, 0, v, 0);
+      kernel.decode(shape, options, q, 0, cache, out, 0);
+      result = out;
+    }
+    // Two keys with equal logits: each output is the mean of their values, 0 and 0.5.
+    for (float x : result) {
+      assertEquals(0.25f, x, 1e-6f);
+    }
+  }
+
+  @Test
+  void readmeShowsTheCodeThisTestRuns() throws java.io.IOException {
+    String source = java.nio.file.Files.readString(
+        java.nio.file.Path.of("src/test/java/io/mqa4j/bench/ReadmeExampleTest.java"));
+    String readme = java.nio.file.Files.readString(java.nio.file.Path.of("../README.md"));
+    String snippet = source.substring(source.indexOf("// --- README example starts"),
+        source.indexOf("// --- README example ends"));
+    String block = readme.substring(readme.indexOf("```java"), readme.indexOf("```", readme.indexOf("```java") + 3));
+    java.util.List<String> expected = codeLines(snippet);
+    java.util.List<String> shown = codeLines(block);
+    assertEquals(expected, shown.subList(shown.size() - expected.size(), shown.size()),
+        "README.md's example must match this test's code");
+  }
+
+  /** Non-blank code lines without indentation, markers or fences. */
+  private static java.util.List<String> codeLines(String text) {
+    return text.lines().map(String::strip)
+        .filter(l -> !l.isEmpty() && !l.startsWith("// ---") && !l.startsWith("```")
+            && !l.startsWith("import ") && !l.equals("}"))
+        .toList();
+  }
+}

@@ -1,0 +1,125 @@
+package io.mqa4j.bench.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mqa4j.bench.npy.Npy;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * {@code mqa attend} against outputs NumPy computed in float64 (bench/src/test/python), for every
+ * kernel, and every way its input can be wrong.
+ */
+class AttendCommandTest {
+
+  @TempDir
+  Path dir;
+
+  static String fixture(String name) {
+    return Path.of("src/test/resources/npy", name).toString();
+  }
+
+  static Stream<Arguments> numpyCases() {
+    List<Arguments> cases = new ArrayList<>();
+    for (String kernel : List.of("scalar", "simd", "best")) {
+      for (String cache : List.of("none", "f32")) {
+        cases.add(Arguments.of(kernel, cache, "o_plain.npy", "k.npy", "v.npy", List.of()));
+        cases.add(Arguments.of(kernel, cache, "o_causal.npy", "k.npy", "v.npy", List.of("--causal")));
+        cases.add(Arguments.of(kernel, cache, "o_window_softcap_sinks.npy", "k.npy", "v.npy",
+            List.of("--window", "7", "--softcap", "1.5", "--sinks", fixture("sinks.npy"))));
+        cases.add(Arguments.of(kernel, cache, "o_alibi_scale.npy", "k.npy", "v.npy",
+            List.of("--causal", "--alibi", "--scale", "0.3")));
+        cases.add(Arguments.of(kernel, cache, "o_causal_k_f16.npy", "k_f16.npy", "v.npy", List.of("--causal")));
+        cases.add(Arguments.of(kernel, cache, "o_mqa_causal.npy", "k_mqa.npy", "v_mqa.npy", List.of("--causal")));
+      }
+    }
+    return cases.stream();
+  }
+
+  @ParameterizedTest(name = "{0} cache={1} {2}")
+  @MethodSource("numpyCases")
+  void agreesWithNumPy(String kernel, String cache, String expected, String k, String v,
+      List<String> options) throws IOException {
+    Path out = dir.resolve("o.npy");
+    List<String> args = new ArrayList<>(List.of("attend", "--q", fixture("q.npy"), "--k", fixture(k),
+        "--v", fixture(v), "--out", out.toString(), "--kernel", kernel, "--cache", cache));
+    args.addAll(options);
+    CliRun run = CliRun.of(args.toArray(String[]::new));
+    assertEquals(0, run.exitCode(), run.err());
+    Npy.Array actual = Npy.read(out);
+    Npy.Array reference = Npy.read(Path.of(fixture(expected)));
+    assertEquals(reference.shapeText(), actual.shapeText());
+    for (int i = 0; i < reference.data().length; i++) {
+      // float32 kernels against a float64 reference over 37 keys of 24 elements
+      assertEquals(reference.data()[i], actual.data()[i], 2e-5, "element " + i);
+    }
+  }
+
+  static Stream<Arguments> badInputs() {
+    String q = fixture("q.npy");
+    String k = fixture("k.npy");
+    String v = fixture("v.npy");
+    return Stream.of(
+        Arguments.of(List.of("--q", "missing.npy", "--k", k, "--v", v), "missing.npy: no such file"),
+        Arguments.of(List.of("--q", fixture("bad_magic.npy"), "--k", k, "--v", v), "not a .npy file"),
+        Arguments.of(List.of("--q", fixture("int32.npy"), "--k", k, "--v", v), "dtype '<i4'"),
+        Arguments.of(List.of("--q", fixture("rank2.npy"), "--k", k, "--v", v), "rank 2"),
+        Arguments.of(List.of("--q", q, "--k", fixture("k_3heads.npy"), "--v", fixture("k_3heads.npy")),
+            "kvHeads=3"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", fixture("k_mqa.npy")), "same shape"),
+        Arguments.of(List.of("--q", q, "--k", fixture("k_d16.npy"), "--v", fixture("k_d16.npy")),
+            "head dims disagree"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--window", "0"), "--window must be >= 1, got 0"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--softcap", "-1"), "--softcap must be finite and > 0, got -1.0"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--scale", "NaN"), "--scale must be finite and > 0, got NaN"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--sinks", fixture("q.npy")), "--sinks"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--kernel", "gpu"), "--kernel must be"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--cache", "f8"), "unknown KV type 'f8'"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--threads", "0"), "--threads"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--window", "x"), "--window"),
+        Arguments.of(List.of("--q", q, "--k", k), "--v"));
+  }
+
+  @ParameterizedTest(name = "{1}")
+  @MethodSource("badInputs")
+  void badInputExitsTwoWithOneLineAndNoOutput(List<String> options, String message) throws IOException {
+    Path out = dir.resolve("o.npy");
+    List<String> args = new ArrayList<>(List.of("attend", "--out", out.toString()));
+    args.addAll(options);
+    CliRun run = CliRun.of(args.toArray(String[]::new));
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.oneErrorLine(), "one line: " + run.err());
+    assertTrue(run.err().contains(message), run.err());
+    assertFalse(run.err().contains("Exception"), "no stack trace or exception name: " + run.err());
+    assertFalse(Files.exists(out), "no output left behind");
+    try (var files = Files.list(dir)) {
+      assertEquals(0, files.count(), "no temporary files left behind");
+    }
+  }
+
+  @Test
+  void outputIntoAMissingDirectoryIsBadInput() {
+    CliRun run = CliRun.of("attend", "--q", fixture("q.npy"), "--k", fixture("k.npy"), "--v",
+        fixture("v.npy"), "--out", dir.resolve("no/such/dir/o.npy").toString());
+    assertEquals(2, run.exitCode());
+    assertTrue(run.oneErrorLine() && run.err().contains("does not exist"), run.err());
+  }
+
+  @Test
+  void helpShowsAnExample() {
+    CliRun run = CliRun.of("attend", "--help");
+    assertEquals(0, run.exitCode());
+    assertTrue(run.out().contains("./mqa attend --q q.npy"), run.out());
+  }
+}

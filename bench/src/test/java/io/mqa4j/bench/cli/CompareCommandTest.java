@@ -1,0 +1,148 @@
+package io.mqa4j.bench.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** {@code mqa compare} and {@code mqa report}: options, errors, JSON shape, files. */
+class CompareCommandTest {
+
+  @TempDir
+  Path dir;
+
+  private static final byte[] PNG_MAGIC = {(byte) 0x89, 'P', 'N', 'G'};
+
+  @Test
+  void quickRunEndToEndWritesTableJsonAndCharts() throws IOException {
+    Path out = dir.resolve("report");
+    CliRun run = CliRun.of("compare", "--quick", "--out", out.toString(), "--json", "--no-progress");
+    assertEquals(0, run.exitCode(), run.err());
+    JsonNode report = new ObjectMapper().readTree(run.out());
+    JsonNode rows = report.get("rows");
+    // --quick: 3 layouts x the types x (decode 2 contexts x 2 kernels + prefill 1 context x 2 kernels)
+    int types = report.get("settings").get("dtypes").size();
+    assertEquals(3 * types * (2 * 2 + 2), rows.size());
+    Set<String> seen = new HashSet<>();
+    for (JsonNode row : rows) {
+      for (String field : List.of("layout", "queryHeads", "kvHeads", "headDim", "context", "kernel",
+          "dtype", "threads", "phase", "microsPerStep", "kvBytesReadPerStep", "gbPerSec", "gflopsPerSec")) {
+        assertTrue(row.has(field), field + " in " + row);
+      }
+      assertTrue(row.get("microsPerStep").asDouble() > 0);
+      long tokenBytes = row.get("kvHeads").asLong() * 128 * (row.get("dtype").asText().equals("f32") ? 4 : 2);
+      assertEquals(2 * tokenBytes, row.get("kvBytesPerToken").asLong());
+      assertEquals(2 * tokenBytes * row.get("context").asLong(), row.get("kvBytesReadPerStep").asLong());
+      seen.add(row.get("layout").asText() + "/" + row.get("kernel").asText());
+      if (row.get("layout").asText().equals("mha")) {
+        assertEquals(1.0, row.get("speedupVsMha").asDouble(), 1e-12);
+      }
+    }
+    assertEquals(6, seen.size());
+    assertTrue(report.get("roofline").get("readGBps").asDouble() > 0);
+    for (String name : List.of("report.md", "results.json", "decode-latency.png", "kv-memory.png")) {
+      assertTrue(Files.size(out.resolve(name)) > 1000, name + " written");
+    }
+    for (String png : List.of("decode-latency.png", "kv-memory.png")) {
+      assertArrayEquals(PNG_MAGIC, Arrays.copyOf(Files.readAllBytes(out.resolve(png)), 4), png);
+    }
+    assertTrue(Files.readString(out.resolve("report.md")).contains("| decode"));
+
+    CliRun again = CliRun.of("report", out.resolve("results.json").toString(), "--no-files");
+    assertEquals(0, again.exitCode(), again.err());
+    assertTrue(again.out().contains("mqa 32/1") && again.out().contains("vs MHA"), again.out());
+  }
+
+  @Test
+  void tableFromJmhResults() {
+    Path out = dir.resolve("jmh-report");
+    CliRun run = CliRun.of("report", "src/test/resources/jmh/decode-sample.json", "--out", out.toString());
+    assertEquals(0, run.exitCode(), run.err());
+    // MHA 16 ms against MQA 2 ms at 16384 keys: 8x, and MHA reads 2*16384*32*128*4 bytes = 512 MiB.
+    assertTrue(run.out().contains("8.00x"), run.out());
+    assertTrue(run.out().contains("512 MiB"), run.out());
+    assertTrue(Files.exists(out.resolve("decode-latency.png")));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "--phase warmup|--phase must be decode, prefill or both",
+      "--contexts 0|--contexts must all be >= 1, got 0",
+      "--contexts abc|--contexts",
+      "--layouts mha,xqa|--layouts must be among mha, gqa, mqa, got 'xqa'",
+      "--kv-heads 5|--kv-heads must divide --query-heads=32, got 5",
+      "--kernels cuda|--kernels must be among scalar, simd",
+      "--dtypes f8|unknown KV type 'f8'",
+      "--dtypes q8_0 --head-dim 100|--dtypes q8_0 needs --head-dim to be a multiple of 32, got 100",
+      "--threads 0|--threads must be >= 1, got 0",
+      "--query-heads -1|--query-heads must be >= 1, got -1",
+      "--frobnicate|Unknown option: '--frobnicate'"})
+  void badOptionsExitTwoWithOneLine(String options, String message) {
+    String[] args = ("compare --out " + dir.resolve("r") + " " + options).split(" ");
+    CliRun run = CliRun.of(args);
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.oneErrorLine(), run.err());
+    assertTrue(run.err().contains(message), run.err());
+    assertFalse(Files.exists(dir.resolve("r")), "nothing written");
+  }
+
+  @Test
+  void outThatIsAFileIsRefusedBeforeMeasuring() throws IOException {
+    Path file = Files.writeString(dir.resolve("taken"), "x");
+    CliRun run = CliRun.of("compare", "--quick", "--out", file.toString());
+    assertEquals(2, run.exitCode());
+    assertTrue(run.oneErrorLine() && run.err().contains("not a directory"), run.err());
+  }
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "missing.json|no such file",
+      "src/test/resources/npy/q.npy|not JSON",
+      "src/test/resources/npy/empty.npy|neither a compare results.json"})
+  void reportRefusesFilesItCannotRead(String file, String message) {
+    CliRun run = CliRun.of("report", file, "--no-files");
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.oneErrorLine() && run.err().contains(message), run.err());
+  }
+
+  @Test
+  void everyCommandHasHelpWithAnExample() {
+    for (String command : List.of("compare", "attend", "roofline", "report", "profile")) {
+      CliRun run = CliRun.of(command, "--help");
+      assertEquals(0, run.exitCode(), command);
+      assertTrue(run.out().contains("Example"), command + ": " + run.out());
+    }
+  }
+
+  @Test
+  void noCommandIsBadInput() {
+    CliRun run = CliRun.of();
+    assertEquals(2, run.exitCode());
+    assertTrue(run.oneErrorLine() && run.err().contains("missing a command"), run.err());
+  }
+
+  @Test
+  void rooflineJsonHasTheFiguresNamed() throws IOException {
+    CliRun run = CliRun.of("roofline", "--json", "--buffer-mib", "64");
+    assertEquals(0, run.exitCode(), run.err());
+    JsonNode r = new ObjectMapper().readTree(run.out());
+    for (String field : List.of("readGBps", "fmaGflops", "readGBpsOneThread", "fmaGflopsOneThread",
+        "speciesBits", "lanes")) {
+      assertTrue(r.get(field).asDouble() > 0, field + " in " + r);
+    }
+  }
+}
