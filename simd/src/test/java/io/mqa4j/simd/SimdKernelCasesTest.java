@@ -1,8 +1,8 @@
 package io.mqa4j.simd;
 
-import static io.mqa4j.simd.SimdKernelPropertiesTest.assertClose;
-import static io.mqa4j.simd.SimdKernelPropertiesTest.tolerance;
-import static io.mqa4j.simd.SimdKernelPropertiesTest.values;
+import static io.mqa4j.core.testkit.KernelChecks.assertClose;
+import static io.mqa4j.core.testkit.KernelChecks.tolerance;
+import static io.mqa4j.core.testkit.KernelChecks.values;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;

@@ -1,6 +1,9 @@
 package io.mqa4j.simd;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static io.mqa4j.core.testkit.KernelChecks.assertClose;
+import static io.mqa4j.core.testkit.KernelChecks.options;
+import static io.mqa4j.core.testkit.KernelChecks.tolerance;
+import static io.mqa4j.core.testkit.KernelChecks.values;
 
 import io.mqa4j.core.AttentionKernel;
 import io.mqa4j.core.AttentionKernels;
@@ -90,49 +93,5 @@ class SimdKernelPropertiesTest {
     for (int i = 0; i < one.length; i++) {
       assertClose(one[i], many[i], tolerance, "1 vs 4 threads", i, shape + " nk=" + numKeys);
     }
-  }
-
-  static AttentionOptions options(int bits, int queryHeads, Random random, int numKeys) {
-    AttentionOptions o = AttentionOptions.defaults();
-    if ((bits & 1) != 0) o = o.withCausal(true);
-    if ((bits & 2) != 0) o = o.withSlidingWindow(1 + random.nextInt(Math.max(1, numKeys)));
-    if ((bits & 4) != 0) o = o.withSoftCap(5f + 45f * random.nextFloat());
-    if ((bits & 8) != 0) o = o.withAlibi();
-    if ((bits & 16) != 0) {
-      float[] slopes = new float[queryHeads];
-      for (int h = 0; h < queryHeads; h++) slopes[h] = random.nextFloat() * 0.5f;
-      o = o.withAlibiSlopes(slopes);
-    }
-    if ((bits & 32) != 0) {
-      float[] sinks = new float[queryHeads];
-      for (int h = 0; h < queryHeads; h++) sinks[h] = (float) random.nextGaussian() * 3f;
-      o = o.withSinks(sinks);
-    }
-    if ((bits & 64) != 0) o = o.withScale(0.05f + random.nextFloat());
-    return o;
-  }
-
-  static float[] values(Random random, int n) {
-    float[] a = new float[n];
-    for (int i = 0; i < n; i++) a[i] = random.nextFloat() * 2f - 1f;
-    return a;
-  }
-
-  /**
-   * Float32 rounding in a dot product of {@code headDim} terms grows with {@code headDim}; the
-   * softmax sum over {@code numKeys} terms adds error growing with their count. Inputs lie in
-   * [-1, 1], so logits are bounded by {@code scale * headDim} and outputs by 1.
-   */
-  static double tolerance(int headDim, int numKeys, AttentionOptions options) {
-    double eps = Math.ulp(1f);
-    double logitMagnitude = options.scaleFor(headDim) * headDim + 1;
-    return 8 * eps * (headDim * logitMagnitude / Math.sqrt(headDim) + Math.sqrt(numKeys + 1.0) + 16);
-  }
-
-  static void assertClose(double expected, double actual, double tolerance, String what, int index,
-      String context) {
-    assertTrue(Math.abs(expected - actual) <= tolerance,
-        () -> what + " differ at " + index + ": expected " + expected + ", got " + actual
-            + " (tolerance " + tolerance + ") for " + context);
   }
 }

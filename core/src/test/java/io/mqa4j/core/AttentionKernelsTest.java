@@ -1,0 +1,58 @@
+package io.mqa4j.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** Kernel selection in core alone, where no SIMD provider is on the class path. */
+class AttentionKernelsTest {
+
+  @Test
+  void scalarIsAlwaysThere() {
+    assertEquals("scalar", AttentionKernels.scalar().name());
+    assertSame(AttentionKernels.scalar(), AttentionKernels.lookup("scalar", 2));
+  }
+
+  @Test
+  void autoFallsBackToScalarWithoutTheSimdModule() {
+    assertFalse(AttentionKernels.simdAvailable());
+    assertSame(AttentionKernels.scalar(), AttentionKernels.lookup("auto", 2));
+    assertSame(AttentionKernels.scalar(), AttentionKernels.best());
+  }
+
+  @Test
+  void forcingSimdFailsLoudlyWithTheReason() {
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> AttentionKernels.lookup("simd", 2));
+    assertTrue(e.getMessage().contains("mqa4j-simd"), e.getMessage());
+    assertThrows(IllegalStateException.class, () -> AttentionKernels.simd(1));
+  }
+
+  @Test
+  void badModesAndThreadCountsAreNamed() {
+    IllegalArgumentException mode = assertThrows(IllegalArgumentException.class,
+        () -> AttentionKernels.lookup("gpu", 2));
+    assertEquals("mqa4j.kernel must be auto, scalar or simd, got 'gpu'", mode.getMessage());
+    IllegalArgumentException threads = assertThrows(IllegalArgumentException.class,
+        () -> AttentionKernels.simd(0));
+    assertEquals("threads must be >= 1, got 0", threads.getMessage());
+    String saved = System.getProperty(AttentionKernels.THREADS_PROPERTY);
+    try {
+      System.setProperty(AttentionKernels.THREADS_PROPERTY, "zero");
+      IllegalArgumentException property = assertThrows(IllegalArgumentException.class,
+          AttentionKernels::defaultThreads);
+      assertEquals("mqa4j.threads must be a positive integer, got 'zero'", property.getMessage());
+      System.setProperty(AttentionKernels.THREADS_PROPERTY, "3");
+      assertEquals(3, AttentionKernels.defaultThreads());
+    } finally {
+      if (saved == null) {
+        System.clearProperty(AttentionKernels.THREADS_PROPERTY);
+      } else {
+        System.setProperty(AttentionKernels.THREADS_PROPERTY, saved);
+      }
+    }
+  }
+}

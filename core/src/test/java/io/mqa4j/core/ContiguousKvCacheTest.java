@@ -1,0 +1,79 @@
+package io.mqa4j.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.ValueLayout;
+import org.junit.jupiter.api.Test;
+
+class ContiguousKvCacheTest {
+
+  @Test
+  void appendsTokensWhereTheViewSaysTheyAre() {
+    try (ContiguousKvCache cache = new ContiguousKvCache(2, 3, 5)) {
+      cache.append(new float[] {1, 2, 3, 4, 5, 6}, 0, new float[] {-1, -2, -3, -4, -5, -6}, 0);
+      float[] two = new float[12];
+      for (int i = 0; i < 12; i++) two[i] = 10 + i;
+      cache.append(2, two, 0, two, 0);
+      assertEquals(3, cache.length());
+      assertEquals(5, cache.capacity());
+      assertEquals(5 * 2 * 3 * 4 * 2, cache.reservedBytes());
+      assertEquals(24, cache.tokenBytes());
+      assertEquals(4f, cache.keyBlock(0).getAtIndex(ValueLayout.JAVA_FLOAT, 3));
+      assertEquals(-6f, cache.valueBlock(0).getAtIndex(ValueLayout.JAVA_FLOAT, 5));
+      assertEquals(21f, cache.keyBlock(0).getAtIndex(ValueLayout.JAVA_FLOAT, 17), "token 2, head 1, element 2");
+    }
+  }
+
+  @Test
+  void aFullCacheRefusesAndStaysAsItWas() {
+    try (ContiguousKvCache cache = new ContiguousKvCache(1, 2, 3)) {
+      cache.append(2, new float[] {1, 2, 3, 4}, 0, new float[] {5, 6, 7, 8}, 0);
+      KvCacheFullException e = assertThrows(KvCacheFullException.class,
+          () -> cache.append(2, new float[] {9, 9, 9, 9}, 0, new float[] {9, 9, 9, 9}, 0));
+      assertTrue(e.getMessage().contains("cannot append 2 tokens: 2 of 3"), e.getMessage());
+      assertEquals(2, cache.length());
+      assertEquals(0f, cache.keyBlock(0).getAtIndex(ValueLayout.JAVA_FLOAT, 4), "nothing written");
+      cache.append(new float[] {9, 9}, 0, new float[] {9, 9}, 0);
+      assertEquals(3, cache.length());
+    }
+  }
+
+  @Test
+  void truncateRollsBack() {
+    try (ContiguousKvCache cache = new ContiguousKvCache(1, 1, 4)) {
+      cache.append(3, new float[] {1, 2, 3}, 0, new float[] {1, 2, 3}, 0);
+      cache.truncate(1);
+      assertEquals(1, cache.length());
+      cache.append(new float[] {7}, 0, new float[] {7}, 0);
+      assertEquals(7f, cache.keyBlock(0).getAtIndex(ValueLayout.JAVA_FLOAT, 1));
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> cache.truncate(3));
+      assertEquals("newLength must be in [0, 2], got 3", e.getMessage());
+      assertThrows(IllegalArgumentException.class, () -> cache.truncate(-1));
+    }
+  }
+
+  @Test
+  void badArgumentsAreNamed() {
+    assertEquals("kvHeads must be positive, got 0",
+        assertThrows(IllegalArgumentException.class, () -> new ContiguousKvCache(0, 8, 8)).getMessage());
+    assertEquals("headDim must be positive, got -1",
+        assertThrows(IllegalArgumentException.class, () -> new ContiguousKvCache(1, -1, 8)).getMessage());
+    assertEquals("capacityTokens must be positive, got 0",
+        assertThrows(IllegalArgumentException.class, () -> new ContiguousKvCache(1, 8, 0)).getMessage());
+    try (ContiguousKvCache cache = new ContiguousKvCache(2, 4, 8)) {
+      assertThrows(IllegalArgumentException.class, () -> cache.append(new float[7], 0, new float[8], 0));
+      assertThrows(IllegalArgumentException.class, () -> cache.append(-1, new float[8], 0, new float[8], 0));
+      assertThrows(NullPointerException.class, () -> cache.append(null, 0, new float[8], 0));
+      assertEquals(0, cache.length(), "failed appends leave nothing behind");
+    }
+  }
+
+  @Test
+  void closeFreesTheMemory() {
+    ContiguousKvCache cache = new ContiguousKvCache(1, 4, 4);
+    cache.close();
+    assertThrows(IllegalStateException.class, () -> cache.keyBlock(0).get(ValueLayout.JAVA_FLOAT, 0));
+  }
+}

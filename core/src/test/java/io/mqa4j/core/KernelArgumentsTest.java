@@ -1,0 +1,98 @@
+package io.mqa4j.core;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+
+/** Every way to call the kernel API wrongly fails fast with a message naming the argument. */
+class KernelArgumentsTest {
+
+  private static final AttentionKernel K = AttentionKernels.scalar();
+  private static final AttentionShape S = AttentionShape.gqa(4, 2, 8);
+  private static final AttentionOptions O = AttentionOptions.defaults();
+  private static final float[] Q = new float[32];
+  private static final float[] KV = new float[3 * 16];
+  private static final float[] OUT = new float[32];
+
+  @Test
+  void nullsAreNamed() {
+    assertFails(NullPointerException.class, "shape", () -> K.prefill(null, O, 1, 3, Q, 0, KV, 0, KV, 0, OUT, 0));
+    assertFails(NullPointerException.class, "options", () -> K.prefill(S, null, 1, 3, Q, 0, KV, 0, KV, 0, OUT, 0));
+    assertFails(NullPointerException.class, "q", () -> K.prefill(S, O, 1, 3, null, 0, KV, 0, KV, 0, OUT, 0));
+    assertFails(NullPointerException.class, "k", () -> K.prefill(S, O, 1, 3, Q, 0, null, 0, KV, 0, OUT, 0));
+    assertFails(NullPointerException.class, "v", () -> K.prefill(S, O, 1, 3, Q, 0, KV, 0, null, 0, OUT, 0));
+    assertFails(NullPointerException.class, "out", () -> K.prefill(S, O, 1, 3, Q, 0, KV, 0, KV, 0, null, 0));
+    assertFails(NullPointerException.class, "kv", () -> K.decode(S, O, Q, 0, null, OUT, 0));
+    assertFails(NullPointerException.class, "sequences", () -> K.decodeBatch(S, O, seg(32), null, seg(32)));
+  }
+
+  @Test
+  void countsAndRangesAreChecked() {
+    assertFails(IllegalArgumentException.class, "numQueries must be >= 1, got 0",
+        () -> K.prefill(S, O, 0, 3, Q, 0, KV, 0, KV, 0, OUT, 0));
+    assertFails(IllegalArgumentException.class, "numKeys must be >= 0, got -1",
+        () -> K.prefill(S, O, 1, -1, Q, 0, KV, 0, KV, 0, OUT, 0));
+    assertFails(IllegalArgumentException.class, "q",
+        () -> K.prefill(S, O, 2, 3, Q, 0, KV, 0, KV, 0, new float[64], 0));
+    assertFails(IllegalArgumentException.class, "k",
+        () -> K.prefill(S, O, 1, 4, Q, 0, KV, 0, new float[64], 0, OUT, 0));
+    assertFails(IllegalArgumentException.class, "out",
+        () -> K.prefill(S, O, 1, 3, Q, 0, KV, 0, KV, 0, OUT, 1));
+    assertFails(IllegalArgumentException.class, "q",
+        () -> K.prefill(S, O, 1, 3, Q, -1, KV, 0, KV, 0, OUT, 0));
+    assertFails(IllegalArgumentException.class, "v",
+        () -> K.prefill(S, O, 1, 3, Q, 0, KV, 0, KV, 1, OUT, 0));
+    assertFails(IllegalArgumentException.class, "q holds 64 bytes but needs 128",
+        () -> K.prefill(S, O, 1, 3, seg(16), seg(48), seg(48), seg(32)));
+    assertFails(IllegalArgumentException.class, "out holds",
+        () -> K.prefill(S, O, 1, 3, seg(32), seg(48), seg(48), seg(31)));
+    assertFails(IllegalArgumentException.class, "k holds",
+        () -> K.prefill(S, O, 1, 3, seg(32), seg(47), seg(48), seg(32)));
+  }
+
+  @Test
+  void optionsMustFitTheShape() {
+    assertFails(IllegalArgumentException.class, "sinks have 3 entries but the shape has queryHeads=4",
+        () -> K.prefill(S, O.withSinks(1, 2, 3), 1, 3, Q, 0, KV, 0, KV, 0, OUT, 0));
+    assertFails(IllegalArgumentException.class, "alibi slopes have 5 entries",
+        () -> K.prefill(S, O.withAlibiSlopes(1, 2, 3, 4, 5), 1, 3, Q, 0, KV, 0, KV, 0, OUT, 0));
+  }
+
+  @Test
+  void viewsMustFitTheShape() {
+    try (ContiguousKvCache wrongHeads = new ContiguousKvCache(1, 8, 4);
+        ContiguousKvCache wrongDim = new ContiguousKvCache(2, 16, 4)) {
+      assertFails(IllegalArgumentException.class, "kv holds kvHeads=1, headDim=8",
+          () -> K.decode(S, O, Q, 0, wrongHeads, OUT, 0));
+      assertFails(IllegalArgumentException.class, "headDim=16",
+          () -> K.decode(S, O, seg(32), wrongDim, seg(32)));
+    }
+    assertFails(IllegalArgumentException.class, "keys hold 4 bytes",
+        () -> KvView.ofContiguous(2, 8, 1, seg(1), seg(16)));
+  }
+
+  @Test
+  void batchesAreChecked() {
+    try (ContiguousKvCache cache = new ContiguousKvCache(2, 8, 4)) {
+      assertFails(IllegalArgumentException.class, "sequences must not be empty",
+          () -> K.decodeBatch(S, O, seg(32), new KvView[0], seg(32)));
+      assertFails(NullPointerException.class, "sequences[1]",
+          () -> K.decodeBatch(S, O, seg(64), new KvView[] {cache, null}, seg(64)));
+      assertFails(IllegalArgumentException.class, "q holds 128 bytes but needs 256",
+          () -> K.decodeBatch(S, O, seg(32), new KvView[] {cache, cache}, seg(64)));
+    }
+  }
+
+  private static MemorySegment seg(int floats) {
+    return MemorySegment.ofArray(new float[floats]);
+  }
+
+  private static void assertFails(Class<? extends RuntimeException> type, String message, Executable call) {
+    RuntimeException e = assertThrows(type, call);
+    assertTrue(e.getMessage() != null && e.getMessage().contains(message),
+        "expected '" + message + "' in: " + e.getMessage());
+  }
+}

@@ -1,0 +1,146 @@
+package io.mqa4j.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Element types: sizes, names and the error bounds of each conversion. */
+class KvTypeTest {
+
+  @Test
+  void namesAndSizes() {
+    assertEquals(KvType.Q8_0, KvType.parse("Q8_0"));
+    assertEquals(KvType.BF16, KvType.parse("bf16"));
+    assertEquals("q8_0", KvType.Q8_0.label());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> KvType.parse("f8"));
+    assertEquals("unknown KV type 'f8', expected one of [f32, f16, bf16, q8_0]", e.getMessage());
+    assertEquals(512, KvType.F32.headBytes(128));
+    assertEquals(256, KvType.F16.headBytes(128));
+    assertEquals(256, KvType.BF16.headBytes(128));
+    assertEquals(4 * 34, KvType.Q8_0.headBytes(128));
+    IllegalArgumentException q8 = assertThrows(IllegalArgumentException.class, () -> KvType.Q8_0.headBytes(100));
+    assertEquals("KV type q8_0 needs a head dim that is a multiple of 32, got headDim=100", q8.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> KvType.F16.headBytes(0));
+  }
+
+  @Test
+  void oneLayerOfThirtyTwoF16HeadsCosts16KiBPerToken() {
+    assertEquals(16 * 1024, 2 * 32 * KvType.F16.headBytes(128), "K and V");
+    assertEquals(512, 2 * KvType.F16.headBytes(128), "one KV head");
+  }
+
+  private static float[] roundTrip(KvType type, float[] x) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment s = arena.allocate(type.headBytes(x.length) + 3);
+      type.encode(x, 0, x.length, s, 3); // an odd offset: the layouts are unaligned
+      float[] back = new float[x.length];
+      type.decode(s, 3, x.length, back, 0);
+      return back;
+    }
+  }
+
+  @Test
+  void f32IsExact() {
+    float[] x = randomNormals(256, 1, 1e3);
+    assertEquals(java.util.Arrays.toString(x), java.util.Arrays.toString(roundTrip(KvType.F32, x)));
+  }
+
+  @Test
+  void f16IsWithinHalfAnUlpInTheNormalRange() {
+    float[] x = randomNormals(4096, 2, 100);
+    float[] back = roundTrip(KvType.F16, x);
+    for (int i = 0; i < x.length; i++) {
+      if (Math.abs(x[i]) >= 0x1p-14f) { // f16's smallest normal
+        assertTrue(Math.abs(back[i] - x[i]) <= Math.abs(x[i]) * 0x1p-11f, x[i] + " -> " + back[i]);
+      }
+    }
+  }
+
+  @Test
+  void bf16IsWithinHalfAnUlp() {
+    float[] x = randomNormals(4096, 3, 1e20);
+    float[] back = roundTrip(KvType.BF16, x);
+    for (int i = 0; i < x.length; i++) {
+      assertTrue(Math.abs(back[i] - x[i]) <= Math.abs(x[i]) * 0x1p-8f, x[i] + " -> " + back[i]);
+    }
+  }
+
+  @Test
+  void bf16RoundsTiesToEvenAndKeepsSpecials() {
+    // 1 + 2^-8 lies halfway between bf16 neighbours 1 and 1 + 2^-7: ties to even gives 1.
+    assertEquals(1f, KvType.bf16ToFloat(KvType.floatToBf16(1f + 0x1p-8f)));
+    // 1 + 3 * 2^-8 lies halfway between 1 + 2^-7 and 1 + 2^-6: the even one is 1 + 2^-6.
+    assertEquals(1f + 0x1p-6f, KvType.bf16ToFloat(KvType.floatToBf16(1f + 3 * 0x1p-8f)));
+    assertEquals(1f + 0x1p-7f, KvType.bf16ToFloat(KvType.floatToBf16(1f + 0x1p-8f + 0x1p-20f)), "above the tie");
+    assertTrue(Float.isNaN(KvType.bf16ToFloat(KvType.floatToBf16(Float.NaN))));
+    assertEquals(Float.POSITIVE_INFINITY, KvType.bf16ToFloat(KvType.floatToBf16(Float.POSITIVE_INFINITY)));
+    assertEquals(-0f, KvType.bf16ToFloat(KvType.floatToBf16(-0f)));
+  }
+
+  @Test
+  void f16RoundsTiesToEven() {
+    // 1 + 2^-11 lies halfway between 1 and 1 + 2^-10.
+    assertEquals(1f, roundTrip(KvType.F16, new float[] {1f + 0x1p-11f})[0]);
+    assertEquals(1f + 0x1p-9f, roundTrip(KvType.F16, new float[] {1f + 3 * 0x1p-11f})[0]);
+  }
+
+  @Test
+  void q8IsWithinHalfAScaleStep() {
+    float[] x = randomNormals(32 * 64, 4, 10);
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment s = arena.allocate(KvType.Q8_0.headBytes(x.length));
+      KvType.Q8_0.encode(x, 0, x.length, s, 0);
+      float[] back = new float[x.length];
+      KvType.Q8_0.decode(s, 0, x.length, back, 0);
+      for (int b = 0; b < x.length / 32; b++) {
+        float d = Float.float16ToFloat(s.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, b * 34L));
+        float amax = 0;
+        for (int i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[b * 32 + i]));
+        assertEquals(amax / 127f, d, amax / 127f * 0x1p-11f, "the scale is amax / 127 in f16");
+        for (int i = 0; i < 32; i++) {
+          int at = b * 32 + i;
+          assertTrue(Math.abs(back[at] - x[at]) <= 0.5f * d * (1 + 0x1p-20f), x[at] + " -> " + back[at] + ", d=" + d);
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(KvType.class)
+  void exactValuesSurvive(KvType type) {
+    float[] x = new float[32];
+    float[] exact = {0f, 1f, -1f, 0.5f, -0.25f, 2f};
+    for (int i = 0; i < 32; i++) x[i] = exact[i % exact.length];
+    if (type == KvType.Q8_0) {
+      // Exact for q8_0 means multiples of a scale that f16 holds exactly: amax 63.5 = 127 * 0.5.
+      for (int i = 0; i < 32; i++) x[i] = (i - 16) * 0.5f;
+      x[31] = 63.5f;
+    }
+    float[] back = roundTrip(type, x);
+    for (int i = 0; i < 32; i++) {
+      assertEquals(x[i], back[i], type.label() + " element " + i);
+    }
+  }
+
+  @Test
+  void anAllZeroQ8BlockDecodesToZeros() {
+    float[] back = roundTrip(KvType.Q8_0, new float[32]);
+    for (float f : back) assertEquals(0f, f);
+  }
+
+  private static float[] randomNormals(int n, long seed, double spread) {
+    Random random = new Random(seed);
+    float[] x = new float[n];
+    for (int i = 0; i < n; i++) {
+      x[i] = (float) (random.nextGaussian() * Math.pow(spread, random.nextDouble()));
+    }
+    return x;
+  }
+}
