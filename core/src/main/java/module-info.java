@@ -7,9 +7,11 @@
  */
 module io.mqa4j.core {
   requires org.slf4j;
+  requires jdk.jfr;
 
   exports io.mqa4j.core;
   exports io.mqa4j.core.spi;
+  exports io.mqa4j.core.jfr;
 
   uses io.mqa4j.core.spi.AttentionKernelProvider;
 }

@@ -3,6 +3,7 @@ package io.mqa4j.core;
 import io.mqa4j.core.spi.AbstractAttentionKernel;
 import io.mqa4j.core.spi.ScalarOps;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * The reference kernel: one query row at a time, one key at a time, with an online softmax (a
@@ -53,7 +54,8 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
     float slope = options.alibiSlope(head, shape.queryHeads());
     int blockTokens = kv.blockTokens();
     long tokenBytes = kv.tokenBytes();
-    long headBytes = (long) headDim * Float.BYTES;
+    KvType type = kv.type();
+    long headBytes = type.headBytes(headDim);
 
     ScalarOps.zero(out, outRow, 0, headDim);
     float max = Float.NEGATIVE_INFINITY;
@@ -62,7 +64,9 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
       int block = j / blockTokens;
       long at = (j % blockTokens) * tokenBytes + kvHead * headBytes;
       MemorySegment keys = kv.keyBlock(block);
-      float s = scale * ScalarOps.dot(q, qRow, keys, at, 0, headDim);
+      float s = scale * (type == KvType.F32
+          ? ScalarOps.dot(q, qRow, keys, at, 0, headDim)
+          : typedDot(q, qRow, type, keys, at, headDim));
       s = options.shapeLogit(s, slope, j, position);
       if (s == Float.NEGATIVE_INFINITY) {
         continue; // weight exactly 0; also keeps exp(-inf - -inf) from making NaN
@@ -75,9 +79,40 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
       }
       float w = (float) Math.exp(s - max);
       sum += w;
-      ScalarOps.axpy(w, kv.valueBlock(block), at, out, outRow, 0, headDim);
+      if (type == KvType.F32) {
+        ScalarOps.axpy(w, kv.valueBlock(block), at, out, outRow, 0, headDim);
+      } else {
+        typedAxpy(w, type, kv.valueBlock(block), at, out, outRow, headDim);
+      }
     }
     finish(out, outRow, headDim, max, sum, options.sink(head));
+  }
+
+  /** {@code q . k} with {@code k} one head of {@code type} at byte {@code at} of {@code keys}. */
+  private static float typedDot(MemorySegment q, long qRow, KvType type, MemorySegment keys, long at,
+      int headDim) {
+    float sum = 0f;
+    for (int i = 0; i < headDim; i++) {
+      sum += q.get(ValueLayout.JAVA_FLOAT_UNALIGNED, qRow + (long) i * Float.BYTES)
+          * type.element(keys, at, i);
+    }
+    return sum;
+  }
+
+  /** {@code out += w * v} with {@code v} one head of {@code type} at byte {@code at} of {@code values}. */
+  private static void typedAxpy(float w, KvType type, MemorySegment values, long at,
+      MemorySegment out, long outRow, int headDim) {
+    for (int i = 0; i < headDim; i++) {
+      long o = outRow + (long) i * Float.BYTES;
+      out.set(ValueLayout.JAVA_FLOAT_UNALIGNED, o,
+          out.get(ValueLayout.JAVA_FLOAT_UNALIGNED, o) + w * type.element(values, at, i));
+    }
+  }
+
+  /** Every element type is read straight from the blocks. */
+  @Override
+  protected boolean supports(KvView view) {
+    return true;
   }
 
   /** Divides the accumulated row by the softmax denominator, with the sink joining it if present. */

@@ -5,13 +5,22 @@ import io.mqa4j.core.AttentionOptions;
 import io.mqa4j.core.AttentionShape;
 import io.mqa4j.core.KvView;
 import java.lang.foreign.MemorySegment;
+import io.mqa4j.core.jfr.DecodeBatchEvent;
+import io.mqa4j.core.jfr.DecodeEvent;
+import io.mqa4j.core.jfr.KernelCallEvent;
+import io.mqa4j.core.jfr.PrefillEvent;
 import java.util.Objects;
+import jdk.jfr.EventType;
 
 /**
  * Checks every argument of the public {@link AttentionKernel} methods once, then hands one
  * trusted call to {@link #attend}. Kernel implementations extend this and implement only that.
  */
 public abstract class AbstractAttentionKernel implements AttentionKernel {
+
+  private static final EventType DECODE_EVENTS = EventType.getEventType(DecodeEvent.class);
+  private static final EventType PREFILL_EVENTS = EventType.getEventType(PrefillEvent.class);
+  private static final EventType BATCH_EVENTS = EventType.getEventType(DecodeBatchEvent.class);
 
   /**
    * Attention of {@code numQueries} queries at byte offset {@code qOffset} of {@code q} over the
@@ -34,7 +43,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     Checks.range("v", Objects.requireNonNull(v, "v").length, vOffset, kvFloats);
     Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, qFloats);
     KvView kv = contiguous(shape, numKeys, k, kOffset, v, vOffset);
-    attend(shape, options, numQueries, MemorySegment.ofArray(q), (long) qOffset * Float.BYTES, kv,
+    call(shape, options, numQueries, MemorySegment.ofArray(q), (long) qOffset * Float.BYTES, kv,
         MemorySegment.ofArray(out), (long) outOffset * Float.BYTES);
   }
 
@@ -50,7 +59,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkSegment("v", v, kvBytes);
     checkSegment("out", out, qBytes);
     KvView kv = KvView.ofContiguous(shape.kvHeads(), shape.headDim(), numKeys, k, v);
-    attend(shape, options, numQueries, q, 0, kv, out, 0);
+    call(shape, options, numQueries, q, 0, kv, out, 0);
   }
 
   @Override
@@ -61,7 +70,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     long qBytes = (long) numQueries * shape.queryStride() * Float.BYTES;
     checkSegment("q", q, qBytes);
     checkSegment("out", out, qBytes);
-    attend(shape, options, numQueries, q, 0, kv, out, 0);
+    call(shape, options, numQueries, q, 0, kv, out, 0);
   }
 
   @Override
@@ -78,7 +87,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkView(shape, kv);
     Checks.range("q", Objects.requireNonNull(q, "q").length, qOffset, shape.queryStride());
     Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, shape.queryStride());
-    attend(shape, options, 1, MemorySegment.ofArray(q), (long) qOffset * Float.BYTES, kv,
+    call(shape, options, 1, MemorySegment.ofArray(q), (long) qOffset * Float.BYTES, kv,
         MemorySegment.ofArray(out), (long) outOffset * Float.BYTES);
   }
 
@@ -105,7 +114,63 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     long bytes = (long) sequences.length * shape.queryStride() * Float.BYTES;
     checkSegment("q", q, bytes);
     checkSegment("out", out, bytes);
+    if (!BATCH_EVENTS.isEnabled()) {
+      attendBatch(shape, options, q, sequences, out);
+      return;
+    }
+    DecodeBatchEvent event = new DecodeBatchEvent();
+    event.begin();
     attendBatch(shape, options, q, sequences, out);
+    event.end();
+    if (event.shouldCommit()) {
+      long keys = 0;
+      long read = 0;
+      for (KvView kv : sequences) {
+        keys += kv.length();
+        read += 2 * visibleKeys(options, 1, kv.length()) * kv.tokenBytes();
+      }
+      describe(event, shape, sequences.length, keys, sequences[0].type().label(), read);
+      event.commit();
+    }
+  }
+
+  /** Runs {@link #attend}, inside a JFR event when one is being recorded. */
+  private void call(AttentionShape shape, AttentionOptions options, int numQueries,
+      MemorySegment q, long qOffset, KvView kv, MemorySegment out, long outOffset) {
+    EventType type = numQueries == 1 ? DECODE_EVENTS : PREFILL_EVENTS;
+    if (!type.isEnabled()) { // the common case costs one check and allocates nothing
+      attend(shape, options, numQueries, q, qOffset, kv, out, outOffset);
+      return;
+    }
+    KernelCallEvent event = numQueries == 1 ? new DecodeEvent() : new PrefillEvent();
+    event.begin();
+    attend(shape, options, numQueries, q, qOffset, kv, out, outOffset);
+    event.end();
+    if (event.shouldCommit()) {
+      long visible = visibleKeys(options, numQueries, kv.length());
+      describe(event, shape, numQueries, kv.length(), kv.type().label(), 2 * visible * kv.tokenBytes());
+      event.commit();
+    }
+  }
+
+  /** Keys some query of the call can see: what a kernel that reads each row once reads. */
+  private static long visibleKeys(AttentionOptions options, int numQueries, int numKeys) {
+    int first = options.firstVisibleKey(numKeys - numQueries);
+    int end = options.endVisibleKey(numKeys - 1, numKeys);
+    return Math.max(0, end - first);
+  }
+
+  private void describe(KernelCallEvent event, AttentionShape shape, int queries, long keys,
+      String kvType, long bytes) {
+    event.kernel = name();
+    event.layout = shape.layout().name();
+    event.queryHeads = shape.queryHeads();
+    event.kvHeads = shape.kvHeads();
+    event.headDim = shape.headDim();
+    event.queries = queries;
+    event.keys = keys;
+    event.kvType = kvType;
+    event.kvBytesRead = bytes;
   }
 
   /**

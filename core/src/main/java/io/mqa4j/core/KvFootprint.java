@@ -1,0 +1,63 @@
+package io.mqa4j.core;
+
+/**
+ * The memory arithmetic of a paged KV cache for one layer: what a token, a block and a sequence of
+ * a given length cost, without allocating anything. {@link PagedKvCache} accounts with the same
+ * object, so a profile of a model and a live cache agree to the byte.
+ *
+ * @param kvHeads key/value heads per token
+ * @param headDim elements per head
+ * @param type element type
+ * @param blockTokens tokens per block
+ */
+public record KvFootprint(int kvHeads, int headDim, KvType type, int blockTokens) {
+
+  public KvFootprint {
+    if (kvHeads <= 0) {
+      throw new IllegalArgumentException("kvHeads must be positive, got " + kvHeads);
+    }
+    java.util.Objects.requireNonNull(type, "type");
+    type.checkHeadDim(headDim);
+    if (blockTokens <= 0) {
+      throw new IllegalArgumentException("blockTokens must be positive, got " + blockTokens);
+    }
+  }
+
+  /** Bytes of one token's keys, or of its values, across all KV heads. */
+  public long tokenBytes() {
+    return type.headBytes(headDim) * kvHeads;
+  }
+
+  /** Bytes one token costs, keys and values together. */
+  public long bytesPerToken() {
+    return 2 * tokenBytes();
+  }
+
+  /** Bytes one block holds, keys and values together. */
+  public long blockBytes() {
+    return blockTokens * bytesPerToken();
+  }
+
+  /** Blocks a sequence of {@code tokens} tokens occupies. */
+  public long blocksFor(long tokens) {
+    if (tokens < 0) {
+      throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
+    }
+    return (tokens + blockTokens - 1) / blockTokens;
+  }
+
+  /** Bytes allocated, in whole blocks, for a sequence of {@code tokens} tokens. */
+  public long allocatedBytes(long tokens) {
+    return blocksFor(tokens) * blockBytes();
+  }
+
+  /** Bytes allocated but unused in the last, partly filled block of such a sequence. */
+  public long wasteBytes(long tokens) {
+    return allocatedBytes(tokens) - tokens * bytesPerToken();
+  }
+
+  /** K and V bytes a decode step over {@code tokens} cached tokens reads, each row once. */
+  public long decodeBytesRead(long tokens) {
+    return tokens * bytesPerToken();
+  }
+}

@@ -1,0 +1,89 @@
+package io.mqa4j.core;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * One sequence of a {@link PagedKvCache}: a handle to pass to the cache's operations and the
+ * {@link KvView} kernels read. It always shows the sequence's current tokens. Reading it while
+ * the same sequence is being appended to, truncated or freed is a race; other sequences may be
+ * changed meanwhile.
+ */
+public final class KvSequence implements KvView {
+
+  final PagedKvCache cache;
+  final int id;
+  int[] blocks;
+  int blockCount;
+  int length;
+  boolean freed;
+
+  KvSequence(PagedKvCache cache, int id, int[] blocks, int blockCount, int length) {
+    this.cache = cache;
+    this.id = id;
+    this.blocks = blocks;
+    this.blockCount = blockCount;
+    this.length = length;
+  }
+
+  /** A number that identifies the sequence within its cache. */
+  public int id() {
+    return id;
+  }
+
+  /** Whether {@link PagedKvCache#free} has released this sequence. */
+  public boolean isFreed() {
+    return freed;
+  }
+
+  /** Blocks this sequence holds, shared ones included. */
+  public int blockCount() {
+    return blockCount;
+  }
+
+  /** The cache block numbers of this sequence, in order (a copy). */
+  public int[] blockTable() {
+    return Arrays.copyOf(blocks, blockCount);
+  }
+
+  @Override
+  public int kvHeads() {
+    return cache.footprint().kvHeads();
+  }
+
+  @Override
+  public int headDim() {
+    return cache.footprint().headDim();
+  }
+
+  @Override
+  public KvType type() {
+    return cache.footprint().type();
+  }
+
+  @Override
+  public int length() {
+    return length;
+  }
+
+  @Override
+  public int blockTokens() {
+    return cache.footprint().blockTokens();
+  }
+
+  @Override
+  public MemorySegment keyBlock(int block) {
+    return cache.keys(blocks[block]);
+  }
+
+  @Override
+  public MemorySegment valueBlock(int block) {
+    return cache.values(blocks[block]);
+  }
+
+  @Override
+  public String toString() {
+    return "KvSequence[id=" + id + ", length=" + length + ", blocks=" + blockCount
+        + (freed ? ", freed" : "") + "]";
+  }
+}

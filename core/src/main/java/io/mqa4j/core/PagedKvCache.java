@@ -1,0 +1,411 @@
+package io.mqa4j.core;
+
+import io.mqa4j.core.spi.Checks;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * A paged off-heap KV cache for one attention layer, in the manner of vLLM's PagedAttention:
+ * memory is cut into blocks of {@code blockTokens} tokens, every sequence has a block table, and
+ * free blocks sit on a free list. All capacity is allocated when the cache is created, from an
+ * {@link Arena} the cache owns; {@link #close()} frees it.
+ *
+ * <p>Each block holds keys and values, each laid out {@code [blockTokens][kvHeads][headDim]} in
+ * the cache's {@link KvType}. Sequences can share blocks: {@link #fork} shares every block by
+ * reference count, and the first append into a shared, partly filled block copies it first.
+ *
+ * <p>Operations that change the cache are serialised on the cache, so threads may work on their
+ * own sequences at once. Kernels read a {@link KvSequence} without locking; a sequence must not be
+ * changed while a kernel reads it. An operation that fails, including one that finds the cache
+ * full ({@link KvCacheFullException}), leaves the cache exactly as it was.
+ */
+public final class PagedKvCache implements AutoCloseable {
+
+  /** The block size when none is given. */
+  public static final int DEFAULT_BLOCK_TOKENS = 16;
+
+  private final KvFootprint footprint;
+  private final int capacityBlocks;
+  private final long tokenBytes;
+  private final long headBytes;
+  /** Distance between the starts of two blocks' keys; a multiple of 64 so blocks start aligned. */
+  private final long stride;
+  private final Arena arena;
+  private final MemorySegment[] keySlices;
+  private final MemorySegment[] valueSlices;
+  private final int[] refCounts;
+  private final int[] freeList;
+  private int freeCount;
+  private final Set<KvSequence> live = Collections.newSetFromMap(new IdentityHashMap<>());
+  private int nextId;
+  private boolean closed;
+
+  private PagedKvCache(KvFootprint footprint, int capacityBlocks) {
+    this.footprint = footprint;
+    this.capacityBlocks = capacityBlocks;
+    this.tokenBytes = footprint.tokenBytes();
+    this.headBytes = footprint.type().headBytes(footprint.headDim());
+    long half = footprint.blockTokens() * tokenBytes;
+    this.stride = (half + 63) / 64 * 64;
+    this.arena = Arena.ofShared();
+    MemorySegment all = arena.allocate(2 * stride * capacityBlocks, 64);
+    this.keySlices = new MemorySegment[capacityBlocks];
+    this.valueSlices = new MemorySegment[capacityBlocks];
+    for (int b = 0; b < capacityBlocks; b++) {
+      keySlices[b] = all.asSlice(2 * stride * b, half);
+      valueSlices[b] = all.asSlice(2 * stride * b + stride, half);
+    }
+    this.refCounts = new int[capacityBlocks];
+    this.freeList = new int[capacityBlocks];
+    // Hand out low block numbers first, so a fresh cache fills memory in address order.
+    for (int b = 0; b < capacityBlocks; b++) {
+      freeList[b] = capacityBlocks - 1 - b;
+    }
+    this.freeCount = capacityBlocks;
+  }
+
+  /** Starts a cache for {@code kvHeads} heads of {@code headDim} elements per token. */
+  public static Builder builder(int kvHeads, int headDim) {
+    return new Builder(kvHeads, headDim);
+  }
+
+  /** Settings of a new cache; {@link #capacityBlocks} or {@link #capacityBytes} is required. */
+  public static final class Builder {
+    private final int kvHeads;
+    private final int headDim;
+    private KvType type = KvType.F32;
+    private int blockTokens = DEFAULT_BLOCK_TOKENS;
+    private long capacityBlocks = -1;
+    private long capacityBytes = -1;
+
+    private Builder(int kvHeads, int headDim) {
+      this.kvHeads = kvHeads;
+      this.headDim = headDim;
+    }
+
+    /** Element type; default {@link KvType#F32}. */
+    public Builder type(KvType type) {
+      this.type = Objects.requireNonNull(type, "type");
+      return this;
+    }
+
+    /** Tokens per block; default {@value #DEFAULT_BLOCK_TOKENS}. */
+    public Builder blockTokens(int blockTokens) {
+      this.blockTokens = blockTokens;
+      return this;
+    }
+
+    /** Capacity in blocks. */
+    public Builder capacityBlocks(long blocks) {
+      this.capacityBlocks = blocks;
+      this.capacityBytes = -1;
+      return this;
+    }
+
+    /** Capacity in bytes of keys and values; rounded down to whole blocks. */
+    public Builder capacityBytes(long bytes) {
+      this.capacityBytes = bytes;
+      this.capacityBlocks = -1;
+      return this;
+    }
+
+    /** Capacity for {@code tokens} tokens in whole blocks (for one sequence of that length). */
+    public Builder capacityTokens(long tokens) {
+      if (tokens <= 0) {
+        throw new IllegalArgumentException("capacity tokens must be positive, got " + tokens);
+      }
+      return capacityBlocks((tokens + Math.max(1, blockTokens) - 1) / Math.max(1, blockTokens));
+    }
+
+    public PagedKvCache build() {
+      KvFootprint footprint = new KvFootprint(kvHeads, headDim, type, blockTokens);
+      long blocks = capacityBlocks;
+      if (capacityBytes >= 0) {
+        blocks = capacityBytes / footprint.blockBytes();
+        if (blocks == 0) {
+          throw new IllegalArgumentException("capacityBytes " + capacityBytes + " holds no block of "
+              + footprint.blockBytes() + " bytes");
+        }
+      }
+      if (blocks <= 0) {
+        throw new IllegalArgumentException(capacityBlocks == -1 && capacityBytes == -1
+            ? "a capacity is required: capacityBlocks, capacityBytes or capacityTokens"
+            : "capacityBlocks must be positive, got " + blocks);
+      }
+      if (blocks > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException("capacityBlocks must be below 2^31, got " + blocks);
+      }
+      return new PagedKvCache(footprint, (int) blocks);
+    }
+  }
+
+  /** The cache's memory arithmetic: element type, block size, bytes per token and block. */
+  public KvFootprint footprint() {
+    return footprint;
+  }
+
+  /** A new, empty sequence. */
+  public synchronized KvSequence newSequence() {
+    checkOpen();
+    KvSequence s = new KvSequence(this, nextId++, new int[4], 0, 0);
+    live.add(s);
+    return s;
+  }
+
+  /** Appends one token: {@code kvHeads * headDim} key and value floats from the offsets. */
+  public void append(KvSequence seq, float[] k, int kOffset, float[] v, int vOffset) {
+    append(seq, 1, k, kOffset, v, vOffset);
+  }
+
+  /**
+   * Appends {@code tokens} tokens, keys and values each {@code [tokens][kvHeads][headDim]} floats
+   * from the offsets, converted to the cache's type. All or nothing: when the blocks needed are
+   * not free, throws {@link KvCacheFullException} and changes nothing.
+   */
+  public synchronized void append(KvSequence seq, int tokens, float[] k, int kOffset, float[] v,
+      int vOffset) {
+    checkLive(seq);
+    Objects.requireNonNull(k, "k");
+    Objects.requireNonNull(v, "v");
+    if (tokens < 0) {
+      throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
+    }
+    int rowFloats = footprint.kvHeads() * footprint.headDim();
+    long floats = (long) tokens * rowFloats;
+    Checks.range("k", k.length, kOffset, floats);
+    Checks.range("v", v.length, vOffset, floats);
+    if (tokens == 0) {
+      return;
+    }
+    int blockTokens = footprint.blockTokens();
+    long newLength = (long) seq.length + tokens;
+    if (newLength > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("a sequence holds fewer than 2^31 tokens; " + seq.length
+          + " + " + tokens + " is too many");
+    }
+    int fill = seq.length % blockTokens;
+    boolean copyOnWrite = fill != 0 && refCounts[seq.blocks[seq.blockCount - 1]] > 1;
+    long newBlocks = footprint.blocksFor(newLength) - seq.blockCount;
+    long needed = newBlocks + (copyOnWrite ? 1 : 0);
+    if (needed > freeCount) {
+      throw new KvCacheFullException("cannot append " + tokens + " tokens to sequence " + seq.id
+          + ": they need " + needed + " free blocks of " + blockTokens + " tokens, the cache has "
+          + freeCount + " of " + capacityBlocks);
+    }
+    // From here on nothing can fail: every block needed is free.
+    if (seq.blocks.length < seq.blockCount + newBlocks) {
+      seq.blocks = java.util.Arrays.copyOf(seq.blocks,
+          (int) Math.max(seq.blocks.length * 2L, seq.blockCount + newBlocks));
+    }
+    if (copyOnWrite) {
+      int shared = seq.blocks[seq.blockCount - 1];
+      int copy = takeFree();
+      long bytes = fill * tokenBytes;
+      MemorySegment.copy(keySlices[shared], 0, keySlices[copy], 0, bytes);
+      MemorySegment.copy(valueSlices[shared], 0, valueSlices[copy], 0, bytes);
+      release(shared);
+      seq.blocks[seq.blockCount - 1] = copy;
+    }
+    for (long i = 0; i < newBlocks; i++) {
+      seq.blocks[seq.blockCount++] = takeFree();
+    }
+    int heads = footprint.kvHeads();
+    int headDim = footprint.headDim();
+    KvType type = footprint.type();
+    for (int t = 0; t < tokens; t++) {
+      int position = seq.length + t;
+      int block = seq.blocks[position / blockTokens];
+      long row = (position % blockTokens) * tokenBytes;
+      for (int h = 0; h < heads; h++) {
+        int from = t * rowFloats + h * headDim;
+        type.encode(k, kOffset + from, headDim, keySlices[block], row + h * headBytes);
+        type.encode(v, vOffset + from, headDim, valueSlices[block], row + h * headBytes);
+      }
+    }
+    seq.length = (int) newLength;
+  }
+
+  /**
+   * A new sequence holding the same tokens as {@code seq}, sharing all its blocks. Appends to
+   * either copy a shared, partly filled block first, so neither sees the other's new tokens.
+   */
+  public synchronized KvSequence fork(KvSequence seq) {
+    checkLive(seq);
+    KvSequence child = new KvSequence(this, nextId++,
+        java.util.Arrays.copyOf(seq.blocks, Math.max(4, seq.blockCount)), seq.blockCount, seq.length);
+    for (int i = 0; i < seq.blockCount; i++) {
+      refCounts[seq.blocks[i]]++;
+    }
+    live.add(child);
+    return child;
+  }
+
+  /** Drops every token of {@code seq} from {@code length} on; blocks no longer needed are released. */
+  public synchronized void truncate(KvSequence seq, int length) {
+    checkLive(seq);
+    if (length < 0 || length > seq.length) {
+      throw new IllegalArgumentException("length must be in [0, " + seq.length + "] for sequence "
+          + seq.id + ", got " + length);
+    }
+    int keep = (int) footprint.blocksFor(length);
+    for (int i = keep; i < seq.blockCount; i++) {
+      release(seq.blocks[i]);
+    }
+    seq.blockCount = keep;
+    seq.length = length;
+  }
+
+  /** Releases every block of {@code seq}; the handle is dead afterwards. */
+  public synchronized void free(KvSequence seq) {
+    checkLive(seq);
+    for (int i = 0; i < seq.blockCount; i++) {
+      release(seq.blocks[i]);
+    }
+    seq.blockCount = 0;
+    seq.length = 0;
+    seq.freed = true;
+    live.remove(seq);
+  }
+
+  private int takeFree() {
+    int block = freeList[--freeCount];
+    refCounts[block] = 1;
+    return block;
+  }
+
+  private void release(int block) {
+    if (--refCounts[block] == 0) {
+      freeList[freeCount++] = block;
+    }
+  }
+
+  MemorySegment keys(int block) {
+    return keySlices[block];
+  }
+
+  MemorySegment values(int block) {
+    return valueSlices[block];
+  }
+
+  // ---- accounting ----
+
+  /** Blocks the cache was created with. */
+  public int capacityBlocks() {
+    return capacityBlocks;
+  }
+
+  /** Blocks on the free list. */
+  public synchronized int freeBlocks() {
+    return freeCount;
+  }
+
+  /** Blocks held by at least one sequence. */
+  public synchronized int usedBlocks() {
+    return capacityBlocks - freeCount;
+  }
+
+  /** Bytes of keys and values the cache can hold: every block's payload. */
+  public long capacityBytes() {
+    return capacityBlocks * footprint.blockBytes();
+  }
+
+  /** Off-heap bytes reserved, including the padding that keeps each block 64-byte aligned. */
+  public long reservedBytes() {
+    return 2 * stride * capacityBlocks;
+  }
+
+  /** Bytes of the blocks in use, each shared block counted once. */
+  public synchronized long usedBytes() {
+    return (long) (capacityBlocks - freeCount) * footprint.blockBytes();
+  }
+
+  /**
+   * Bytes in use but holding no token: the unfilled rows of partly filled blocks, each block
+   * counted once (a shared block is as full as its fullest sequence makes it).
+   */
+  public synchronized long wasteBytes() {
+    int[] fill = new int[capacityBlocks];
+    int blockTokens = footprint.blockTokens();
+    for (KvSequence s : live) {
+      for (int i = 0; i < s.blockCount; i++) {
+        int tokens = Math.min(blockTokens, s.length - i * blockTokens);
+        fill[s.blocks[i]] = Math.max(fill[s.blocks[i]], tokens);
+      }
+    }
+    long waste = 0;
+    for (int b = 0; b < capacityBlocks; b++) {
+      if (refCounts[b] > 0) {
+        waste += (blockTokens - fill[b]) * footprint.bytesPerToken();
+      }
+    }
+    return waste;
+  }
+
+  /** Bytes of the blocks {@code seq} holds, shared ones included. */
+  public synchronized long sequenceBytes(KvSequence seq) {
+    checkLive(seq);
+    return seq.blockCount * footprint.blockBytes();
+  }
+
+  /** K and V bytes a decode step over {@code seq} reads, each cached row once. */
+  public synchronized long decodeBytesRead(KvSequence seq) {
+    checkLive(seq);
+    return footprint.decodeBytesRead(seq.length);
+  }
+
+  /** The reference count of block {@code block}: how many sequences hold it. */
+  public synchronized int referenceCount(int block) {
+    Objects.checkIndex(block, capacityBlocks);
+    return refCounts[block];
+  }
+
+  /** The live sequences, in no particular order. */
+  public synchronized List<KvSequence> sequences() {
+    return new ArrayList<>(live);
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the KV cache is closed");
+    }
+  }
+
+  private void checkLive(KvSequence seq) {
+    checkOpen();
+    Objects.requireNonNull(seq, "seq");
+    if (seq.cache != this) {
+      throw new IllegalArgumentException("sequence " + seq.id + " belongs to another cache");
+    }
+    if (seq.freed) {
+      throw new IllegalArgumentException("sequence " + seq.id + " has been freed");
+    }
+  }
+
+  /** Frees all memory; every sequence is dead afterwards. */
+  @Override
+  public synchronized void close() {
+    if (!closed) {
+      closed = true;
+      for (KvSequence s : live) {
+        s.freed = true;
+        s.blockCount = 0;
+        s.length = 0;
+      }
+      live.clear();
+      arena.close();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "PagedKvCache[" + footprint.type().label() + ", " + footprint.kvHeads() + "x"
+        + footprint.headDim() + ", " + footprint.blockTokens() + " tokens/block, "
+        + (capacityBlocks - freeCount) + "/" + capacityBlocks + " blocks used]";
+  }
+}

@@ -1,0 +1,49 @@
+package io.mqa4j.core.jfr;
+
+import jdk.jfr.Category;
+import jdk.jfr.DataAmount;
+import jdk.jfr.Description;
+import jdk.jfr.Event;
+import jdk.jfr.Label;
+
+/**
+ * The fields every mqa4j kernel event carries. Concrete events are {@link DecodeEvent},
+ * {@link PrefillEvent} and {@link DecodeBatchEvent}.
+ */
+@Category({"mqa4j", "Attention"})
+public abstract class KernelCallEvent extends Event {
+
+  @Label("Kernel")
+  @Description("scalar or simd")
+  public String kernel;
+
+  @Label("Layout")
+  @Description("MHA, GQA or MQA")
+  public String layout;
+
+  @Label("Query Heads")
+  public int queryHeads;
+
+  @Label("KV Heads")
+  public int kvHeads;
+
+  @Label("Head Dim")
+  public int headDim;
+
+  @Label("Queries")
+  @Description("Query tokens (rows) attended; sequences for a batched decode")
+  public int queries;
+
+  @Label("Keys")
+  @Description("Cached key tokens (the sum over sequences for a batched decode)")
+  public long keys;
+
+  @Label("KV Type")
+  @Description("Element type of the keys and values: f32, f16, bf16 or q8_0")
+  public String kvType;
+
+  @Label("KV Bytes Read")
+  @Description("Bytes of keys and values the call reads: every visible cached row once")
+  @DataAmount(DataAmount.BYTES)
+  public long kvBytesRead;
+}

@@ -1,0 +1,65 @@
+package io.mqa4j.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Kernel calls show up in a JFR recording with the bytes of K and V they read. */
+class KernelJfrEventsTest {
+
+  @Test
+  void decodePrefillAndBatchEventsCarryTheirFigures(@TempDir Path dir) throws Exception {
+    AttentionShape shape = AttentionShape.gqa(8, 2, 64);
+    AttentionKernel kernel = AttentionKernels.scalar();
+    Path file = dir.resolve("calls.jfr");
+    try (PagedKvCache cache = PagedKvCache.builder(2, 64).type(KvType.BF16).capacityTokens(200).build();
+        Recording recording = new Recording()) {
+      KvSequence seq = cache.newSequence();
+      cache.append(seq, 100, new float[100 * 128], 0, new float[100 * 128], 0);
+      recording.enable("mqa4j.Decode").withThreshold(java.time.Duration.ZERO);
+      recording.enable("mqa4j.Prefill").withThreshold(java.time.Duration.ZERO);
+      recording.enable("mqa4j.DecodeBatch").withThreshold(java.time.Duration.ZERO);
+      recording.start();
+      float[] q = new float[4 * shape.queryStride()];
+      float[] out = new float[q.length];
+      kernel.decode(shape, AttentionOptions.defaults(), q, 0, seq, out, 0);
+      kernel.decode(shape, AttentionOptions.defaults().withSlidingWindow(10), q, 0, seq, out, 0);
+      kernel.prefill(shape, AttentionOptions.defaults().withCausal(true), 4, MemorySegment.ofArray(q),
+          seq, MemorySegment.ofArray(out));
+      kernel.decodeBatch(shape, AttentionOptions.defaults(), MemorySegment.ofArray(q),
+          new KvView[] {seq, seq}, MemorySegment.ofArray(out));
+      recording.stop();
+      recording.dump(file);
+    }
+    List<RecordedEvent> events = RecordingFile.readAllEvents(file);
+    List<RecordedEvent> decodes = events.stream().filter(e -> e.getEventType().getName().equals("mqa4j.Decode")).toList();
+    assertEquals(2, decodes.size(), events.toString());
+    long perToken = 2 * 2 * 64 * 2; // K and V, 2 heads, 64 bf16 elements
+    RecordedEvent full = decodes.get(0);
+    assertEquals("scalar", full.getString("kernel"));
+    assertEquals("GQA", full.getString("layout"));
+    assertEquals(8, full.getInt("queryHeads"));
+    assertEquals(2, full.getInt("kvHeads"));
+    assertEquals(64, full.getInt("headDim"));
+    assertEquals(1, full.getInt("queries"));
+    assertEquals(100, full.getLong("keys"));
+    assertEquals("bf16", full.getString("kvType"));
+    assertEquals(100 * perToken, full.getLong("kvBytesRead"));
+    assertEquals(10 * perToken, decodes.get(1).getLong("kvBytesRead"), "a window reads only what it sees");
+    RecordedEvent prefill = events.stream().filter(e -> e.getEventType().getName().equals("mqa4j.Prefill")).findFirst().orElseThrow();
+    assertEquals(4, prefill.getInt("queries"));
+    assertEquals(100 * perToken, prefill.getLong("kvBytesRead"));
+    RecordedEvent batch = events.stream().filter(e -> e.getEventType().getName().equals("mqa4j.DecodeBatch")).findFirst().orElseThrow();
+    assertEquals(2, batch.getInt("queries"));
+    assertEquals(200 * perToken, batch.getLong("kvBytesRead"));
+    assertTrue(batch.getDuration().toNanos() > 0);
+  }
+}

@@ -1,0 +1,317 @@
+package io.mqa4j.core;
+
+import static io.mqa4j.core.testkit.KernelChecks.assertClose;
+import static io.mqa4j.core.testkit.KernelChecks.options;
+import static io.mqa4j.core.testkit.KernelChecks.tolerance;
+import static io.mqa4j.core.testkit.KernelChecks.values;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mqa4j.core.testkit.Oracle;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class PagedKvCacheTest {
+
+  private static final AttentionKernel SCALAR = AttentionKernels.scalar();
+
+  @Test
+  void accountingIsExactArithmetic() {
+    // One layer of 32 KV heads of dim 128 in f16: 2 * 32 * 128 * 2 bytes = 16 KiB per token.
+    KvFootprint mha = new KvFootprint(32, 128, KvType.F16, 16);
+    assertEquals(16 * 1024, mha.bytesPerToken());
+    assertEquals(512, new KvFootprint(1, 128, KvType.F16, 16).bytesPerToken(), "MQA: one KV head");
+    assertEquals(16 * 16 * 1024, mha.blockBytes());
+    assertEquals(3, mha.blocksFor(33));
+    assertEquals(3L * 16 * 16 * 1024, mha.allocatedBytes(33));
+    assertEquals(15L * 16 * 1024, mha.wasteBytes(33));
+    assertEquals(33L * 16 * 1024, mha.decodeBytesRead(33));
+
+    try (PagedKvCache cache = PagedKvCache.builder(2, 32).type(KvType.Q8_0).blockTokens(4)
+        .capacityBlocks(10).build()) {
+      long perToken = 2 * 2 * 34; // K and V, 2 heads, one 34-byte q8_0 block each
+      assertEquals(perToken, cache.footprint().bytesPerToken());
+      assertEquals(10 * 4 * perToken, cache.capacityBytes());
+      assertTrue(cache.reservedBytes() >= cache.capacityBytes());
+      assertEquals(0, cache.usedBytes());
+      KvSequence a = cache.newSequence();
+      float[] kv = new float[6 * 64];
+      cache.append(a, 6, kv, 0, kv, 0);
+      assertEquals(2, cache.usedBlocks());
+      assertEquals(8, cache.freeBlocks());
+      assertEquals(2 * 4 * perToken, cache.usedBytes());
+      assertEquals(2 * perToken, cache.wasteBytes(), "two empty rows in the second block");
+      assertEquals(2 * 4 * perToken, cache.sequenceBytes(a));
+      assertEquals(6 * perToken, cache.decodeBytesRead(a));
+      KvSequence b = cache.fork(a);
+      assertEquals(2, cache.usedBlocks(), "a fork shares every block");
+      assertEquals(2 * perToken, cache.wasteBytes(), "shared blocks counted once");
+      cache.append(b, kv, 0, kv, 0);
+      assertEquals(3, cache.usedBlocks(), "copy on write of the shared partial block");
+      assertEquals(2 * perToken + perToken, cache.wasteBytes());
+    }
+  }
+
+  @Test
+  void capacityInBytesRoundsDownToBlocks() {
+    long block = new KvFootprint(1, 8, KvType.F32, 16).blockBytes();
+    try (PagedKvCache cache = PagedKvCache.builder(1, 8).capacityBytes(3 * block + block / 2).build()) {
+      assertEquals(3, cache.capacityBlocks());
+    }
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> PagedKvCache.builder(1, 8).capacityBytes(block - 1).build());
+    assertTrue(e.getMessage().contains("holds no block"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> PagedKvCache.builder(1, 8).build());
+    assertThrows(IllegalArgumentException.class, () -> PagedKvCache.builder(0, 8).capacityBlocks(1).build());
+    assertThrows(IllegalArgumentException.class, () -> PagedKvCache.builder(1, 8).blockTokens(0).capacityBlocks(1).build());
+    IllegalArgumentException q8 = assertThrows(IllegalArgumentException.class,
+        () -> PagedKvCache.builder(1, 40).type(KvType.Q8_0).capacityBlocks(1).build());
+    assertTrue(q8.getMessage().contains("headDim=40"), q8.getMessage());
+  }
+
+  @ParameterizedTest
+  @ValueSource(ints = {1, 3, 16, 100, 1000})
+  void pagedF32DecodeIsBitIdenticalToTheContiguousPath(int blockTokens) {
+    AttentionShape shape = AttentionShape.gqa(8, 2, 40);
+    Random random = new Random(blockTokens);
+    int n = 257;
+    float[] k = values(random, n * shape.kvStride());
+    float[] v = values(random, n * shape.kvStride());
+    float[] q = values(random, shape.queryStride());
+    for (int bits : new int[] {0, 1 | 2 | 4, 8 | 32}) {
+      AttentionOptions options = options(bits, 8, new Random(bits), n);
+      try (PagedKvCache cache = PagedKvCache.builder(2, 40).blockTokens(blockTokens)
+          .capacityTokens(n).build();
+          ContiguousKvCache contiguous = new ContiguousKvCache(2, 40, n)) {
+        KvSequence seq = cache.newSequence();
+        // Appended in uneven pieces, so tokens cross block boundaries mid-append.
+        int at = 0;
+        for (int piece : new int[] {1, 7, 100, 149}) {
+          cache.append(seq, piece, k, at * shape.kvStride(), v, at * shape.kvStride());
+          at += piece;
+        }
+        contiguous.append(n, k, 0, v, 0);
+        float[] paged = new float[q.length];
+        float[] flat = new float[q.length];
+        SCALAR.decode(shape, options, q, 0, seq, paged, 0);
+        SCALAR.decode(shape, options, q, 0, contiguous, flat, 0);
+        assertArrayEquals(flat, paged, "block size " + blockTokens + " options " + options);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(KvType.class)
+  void everyTypeMatchesTheOracleOnItsDequantisedValues(KvType type) {
+    AttentionShape shape = AttentionShape.gqa(8, 2, 64);
+    Random random = new Random(type.ordinal());
+    int n = 150;
+    int nq = 3;
+    float[] k = values(random, n * shape.kvStride());
+    float[] v = values(random, n * shape.kvStride());
+    float[] q = values(random, nq * shape.queryStride());
+    try (PagedKvCache cache = PagedKvCache.builder(2, 64).type(type).blockTokens(16).capacityTokens(n).build()) {
+      KvSequence seq = cache.newSequence();
+      cache.append(seq, n, k, 0, v, 0);
+      float[] kd = dequantised(seq, true);
+      float[] vd = dequantised(seq, false);
+      for (int bits : new int[] {0, 1, 2 | 4 | 32, 8 | 64}) {
+        AttentionOptions options = options(bits, 8, new Random(bits), n);
+        float[] out = new float[q.length];
+        SCALAR.prefill(shape, options, nq, MemorySegment.ofArray(q), seq, MemorySegment.ofArray(out));
+        double[] expected = Oracle.attend(shape, options, nq, n, q, kd, vd);
+        double tol = tolerance(64, n, options);
+        for (int i = 0; i < out.length; i++) {
+          assertClose(expected[i], out[i], tol, type + " vs oracle", i, options.toString());
+        }
+      }
+    }
+  }
+
+  /** The keys (or values) of {@code seq} as the cache stores them, back in floats. */
+  static float[] dequantised(KvSequence seq, boolean keys) {
+    int d = seq.headDim();
+    float[] out = new float[seq.length() * seq.kvHeads() * d];
+    long headBytes = seq.type().headBytes(d);
+    for (int t = 0; t < seq.length(); t++) {
+      MemorySegment block = keys ? seq.keyBlock(t / seq.blockTokens()) : seq.valueBlock(t / seq.blockTokens());
+      for (int h = 0; h < seq.kvHeads(); h++) {
+        long at = (t % seq.blockTokens()) * seq.tokenBytes() + h * headBytes;
+        seq.type().decode(block, at, d, out, (t * seq.kvHeads() + h) * d);
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void forkSharesThenCopiesOnWrite() {
+    try (PagedKvCache cache = PagedKvCache.builder(1, 2).blockTokens(4).capacityBlocks(8).build()) {
+      KvSequence parent = cache.newSequence();
+      cache.append(parent, 6, seq(0, 12), 0, seq(100, 12), 0);
+      KvSequence child = cache.fork(parent);
+      int[] shared = parent.blockTable();
+      assertArrayEquals(shared, child.blockTable());
+      assertEquals(2, cache.referenceCount(shared[0]));
+      assertEquals(2, cache.referenceCount(shared[1]));
+
+      cache.append(child, new float[] {-1, -2}, 0, new float[] {-3, -4}, 0);
+      assertEquals(shared[0], child.blockTable()[0], "the full block stays shared");
+      assertFalse(shared[1] == child.blockTable()[1], "the partial block was copied");
+      assertEquals(1, cache.referenceCount(shared[1]));
+      assertEquals(6, parent.length());
+      assertEquals(7, child.length());
+      assertArrayEquals(seq(0, 12), Arrays.copyOf(dequantised(child, true), 12), "copied rows intact");
+      assertEquals(-1f, dequantised(child, true)[12]);
+
+      cache.append(parent, new float[] {9, 9}, 0, new float[] {9, 9}, 0);
+      assertEquals(9f, dequantised(parent, true)[12], "parent writes its own block");
+      assertEquals(-1f, dequantised(child, true)[12], "child unaffected");
+      cache.free(parent);
+      assertEquals(1, cache.referenceCount(shared[0]));
+      cache.free(child);
+      assertEquals(8, cache.freeBlocks());
+    }
+  }
+
+  @Test
+  void truncateReleasesBlocksAndCopiesASharedTailOnTheNextAppend() {
+    try (PagedKvCache cache = PagedKvCache.builder(1, 1).blockTokens(4).capacityBlocks(6).build()) {
+      KvSequence a = cache.newSequence();
+      cache.append(a, 10, seq(0, 10), 0, seq(0, 10), 0);
+      assertEquals(3, cache.usedBlocks());
+      cache.truncate(a, 5);
+      assertEquals(2, cache.usedBlocks());
+      assertEquals(5, a.length());
+      KvSequence b = cache.fork(a);
+      cache.truncate(b, 2);
+      cache.append(b, new float[] {42}, 0, new float[] {42}, 0);
+      assertArrayEquals(new float[] {0, 1, 42}, dequantised(b, true));
+      assertArrayEquals(new float[] {0, 1, 2, 3, 4}, dequantised(a, true), "the shared block was copied, not written");
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> cache.truncate(a, 6));
+      assertTrue(e.getMessage().contains("length must be in [0, 5]"), e.getMessage());
+      cache.truncate(a, 0);
+      assertEquals(0, a.blockCount());
+    }
+  }
+
+  @Test
+  void aFullCacheThrowsAndIsLeftExactlyAsItWas() {
+    try (PagedKvCache cache = PagedKvCache.builder(1, 2).blockTokens(4).capacityBlocks(3).build()) {
+      KvSequence a = cache.newSequence();
+      cache.append(a, 6, seq(0, 12), 0, seq(0, 12), 0);
+      KvSequence b = cache.fork(a);
+      cache.append(b, 2, seq(50, 4), 0, seq(50, 4), 0); // copies the shared tail: 3 blocks used
+      State before = State.of(cache, a, b);
+      assertThrows(KvCacheFullException.class, () -> cache.append(a, 3, seq(0, 6), 0, seq(0, 6), 0));
+      assertEquals(before, State.of(cache, a, b));
+      KvSequence c = cache.fork(b);
+      State forked = State.of(cache, a, b);
+      // b's tail block is now shared with c; an append to b needs a copy and there is no block.
+      KvCacheFullException e = assertThrows(KvCacheFullException.class,
+          () -> cache.append(b, seq(0, 2), 0, seq(0, 2), 0));
+      assertTrue(e.getMessage().contains("need 1 free blocks"), e.getMessage());
+      assertEquals(forked, State.of(cache, a, b));
+      assertEquals(8, c.length());
+    }
+  }
+
+  /** Everything observable about two sequences and the cache's accounting. */
+  private record State(int used, long waste, int aLength, String aBlocks, String aKeys, int bLength,
+      String bBlocks, String bKeys) {
+    static State of(PagedKvCache cache, KvSequence a, KvSequence b) {
+      return new State(cache.usedBlocks(), cache.wasteBytes(), a.length(), Arrays.toString(a.blockTable()),
+          Arrays.toString(dequantised(a, true)), b.length(), Arrays.toString(b.blockTable()),
+          Arrays.toString(dequantised(b, true)));
+    }
+  }
+
+  @Test
+  void misuseIsNamed() {
+    PagedKvCache cache = PagedKvCache.builder(1, 2).capacityBlocks(2).build();
+    PagedKvCache other = PagedKvCache.builder(1, 2).capacityBlocks(2).build();
+    KvSequence s = cache.newSequence();
+    KvSequence foreign = other.newSequence();
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> cache.append(foreign, new float[2], 0, new float[2], 0))
+        .getMessage().contains("another cache"));
+    assertThrows(IllegalArgumentException.class, () -> cache.append(s, new float[1], 0, new float[2], 0));
+    assertThrows(IllegalArgumentException.class, () -> cache.append(s, -1, new float[2], 0, new float[2], 0));
+    assertThrows(NullPointerException.class, () -> cache.append(null, new float[2], 0, new float[2], 0));
+    cache.free(s);
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> cache.fork(s)).getMessage().contains("has been freed"));
+    assertThrows(IllegalArgumentException.class, () -> cache.free(s));
+    cache.close();
+    other.close();
+    assertThrows(IllegalStateException.class, cache::newSequence);
+    assertTrue(foreign.isFreed(), "close kills every sequence");
+  }
+
+  @Test
+  void chunkedPrefillOverTheCacheEqualsOneFullPrefill() {
+    AttentionShape shape = AttentionShape.gqa(4, 2, 16);
+    Random random = new Random(3);
+    int n = 70;
+    float[] q = values(random, n * shape.queryStride());
+    float[] k = values(random, n * shape.kvStride());
+    float[] v = values(random, n * shape.kvStride());
+    AttentionOptions causal = AttentionOptions.defaults().withCausal(true);
+    float[] full = new float[q.length];
+    SCALAR.prefill(shape, causal, n, n, q, 0, k, 0, v, 0, full, 0);
+    try (PagedKvCache cache = PagedKvCache.builder(2, 16).blockTokens(8).capacityTokens(n).build()) {
+      KvSequence seq = cache.newSequence();
+      int done = 0;
+      for (int chunk : new int[] {30, 25, 15}) {
+        cache.append(seq, chunk, k, done * shape.kvStride(), v, done * shape.kvStride());
+        float[] out = new float[chunk * shape.queryStride()];
+        MemorySegment qChunk = MemorySegment.ofArray(q).asSlice((long) done * shape.queryStride() * 4,
+            (long) chunk * shape.queryStride() * 4);
+        SCALAR.prefill(shape, causal, chunk, qChunk, seq, MemorySegment.ofArray(out));
+        assertArrayEquals(Arrays.copyOfRange(full, done * shape.queryStride(), (done + chunk) * shape.queryStride()),
+            out, "chunk at " + done);
+        done += chunk;
+      }
+    }
+  }
+
+  @Property(tries = 30)
+  void batchedDecodeEqualsOneSequenceAtATime(@ForAll @IntRange(min = 1, max = 6) int sequences,
+      @ForAll @IntRange(min = 0, max = 127) int optionBits, @ForAll long seed) {
+    AttentionShape shape = AttentionShape.gqa(4, 1, 32);
+    Random random = new Random(seed);
+    try (PagedKvCache cache = PagedKvCache.builder(1, 32).type(KvType.BF16).blockTokens(16)
+        .capacityBlocks(6 * 20).build()) {
+      KvView[] views = new KvView[sequences];
+      for (int s = 0; s < sequences; s++) {
+        KvSequence seq = cache.newSequence();
+        int n = random.nextInt(300);
+        cache.append(seq, n, values(random, n * 32), 0, values(random, n * 32), 0);
+        views[s] = seq;
+      }
+      AttentionOptions options = options(optionBits, 4, random, 100);
+      float[] q = values(random, sequences * shape.queryStride());
+      float[] batch = new float[q.length];
+      SCALAR.decodeBatch(shape, options, MemorySegment.ofArray(q), views, MemorySegment.ofArray(batch));
+      for (int s = 0; s < sequences; s++) {
+        float[] one = new float[shape.queryStride()];
+        SCALAR.decode(shape, options, q, s * shape.queryStride(), views[s], one, 0);
+        assertArrayEquals(one, Arrays.copyOfRange(batch, s * shape.queryStride(), (s + 1) * shape.queryStride()));
+      }
+    }
+  }
+
+  private static float[] seq(int from, int n) {
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) a[i] = from + i;
+    return a;
+  }
+}
