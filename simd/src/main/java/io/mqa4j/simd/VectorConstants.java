@@ -1,6 +1,7 @@
 package io.mqa4j.simd;
 
 import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -16,6 +17,13 @@ final class VectorConstants {
   static final VectorSpecies<Float> SPECIES = selectSpecies(System.getProperty(BITS_PROPERTY));
   static final int LANES = SPECIES.length();
   static final ByteOrder ORDER = ByteOrder.nativeOrder();
+  /** 16-bit lanes as many as {@link #SPECIES} has floats: f16 and bf16 rows load through it. */
+  static final VectorSpecies<Short> SHORTS =
+      VectorSpecies.of(short.class, VectorShape.forBitSize(SPECIES.vectorBitSize() / 2));
+  /** 32-bit integer lanes of {@link #SPECIES}' shape, for bit-level conversions to float. */
+  static final VectorSpecies<Integer> INTS = SPECIES.withLanes(int.class);
+  /** Sixteen bytes: half a q8_0 block, expanded to floats in {@code 16 / LANES} parts. */
+  static final VectorSpecies<Byte> BYTES_16 = ByteVector.SPECIES_128;
 
   private VectorConstants() {}
 

@@ -1,0 +1,111 @@
+package io.mqa4j.simd;
+
+import static io.mqa4j.simd.VectorConstants.BYTES_16;
+import static io.mqa4j.simd.VectorConstants.INTS;
+import static io.mqa4j.simd.VectorConstants.LANES;
+import static io.mqa4j.simd.VectorConstants.SHORTS;
+import static io.mqa4j.simd.VectorConstants.SPECIES;
+
+import io.mqa4j.core.KvType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Widens a few cached rows of f16, bf16 or q8_0 keys or values into a small float buffer, so the
+ * f32 loops of {@link AttentionBody} run on them unchanged. The kernel converts one tile (or, when
+ * a task streams every KV head, a few tokens) at a time: the buffer stays in cache, and every
+ * query head of the group reuses each converted row. Each element equals
+ * {@link KvType#element}: the conversions are exact.
+ */
+final class TypedRows {
+  private TypedRows() {}
+
+  private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+  private static final ValueLayout.OfShort SHORT_LE =
+      ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+
+  /**
+   * Converts tokens {@code [from, to)} of {@code heads} heads starting at {@code srcBase} (token
+   * {@code j}, head {@code g} at {@code srcBase + j * tokenStride + g * headBytes}) into
+   * {@code dst}, laid out {@code [to - from][heads][headDim]}.
+   */
+  static void convert(KvType type, MemorySegment src, long srcBase, long tokenStride, int from,
+      int to, int heads, int headDim, float[] dst) {
+    long headBytes = type.headBytes(headDim);
+    for (int j = from; j < to; j++) {
+      long row = srcBase + j * tokenStride;
+      for (int g = 0; g < heads; g++) {
+        int at = ((j - from) * heads + g) * headDim;
+        long o = row + g * headBytes;
+        switch (type) {
+          case BF16 -> bf16(src, o, headDim, dst, at);
+          case F16 -> f16(src, o, headDim, dst, at);
+          case Q8_0 -> q8(src, o, headDim, dst, at);
+          case F32 -> throw new IllegalArgumentException("f32 rows are read in place");
+        }
+      }
+    }
+  }
+
+  /** bfloat16 is the top half of a float: widen each lane and shift it back into place. */
+  private static void bf16(MemorySegment src, long o, int n, float[] dst, int at) {
+    int x = 0;
+    for (int bound = SPECIES.loopBound(n); x < bound; x += LANES) {
+      ShortVector h = ShortVector.fromMemorySegment(SHORTS, src, o + 2L * x, LE);
+      ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
+          .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, at + x);
+    }
+    for (; x < n; x++) { // scalar tail
+      dst[at + x] = KvType.bf16ToFloat(src.get(SHORT_LE, o + 2L * x));
+    }
+  }
+
+  /**
+   * IEEE half to float with integer lanes: the exponent and mantissa bits moved into a float's
+   * place and multiplied by 2^112 re-bias the exponent, which is exact for normal and subnormal
+   * halves alike; infinities and NaNs (exponent all ones) get a float's all-ones exponent.
+   */
+  private static void f16(MemorySegment src, long o, int n, float[] dst, int at) {
+    int x = 0;
+    for (int bound = SPECIES.loopBound(n); x < bound; x += LANES) {
+      IntVector h = (IntVector) ShortVector.fromMemorySegment(SHORTS, src, o + 2L * x, LE)
+          .convertShape(VectorOperators.S2I, INTS, 0);
+      IntVector magnitude = h.and(0x7fff);
+      IntVector shifted = magnitude.lanewise(VectorOperators.LSHL, 13);
+      IntVector bits = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+      VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7c00);
+      bits = bits.blend(shifted.or(0x7f800000), special);
+      // NaNs come back quiet, as Float.float16ToFloat returns them.
+      bits = bits.blend(bits.or(0x00400000), magnitude.compare(VectorOperators.GT, 0x7c00));
+      bits = bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
+      bits.reinterpretAsFloats().intoArray(dst, at + x);
+    }
+    for (; x < n; x++) { // scalar tail
+      dst[at + x] = Float.float16ToFloat(src.get(SHORT_LE, o + 2L * x));
+    }
+  }
+
+  /** ggml q8_0: per 32 elements an f16 scale then 32 signed bytes; value = byte * scale. */
+  private static void q8(MemorySegment src, long o, int n, float[] dst, int at) {
+    int parts = 16 / LANES; // float vectors per 16 bytes
+    for (int b = 0; b < n / KvType.Q8_0_BLOCK; b++) {
+      long block = o + (long) b * KvType.Q8_0_BLOCK_BYTES;
+      float scale = Float.float16ToFloat(src.get(SHORT_LE, block));
+      int out = at + b * KvType.Q8_0_BLOCK;
+      for (int half = 0; half < 2; half++) {
+        ByteVector q = ByteVector.fromMemorySegment(BYTES_16, src, block + 2 + 16L * half, LE);
+        for (int p = 0; p < parts; p++) {
+          ((FloatVector) q.convertShape(VectorOperators.B2F, SPECIES, p)).mul(scale)
+              .intoArray(dst, out + 16 * half + p * LANES);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,182 @@
+package io.mqa4j.simd;
+
+import static io.mqa4j.core.testkit.KernelChecks.assertClose;
+import static io.mqa4j.core.testkit.KernelChecks.options;
+import static io.mqa4j.core.testkit.KernelChecks.tolerance;
+import static io.mqa4j.core.testkit.KernelChecks.values;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.mqa4j.core.AttentionKernel;
+import io.mqa4j.core.AttentionKernels;
+import io.mqa4j.core.AttentionOptions;
+import io.mqa4j.core.AttentionShape;
+import io.mqa4j.core.KvSequence;
+import io.mqa4j.core.KvType;
+import io.mqa4j.core.KvView;
+import io.mqa4j.core.PagedKvCache;
+import io.mqa4j.core.testkit.Oracle;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Random;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+/** The SIMD kernel over f16, bf16 and q8_0 caches: exact conversions, oracle agreement, batches. */
+class SimdTypedKvTest {
+
+  private static final ValueLayout.OfShort SHORT_LE =
+      ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+  @Test
+  void everyHalfAndBfloatBitPatternConvertsExactly() {
+    try (Arena arena = Arena.ofConfined()) {
+      int n = 1 << 16;
+      MemorySegment all = arena.allocate(2L * n + 2);
+      for (int i = 0; i < n; i++) {
+        all.set(SHORT_LE, 2 + 2L * i, (short) i); // odd placement: loads are unaligned
+      }
+      float[] out = new float[n];
+      for (KvType type : new KvType[] {KvType.F16, KvType.BF16}) {
+        // One "head" of 2^16 elements holds every pattern; 2^16 is a multiple of every lane count.
+        TypedRows.convert(type, all, 2, 0, 0, 1, 1, n, out);
+        for (int i = 0; i < n; i++) {
+          float expected = type.element(all, 2, i);
+          assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(out[i]),
+              type + " pattern 0x" + Integer.toHexString(i));
+        }
+      }
+    }
+  }
+
+  @Test
+  void q8BlocksConvertExactlyAndTailsOfOddHeadDimsToo() {
+    Random random = new Random(1);
+    try (Arena arena = Arena.ofConfined()) {
+      for (KvType type : KvType.values()) {
+        if (type == KvType.F32) continue;
+        for (int d : type == KvType.Q8_0 ? new int[] {32, 64, 96, 256} : new int[] {1, 3, 17, 100, 129}) {
+          int heads = 3;
+          int tokens = 5;
+          long headBytes = type.headBytes(d);
+          MemorySegment seg = arena.allocate(tokens * heads * headBytes);
+          float[] src = values(random, d);
+          for (int t = 0; t < tokens; t++) {
+            for (int g = 0; g < heads; g++) {
+              for (int x = 0; x < d; x++) src[x] = (float) random.nextGaussian() * (1 + t + g);
+              type.encode(src, 0, d, seg, (t * heads + g) * headBytes);
+            }
+          }
+          float[] out = new float[tokens * heads * d];
+          TypedRows.convert(type, seg, 0, heads * headBytes, 1, 4, heads, d, out);
+          for (int t = 1; t < 4; t++) {
+            for (int g = 0; g < heads; g++) {
+              for (int x = 0; x < d; x++) {
+                assertEquals(type.element(seg, (t * heads + g) * headBytes, x), out[((t - 1) * heads + g) * d + x],
+                    type + " d=" + d + " t=" + t + " g=" + g + " x=" + x);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Property(tries = 60)
+  void matchesTheOracleOnDequantisedValuesAndTheScalarKernel(
+      @ForAll @IntRange(min = 0, max = 3) int typeIndex,
+      @ForAll @IntRange(min = 0, max = 5) int log2Heads,
+      @ForAll @IntRange(min = 0, max = 5) int log2Group,
+      @ForAll @IntRange(min = 1, max = 5) int headDimBlocks,
+      @ForAll @IntRange(min = 1, max = 700) int numKeys,
+      @ForAll @IntRange(min = 1, max = 20) int numQueries,
+      @ForAll @IntRange(min = 1, max = 40) int blockTokens,
+      @ForAll @IntRange(min = 0, max = 127) int optionBits,
+      @ForAll @IntRange(min = 1, max = 3) int threads,
+      @ForAll long seed) {
+    KvType type = KvType.values()[typeIndex];
+    int queryHeads = 1 << log2Heads;
+    int kvHeads = Math.max(1, queryHeads >> log2Group);
+    // q8_0 needs multiples of 32; the others get odd head dims too.
+    int headDim = type == KvType.Q8_0 ? 32 * headDimBlocks : 17 * headDimBlocks + typeIndex;
+    AttentionShape shape = new AttentionShape(queryHeads, kvHeads, headDim);
+    long perPair = (long) queryHeads * headDim;
+    int nk = (int) Math.max(1, Math.min(numKeys, 1_500_000 / perPair));
+    int nq = (int) Math.max(1, Math.min(numQueries, 3_000_000 / (perPair * nk)));
+    Random random = new Random(seed);
+    AttentionOptions options = options(optionBits, queryHeads, random, nk);
+    float[] q = values(random, nq * shape.queryStride());
+    try (PagedKvCache cache = PagedKvCache.builder(kvHeads, headDim).type(type)
+        .blockTokens(blockTokens).capacityTokens(nk).build()) {
+      KvSequence seq = cache.newSequence();
+      cache.append(seq, nk, values(random, nk * shape.kvStride()), 0,
+          values(random, nk * shape.kvStride()), 0);
+      double[] expected = Oracle.attend(shape, options, nq, nk, q, dequantised(seq, true),
+          dequantised(seq, false));
+      float[] simd = new float[q.length];
+      float[] scalar = new float[q.length];
+      AttentionKernels.simd(threads).prefill(shape, options, nq, MemorySegment.ofArray(q), seq,
+          MemorySegment.ofArray(simd));
+      AttentionKernels.scalar().prefill(shape, options, nq, MemorySegment.ofArray(q), seq,
+          MemorySegment.ofArray(scalar));
+      double tol = tolerance(headDim, nk, options);
+      String context = type + " " + shape + " " + options + " nq=" + nq + " nk=" + nk + " block=" + blockTokens;
+      for (int i = 0; i < simd.length; i++) {
+        assertClose(expected[i], simd[i], tol, "simd vs oracle", i, context);
+        assertClose(scalar[i], simd[i], tol, "simd vs scalar", i, context);
+      }
+    }
+  }
+
+  @Property(tries = 25)
+  void batchedDecodeEqualsOneSequenceAtATime(@ForAll @IntRange(min = 1, max = 9) int sequences,
+      @ForAll @IntRange(min = 0, max = 3) int typeIndex, @ForAll @IntRange(min = 1, max = 4) int threads,
+      @ForAll long seed) {
+    KvType type = KvType.values()[typeIndex];
+    AttentionShape shape = AttentionShape.gqa(16, 2, 64);
+    Random random = new Random(seed);
+    AttentionKernel simd = AttentionKernels.simd(threads);
+    try (PagedKvCache cache = PagedKvCache.builder(2, 64).type(type).capacityBlocks(9 * 200).build()) {
+      KvView[] views = new KvView[sequences];
+      for (int s = 0; s < sequences; s++) {
+        KvSequence seq = cache.newSequence();
+        int n = random.nextInt(3000);
+        cache.append(seq, n, values(random, n * 128), 0, values(random, n * 128), 0);
+        views[s] = seq;
+      }
+      AttentionOptions options = AttentionOptions.defaults();
+      float[] q = values(random, sequences * shape.queryStride());
+      float[] batch = new float[q.length];
+      simd.decodeBatch(shape, options, MemorySegment.ofArray(q), views, MemorySegment.ofArray(batch));
+      for (int s = 0; s < sequences; s++) {
+        float[] one = new float[shape.queryStride()];
+        simd.decode(shape, options, q, s * shape.queryStride(), views[s], one, 0);
+        // A batch may split a sequence's keys differently from a lone call (split-KV order), so
+        // the two agree within the kernel's tolerance rather than bit for bit.
+        double tol = tolerance(64, views[s].length(), options);
+        float[] row = Arrays.copyOfRange(batch, s * shape.queryStride(), (s + 1) * shape.queryStride());
+        for (int i = 0; i < one.length; i++) {
+          assertClose(one[i], row[i], tol, "batch vs single", i, type + " seq " + s);
+        }
+      }
+    }
+  }
+
+  static float[] dequantised(KvSequence seq, boolean keys) {
+    int d = seq.headDim();
+    float[] out = new float[seq.length() * seq.kvHeads() * d];
+    long headBytes = seq.type().headBytes(d);
+    for (int t = 0; t < seq.length(); t++) {
+      MemorySegment block = keys ? seq.keyBlock(t / seq.blockTokens()) : seq.valueBlock(t / seq.blockTokens());
+      for (int h = 0; h < seq.kvHeads(); h++) {
+        long at = (t % seq.blockTokens()) * seq.tokenBytes() + h * headBytes;
+        seq.type().decode(block, at, d, out, (t * seq.kvHeads() + h) * d);
+      }
+    }
+    return out;
+  }
+}
