@@ -21,4 +21,5 @@ module io.mqa4j.bench {
   opens io.mqa4j.bench.cli to info.picocli;
   opens io.mqa4j.bench.compare to com.fasterxml.jackson.databind;
   opens io.mqa4j.bench.roofline to com.fasterxml.jackson.databind;
+  opens io.mqa4j.bench.profile to com.fasterxml.jackson.databind;
 }

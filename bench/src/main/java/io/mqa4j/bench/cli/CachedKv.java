@@ -1,35 +1,41 @@
 package io.mqa4j.bench.cli;
 
 import io.mqa4j.core.AttentionShape;
-import io.mqa4j.core.ContiguousKvCache;
+import io.mqa4j.core.KvSequence;
 import io.mqa4j.core.KvType;
 import io.mqa4j.core.KvView;
+import io.mqa4j.core.PagedKvCache;
 
-/** Keys and values copied into a KV cache of one element type, for kernels to read from. */
+/** Keys and values appended to a paged KV cache of one element type, for kernels to read from. */
 final class CachedKv implements AutoCloseable {
 
-  private final ContiguousKvCache contiguous;
+  private final PagedKvCache cache;
+  private final KvSequence sequence;
 
-  private CachedKv(ContiguousKvCache contiguous) {
-    this.contiguous = contiguous;
+  private CachedKv(PagedKvCache cache, KvSequence sequence) {
+    this.cache = cache;
+    this.sequence = sequence;
   }
 
   /** A cache of {@code type} holding {@code numKeys} tokens of {@code k} and {@code v}. */
   static CachedKv of(KvType type, AttentionShape shape, int numKeys, float[] k, float[] v) {
-    if (type != KvType.F32) {
-      throw new BadInputException("--cache " + type.label() + " is not supported yet (f32 only)");
+    if (!type.supportsHeadDim(shape.headDim())) {
+      throw new BadInputException("--cache " + type.label() + " needs a head dim that is a multiple of "
+          + KvType.Q8_0_BLOCK + ", got d=" + shape.headDim());
     }
-    ContiguousKvCache cache = new ContiguousKvCache(shape.kvHeads(), shape.headDim(), Math.max(1, numKeys));
-    cache.append(numKeys, k, 0, v, 0);
-    return new CachedKv(cache);
+    PagedKvCache cache = PagedKvCache.builder(shape.kvHeads(), shape.headDim()).type(type)
+        .capacityTokens(Math.max(1, numKeys)).build();
+    KvSequence sequence = cache.newSequence();
+    cache.append(sequence, numKeys, k, 0, v, 0);
+    return new CachedKv(cache, sequence);
   }
 
   KvView view() {
-    return contiguous;
+    return sequence;
   }
 
   @Override
   public void close() {
-    contiguous.close();
+    cache.close();
   }
 }

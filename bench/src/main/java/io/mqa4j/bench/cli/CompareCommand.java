@@ -4,7 +4,6 @@ import io.mqa4j.bench.compare.CompareReport;
 import io.mqa4j.bench.compare.CompareRun;
 import io.mqa4j.bench.compare.CompareSettings;
 import io.mqa4j.bench.compare.CompareTables;
-import io.mqa4j.bench.compare.KvSource;
 import io.mqa4j.bench.compare.Machine;
 import io.mqa4j.bench.compare.ReportFiles;
 import io.mqa4j.bench.compare.RooflineFigures;
@@ -38,7 +37,7 @@ import picocli.CommandLine.Spec;
 final class CompareCommand implements Callable<Integer> {
 
   /** KV element types measured unless --dtypes says otherwise. */
-  static final List<String> DEFAULT_DTYPES = List.of("f32");
+  static final List<String> DEFAULT_DTYPES = List.of("f32", "bf16");
 
   @Spec
   CommandSpec spec;
@@ -83,6 +82,10 @@ final class CompareCommand implements Callable<Integer> {
   @Option(names = "--max-scalar-prefill", defaultValue = "1024", paramLabel = "N",
       description = "Longest prompt the slow scalar kernel prefills. Default: ${DEFAULT-VALUE}.")
   int maxScalarPrefill;
+
+  @Option(names = "--block-tokens", defaultValue = "64", paramLabel = "N",
+      description = "Tokens per block of the paged KV cache. Default: ${DEFAULT-VALUE}.")
+  int blockTokens;
 
   @Option(names = "--quick", description = "A smaller run, in under 30 seconds.")
   boolean quick;
@@ -188,9 +191,6 @@ final class CompareCommand implements Callable<Integer> {
         throw new BadInputException("--dtypes " + type.label() + " needs --head-dim to be a multiple of "
             + KvType.Q8_0_BLOCK + ", got " + headDim);
       }
-      if (!KvSource.supports(type)) {
-        throw new BadInputException("--dtypes " + type.label() + " is not supported by this build");
-      }
       if (!dtypeList.contains(type.label())) {
         dtypeList.add(type.label());
       }
@@ -201,6 +201,9 @@ final class CompareCommand implements Callable<Integer> {
     int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
     if (n < 1) {
       throw new BadInputException("--threads must be >= 1, got " + n);
+    }
+    if (blockTokens < 1) {
+      throw new BadInputException("--block-tokens must be >= 1, got " + blockTokens);
     }
     if (maxScalarPrefill < 0) {
       throw new BadInputException("--max-scalar-prefill must be >= 0, got " + maxScalarPrefill);
@@ -217,7 +220,7 @@ final class CompareCommand implements Callable<Integer> {
       prefillContexts = decodeContexts;
     }
     return new CompareSettings(phases, decodeContexts, prefillContexts, queryHeads, kvHeads, headDim,
-        layoutList, kernelList, dtypeList, n, maxScalarPrefill,
+        layoutList, kernelList, dtypeList, n, maxScalarPrefill, blockTokens,
         quick ? StepTimer.Budget.QUICK : StepTimer.Budget.NORMAL);
   }
 

@@ -1,15 +1,232 @@
 package io.mqa4j.bench.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.mqa4j.bench.compare.ReportCharts;
+import io.mqa4j.bench.compare.ReportFiles;
+import io.mqa4j.bench.compare.Sizes;
+import io.mqa4j.bench.compare.TextTable;
+import io.mqa4j.bench.io.AtomicFiles;
+import io.mqa4j.bench.profile.KvProfile;
+import io.mqa4j.bench.profile.ModelConfig;
+import io.mqa4j.core.KvType;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-/** KV-cache memory of real model configurations. */
-@Command(name = "profile", mixinStandardHelpOptions = true,
-    description = "KV-cache memory of a model configuration (coming with the paged KV cache).",
-    footer = {"", "Example:", "  ./mqa profile --model llama-3-8b --context 8192"})
+/** KV-cache memory of real model configurations, and of their MHA, GQA and MQA variants. */
+@Command(name = "profile", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"KV-cache memory of a model: bytes per token and per sequence, whole blocks "
+        + "allocated for a batch and the waste in them, bytes per tensor-parallel rank, bytes read "
+        + "per decoded token, and the longest context that fits 24 and 80 GiB, for the model as "
+        + "configured and for its MHA, GQA and MQA variants. Figures cover the KV cache only, "
+        + "all layers, computed with the paged KV cache's own accounting."},
+    footer = {"", "Examples:", "  ./mqa profile --list",
+        "  ./mqa profile --model llama-3-8b --context 8192 --batch 16",
+        "  ./mqa profile --config config.json --dtype q8_0 --tensor-parallel 8 --json"})
 final class ProfileCommand implements Callable<Integer> {
+
+  @Spec
+  CommandSpec spec;
+
+  @ArgGroup(exclusive = true)
+  Source source;
+
+  static final class Source {
+    @Option(names = "--model", paramLabel = "NAME", description = "A preset (see --list).")
+    String model;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "A Hugging Face config.json.")
+    Path config;
+
+    @Option(names = "--list", description = "List the presets.")
+    boolean list;
+  }
+
+  @Option(names = "--context", paramLabel = "N",
+      description = "Tokens per sequence. Default: the model's max_position_embeddings.")
+  Integer context;
+
+  @Option(names = "--batch", defaultValue = "1", paramLabel = "B",
+      description = "Sequences. Default: ${DEFAULT-VALUE}.")
+  int batch;
+
+  @Option(names = "--dtype", paramLabel = "TYPE",
+      description = "KV element type: f32, f16, bf16 or q8_0. Default: the model's torch_dtype.")
+  String dtype;
+
+  @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",
+      description = "Tokens per KV block. Default: ${DEFAULT-VALUE}.")
+  int blockSize;
+
+  @Option(names = "--tensor-parallel", defaultValue = "1", paramLabel = "T",
+      description = "Tensor-parallel ranks; KV heads are split across them. Default: ${DEFAULT-VALUE}.")
+  int tensorParallel;
+
+  @Option(names = "--json", description = "Print one JSON object instead of tables.")
+  boolean json;
+
+  @Option(names = "--out", paramLabel = "DIR", defaultValue = "mqa-profile",
+      description = "Where to write kv-memory.png and profile.json. Default: ${DEFAULT-VALUE}.")
+  Path out;
+
+  @Option(names = "--no-files", description = "Write no files.")
+  boolean noFiles;
+
   @Override
-  public Integer call() {
-    throw new BadInputException("profile is not available yet");
+  public Integer call() throws IOException {
+    PrintWriter stdout = spec.commandLine().getOut();
+    if (source == null) {
+      throw new BadInputException("give --model NAME, --config FILE or --list");
+    }
+    if (source.list) {
+      list(stdout);
+      return 0;
+    }
+    ModelConfig model = model();
+    KvType type = dtype == null ? model.dtype() : Kernels.kvType("--dtype", dtype);
+    int tokens = context == null ? model.maxContext() : context;
+    KvProfile.Result result = KvProfile.of(model, type, tokens, batch, blockSize, tensorParallel);
+    if (!noFiles) {
+      ReportFiles.checkWritable(out);
+    }
+    if (json) {
+      stdout.println(ReportFiles.json().writeValueAsString(result));
+    } else {
+      print(result, stdout);
+    }
+    if (!noFiles) {
+      Files.createDirectories(out);
+      AtomicFiles.write(out.resolve("profile.json"), ReportFiles.json().writeValueAsBytes(result));
+      ReportCharts.writePng(chart(model, type, result), out.resolve("kv-memory.png"));
+      if (!json) {
+        stdout.println("wrote " + out + "/: profile.json, kv-memory.png");
+      }
+    }
+    stdout.flush();
+    return 0;
+  }
+
+  private ModelConfig model() throws IOException {
+    if (source.model != null) {
+      ModelConfig m = ModelConfig.PRESETS.get(source.model.strip().toLowerCase(Locale.ROOT));
+      if (m == null) {
+        throw new BadInputException("--model '" + source.model + "' is not a preset; presets: "
+            + String.join(", ", ModelConfig.PRESETS.keySet()) + " (or use --config)");
+      }
+      return m;
+    }
+    Path file = source.config;
+    if (!Files.isRegularFile(file)) {
+      throw new BadInputException("--config " + file + ": no such file");
+    }
+    JsonNode node;
+    try {
+      node = ReportFiles.json().readTree(file.toFile());
+    } catch (IOException e) {
+      throw new BadInputException("--config " + file + ": not JSON: "
+          + e.getMessage().lines().findFirst().orElse(""));
+    }
+    try {
+      String name = node != null && node.hasNonNull("_name_or_path") ? node.get("_name_or_path").asText()
+          : file.getFileName().toString();
+      return ModelConfig.fromHuggingFace(name, node);
+    } catch (IllegalArgumentException e) {
+      throw new BadInputException("--config " + file + ": " + e.getMessage());
+    }
+  }
+
+  private static void list(PrintWriter out) {
+    TextTable t = new TextTable("model", ">layers", ">query heads", ">KV heads", "layout", ">head dim",
+        "sliding window", ">max context", "dtype");
+    for (ModelConfig m : ModelConfig.PRESETS.values()) {
+      t.add(m.name(), m.layers(), m.queryHeads(), m.kvHeads(), m.layout(), m.headDim(),
+          m.slidingWindow() == 0 ? "-" : m.slidingWindow() + " on " + m.slidingLayers() + " layers",
+          m.maxContext(), m.dtype().label());
+    }
+    out.print(t.toText());
+    out.flush();
+  }
+
+  private static void print(KvProfile.Result r, PrintWriter out) {
+    out.printf("%s: %d layers, %d query heads, %d KV heads, head dim %d%s; KV %s, context %d, batch %d, "
+        + "blocks of %d tokens, tensor parallel %d%n%n", r.model(), r.layers(), r.queryHeads(),
+        r.kvHeads(), r.headDim(), r.slidingWindow() == 0 ? ""
+            : ", sliding window " + r.slidingWindow() + " on " + r.slidingLayers() + " layers",
+        r.dtype(), r.context(), r.batch(), r.blockTokens(), r.tensorParallel());
+    TextTable t = new TextTable("variant", ">KV heads", ">per token", ">per sequence", ">allocated",
+        ">waste", ">per rank", "KV heads per rank", ">read/token", ">fits 24 GiB", ">fits 80 GiB");
+    for (KvProfile.Variant v : r.variants()) {
+      t.add(v.label(), v.kvHeads(), Sizes.bytes(v.bytesPerToken()), Sizes.bytes(v.bytesPerSequence()),
+          Sizes.bytes(v.allocatedBytes()), Sizes.bytes(v.wasteBytes()), Sizes.bytes(v.bytesPerRank()),
+          v.kvHeadsPerRank() + (v.replication() > 1 ? " (each replicated x" + v.replication() + ")" : ""),
+          Sizes.bytes(v.decodeBytesReadPerToken()), tokens(v.fitsContext24GiB()),
+          tokens(v.fitsContext80GiB()));
+    }
+    out.print(t.toText());
+    out.println();
+    out.println("per token: K and V of one token over all layers; per sequence: what one sequence of "
+        + "the context holds; allocated and waste: the batch in whole blocks; read/token: K and V "
+        + "bytes one decode step of one sequence reads; fits: longest context whose batch fits on "
+        + "one rank, KV only (weights and activations not counted).");
+  }
+
+  private static String tokens(long n) {
+    return n >= Integer.MAX_VALUE ? "any" : n + " tok";
+  }
+
+  /** KV memory of the batch against context for each variant, with lines at 24 and 80 GiB. */
+  private XYChart chart(ModelConfig model, KvType type, KvProfile.Result r) {
+    XYChart chart = ReportCharts.base("KV cache of " + r.model() + " (" + type.label() + ", batch "
+        + r.batch() + ", all layers" + (r.tensorParallel() > 1 ? ", per rank of " + r.tensorParallel() : "")
+        + ")", "context (tokens)", "KV cache (GiB)");
+    List<Double> xs = new ArrayList<>();
+    for (long c = 512; c <= Math.max(4L * r.context(), 131072); c *= 2) {
+      xs.add((double) c);
+    }
+    double[] x = xs.stream().mapToDouble(Double::doubleValue).toArray();
+    Color[] colors = {Color.BLACK, new Color(0xC0392B), new Color(0x2E86C1), new Color(0x27AE60)};
+    int i = 0;
+    for (KvProfile.Variant v : r.variants()) {
+      if (!v.layout().equals("configured") && v.kvHeads() == r.kvHeads()) {
+        continue; // the configured line already shows it
+      }
+      ModelConfig m = model.withKvHeads(v.kvHeadsPerRank()); // what one rank holds
+      double[] y = new double[x.length];
+      for (int k = 0; k < x.length; k++) {
+        y[k] = KvProfile.allocatedAt(m, type, r.blockTokens(), r.batch(), (long) x[k]) / (double) (1L << 30);
+      }
+      XYSeries s = chart.addSeries(v.label() + ", " + v.kvHeads() + " KV heads: fits 24 GiB to "
+          + tokens(v.fitsContext24GiB()) + ", 80 GiB to " + tokens(v.fitsContext80GiB()), x, y);
+      s.setLineColor(colors[i % colors.length]);
+      s.setMarkerColor(colors[i % colors.length]);
+      s.setMarker(SeriesMarkers.CIRCLE);
+      i++;
+    }
+    for (long gib : new long[] {24, 80}) {
+      XYSeries line = chart.addSeries(gib + " GiB device", new double[] {x[0], x[x.length - 1]},
+          new double[] {gib, gib});
+      line.setLineColor(Color.GRAY);
+      line.setMarker(SeriesMarkers.NONE);
+      line.setLineStyle(new BasicStroke(1.5f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f,
+          new float[] {5f, 5f}, 0f));
+    }
+    chart.getStyler().setXAxisLogarithmic(true).setYAxisLogarithmic(true);
+    chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNW);
+    return chart;
   }
 }

@@ -85,7 +85,7 @@ public final class CompareRun {
           && cases.get(j).dtype().equals(first.dtype()); j++) {
         longest = Math.max(longest, cases.get(j).context());
       }
-      try (KvSource kv = KvSource.random(shape.kvHeads(), shape.headDim(), type, longest, 42);
+      try (KvSource kv = KvSource.random(shape.kvHeads(), shape.headDim(), type, settings.blockTokens(), longest, 42);
           Arena arena = Arena.ofShared()) {
         int longestPrefill = 1;
         for (int c = i; c < j; c++) {

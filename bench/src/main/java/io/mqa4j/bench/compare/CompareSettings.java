@@ -17,12 +17,13 @@ import java.util.List;
  * @param threads threads of the SIMD kernel (the scalar kernel always runs on one)
  * @param maxScalarPrefill longest prompt the scalar kernel prefills (it is slow: a 2048-token
  *     prefill takes it tens of seconds per step)
+ * @param blockTokens tokens per block of the paged KV cache every row reads
  * @param budget how long each row warms up and measures
  */
 public record CompareSettings(List<String> phases, List<Integer> decodeContexts,
     List<Integer> prefillContexts, int queryHeads, int gqaKvHeads, int headDim,
     List<String> layouts, List<String> kernels, List<String> dtypes, int threads,
-    int maxScalarPrefill, StepTimer.Budget budget) {
+    int maxScalarPrefill, int blockTokens, StepTimer.Budget budget) {
 
   public CompareSettings {
     phases = List.copyOf(phases);

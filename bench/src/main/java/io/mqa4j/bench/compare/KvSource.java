@@ -1,16 +1,17 @@
 package io.mqa4j.bench.compare;
 
-import io.mqa4j.core.ContiguousKvCache;
+import io.mqa4j.core.KvSequence;
 import io.mqa4j.core.KvType;
 import io.mqa4j.core.KvView;
+import io.mqa4j.core.PagedKvCache;
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
 
 /**
- * Random keys and values for one layout and element type, filled once at the longest context a
- * run needs; {@link #view(int)} exposes the first tokens without copying.
+ * Random keys and values for one layout and element type in a paged KV cache, filled once at the
+ * longest context a run needs; {@link #view(int)} exposes the first tokens without copying.
  */
-public final class KvSource implements AutoCloseable {
+final class KvSource implements AutoCloseable {
 
   private final KvView full;
   private final AutoCloseable owner;
@@ -20,27 +21,30 @@ public final class KvSource implements AutoCloseable {
     this.owner = owner;
   }
 
-  /** Whether this build can cache {@code type}. */
-  public static boolean supports(KvType type) {
-    return type == KvType.F32;
-  }
-
-  static KvSource random(int kvHeads, int headDim, KvType type, int tokens, long seed) {
-    if (!supports(type)) {
-      throw new IllegalArgumentException("KV type " + type.label() + " is not supported yet");
+  /**
+   * A paged cache of {@code type} with blocks of {@code blockTokens} tokens, holding one sequence
+   * of {@code tokens} random tokens.
+   */
+  static KvSource random(int kvHeads, int headDim, KvType type, int blockTokens, int tokens, long seed) {
+    PagedKvCache cache = PagedKvCache.builder(kvHeads, headDim).type(type).blockTokens(blockTokens)
+        .capacityTokens(tokens).build();
+    try {
+      KvSequence sequence = cache.newSequence();
+      SplittableRandom random = new SplittableRandom(seed);
+      int chunk = 256;
+      float[] k = new float[chunk * kvHeads * headDim];
+      float[] v = new float[k.length];
+      for (int t = 0; t < tokens; t += chunk) {
+        int n = Math.min(chunk, tokens - t);
+        fill(random, k, n * kvHeads * headDim);
+        fill(random, v, n * kvHeads * headDim);
+        cache.append(sequence, n, k, 0, v, 0);
+      }
+      return new KvSource(sequence, cache);
+    } catch (RuntimeException e) {
+      cache.close();
+      throw e;
     }
-    ContiguousKvCache cache = new ContiguousKvCache(kvHeads, headDim, tokens);
-    SplittableRandom random = new SplittableRandom(seed);
-    int chunk = 256;
-    float[] k = new float[chunk * kvHeads * headDim];
-    float[] v = new float[k.length];
-    for (int t = 0; t < tokens; t += chunk) {
-      int n = Math.min(chunk, tokens - t);
-      fill(random, k, n * kvHeads * headDim);
-      fill(random, v, n * kvHeads * headDim);
-      cache.append(n, k, 0, v, 0);
-    }
-    return new KvSource(cache, cache);
   }
 
   private static void fill(SplittableRandom random, float[] a, int n) {

@@ -66,6 +66,26 @@ class AttendCommandTest {
     }
   }
 
+  @ParameterizedTest(name = "{0} cache={1}")
+  @org.junit.jupiter.params.provider.CsvSource({"scalar, f16, 2e-3", "simd, f16, 2e-3", "scalar, bf16, 2e-2",
+      "simd, bf16, 2e-2"})
+  void halfPrecisionCachesStayCloseToNumPy(String kernel, String cache, double tolerance) throws IOException {
+    Path out = dir.resolve("o.npy");
+    CliRun run = CliRun.of("attend", "--q", fixture("q.npy"), "--k", fixture("k.npy"), "--v",
+        fixture("v.npy"), "--out", out.toString(), "--kernel", kernel, "--cache", cache, "--causal");
+    assertEquals(0, run.exitCode(), run.err());
+    float[] actual = Npy.read(out).data();
+    float[] reference = Npy.read(Path.of(fixture("o_causal.npy"))).data();
+    double worst = 0;
+    for (int i = 0; i < reference.length; i++) {
+      worst = Math.max(worst, Math.abs(reference[i] - actual[i]));
+    }
+    // Rounding K and V to 11 (f16) or 8 (bf16) significant bits moves outputs of size ~1 by
+    // about that much; far more would mean the cache stores something else.
+    assertTrue(worst <= tolerance, "worst difference " + worst);
+    assertTrue(worst > 0, "the cache did round the values");
+  }
+
   static Stream<Arguments> badInputs() {
     String q = fixture("q.npy");
     String k = fixture("k.npy");
@@ -87,6 +107,8 @@ class AttendCommandTest {
         Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--kernel", "gpu"), "--kernel must be"),
         Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--cache", "f8"), "unknown KV type 'f8'"),
         Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--threads", "0"), "--threads"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--cache", "q8_0"),
+            "--cache q8_0 needs a head dim that is a multiple of 32, got d=24"),
         Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--window", "x"), "--window"),
         Arguments.of(List.of("--q", q, "--k", k), "--v"));
   }

@@ -1,0 +1,176 @@
+package io.mqa4j.bench.profile;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.mqa4j.core.KvType;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The attention shape of a model, as far as its KV cache is concerned.
+ *
+ * @param name model name
+ * @param layers transformer layers (each has its own KV cache)
+ * @param queryHeads attention (query) heads per layer
+ * @param kvHeads key/value heads per layer
+ * @param headDim elements per head
+ * @param slidingWindow tokens a sliding-window layer keeps, 0 when none
+ * @param slidingLayers how many of the layers use the sliding window
+ * @param maxContext the longest context the model was configured for
+ * @param dtype the element type of its published weights, the KV type by default
+ */
+public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, int headDim,
+    int slidingWindow, int slidingLayers, int maxContext, KvType dtype) {
+
+  public ModelConfig {
+    positive("num_hidden_layers", layers);
+    positive("num_attention_heads", queryHeads);
+    positive("num_key_value_heads", kvHeads);
+    positive("head_dim", headDim);
+    if (queryHeads % kvHeads != 0) {
+      throw new IllegalArgumentException("num_key_value_heads=" + kvHeads
+          + " must divide num_attention_heads=" + queryHeads);
+    }
+    if (slidingWindow < 0 || slidingLayers < 0 || slidingLayers > layers) {
+      throw new IllegalArgumentException("sliding_window=" + slidingWindow + " on " + slidingLayers
+          + " of " + layers + " layers is not a valid layout");
+    }
+  }
+
+  private static void positive(String field, int value) {
+    if (value <= 0) {
+      throw new IllegalArgumentException(field + " must be positive, got " + value);
+    }
+  }
+
+  /** MHA, GQA or MQA, as its heads make it. */
+  public String layout() {
+    return kvHeads == queryHeads ? "MHA" : kvHeads == 1 ? "MQA" : "GQA";
+  }
+
+  /** The same model with {@code kv} KV heads per layer. */
+  public ModelConfig withKvHeads(int kv) {
+    return new ModelConfig(name, layers, queryHeads, kv, headDim, slidingWindow, slidingLayers,
+        maxContext, dtype);
+  }
+
+  /** Presets from the models' published configurations (Hugging Face config.json). */
+  public static final Map<String, ModelConfig> PRESETS = presets();
+
+  private static Map<String, ModelConfig> presets() {
+    Map<String, ModelConfig> m = new LinkedHashMap<>();
+    add(m, new ModelConfig("llama-2-7b", 32, 32, 32, 128, 0, 0, 4096, KvType.F16));
+    add(m, new ModelConfig("llama-2-70b", 80, 64, 8, 128, 0, 0, 4096, KvType.F16));
+    add(m, new ModelConfig("llama-3-8b", 32, 32, 8, 128, 0, 0, 8192, KvType.BF16));
+    add(m, new ModelConfig("llama-3-70b", 80, 64, 8, 128, 0, 0, 8192, KvType.BF16));
+    // Mistral 7B v0.1: a 4096-token sliding window on every layer.
+    add(m, new ModelConfig("mistral-7b", 32, 32, 8, 128, 4096, 32, 32768, KvType.BF16));
+    // Falcon 7B: multi_query, hidden 4544 over 71 heads.
+    add(m, new ModelConfig("falcon-7b", 32, 71, 1, 64, 0, 0, 2048, KvType.BF16));
+    // Falcon 40B: new decoder architecture with 8 KV groups, hidden 8192 over 128 heads.
+    add(m, new ModelConfig("falcon-40b", 60, 128, 8, 64, 0, 0, 2048, KvType.BF16));
+    // StarCoder (GPT-BigCode): multi-query, hidden 6144 over 48 heads.
+    add(m, new ModelConfig("starcoder", 40, 48, 1, 128, 0, 0, 8192, KvType.F32));
+    // Gemma 2 9B: every other layer uses a 4096-token sliding window.
+    add(m, new ModelConfig("gemma-2-9b", 42, 16, 8, 256, 4096, 21, 8192, KvType.F32));
+    // gpt-oss-20b: every other layer uses a 128-token sliding window.
+    add(m, new ModelConfig("gpt-oss-20b", 24, 64, 8, 64, 128, 12, 131072, KvType.BF16));
+    return java.util.Collections.unmodifiableMap(m);
+  }
+
+  private static void add(Map<String, ModelConfig> m, ModelConfig c) {
+    m.put(c.name(), c);
+  }
+
+  /**
+   * Reads a Hugging Face {@code config.json}: {@code num_attention_heads},
+   * {@code num_key_value_heads} (absent: MHA; {@code multi_query: true}: one), {@code head_dim}
+   * or {@code hidden_size / num_attention_heads}, {@code num_hidden_layers},
+   * {@code sliding_window} (with {@code layer_types} or {@code use_sliding_window} when given),
+   * {@code max_position_embeddings} and {@code torch_dtype}. Falcon's and GPT-2's older field
+   * names ({@code n_head}, {@code n_layer}, {@code n_embd}, {@code num_kv_heads}) are read too.
+   */
+  public static ModelConfig fromHuggingFace(String name, JsonNode c) {
+    if (c == null || !c.isObject()) {
+      throw new IllegalArgumentException("config must be a JSON object");
+    }
+    int heads = intField(c, "num_attention_heads", "n_head");
+    int layers = intField(c, "num_hidden_layers", "n_layer", "num_layers");
+    Integer kv = optionalInt(c, "num_key_value_heads", "num_kv_heads");
+    boolean multiQuery = c.path("multi_query").asBoolean(false);
+    if (multiQuery && kv != null && kv != 1) {
+      throw new IllegalArgumentException("multi_query is true but num_key_value_heads is " + kv);
+    }
+    int kvHeads = multiQuery ? 1 : kv != null ? kv : heads;
+    Integer headDim = optionalInt(c, "head_dim");
+    Integer hidden = optionalInt(c, "hidden_size", "n_embd", "d_model");
+    if (headDim == null) {
+      if (hidden == null) {
+        throw new IllegalArgumentException("config has neither head_dim nor hidden_size");
+      }
+      if (hidden % heads != 0) {
+        throw new IllegalArgumentException("hidden_size=" + hidden + " is not a multiple of "
+            + "num_attention_heads=" + heads + "; give head_dim");
+      }
+      headDim = hidden / heads;
+    }
+    int window = 0;
+    int slidingLayers = 0;
+    JsonNode sw = c.get("sliding_window");
+    boolean useSliding = c.path("use_sliding_window").asBoolean(true);
+    if (sw != null && !sw.isNull() && useSliding) {
+      if (!sw.canConvertToInt() || sw.asInt() <= 0) {
+        throw new IllegalArgumentException("sliding_window must be a positive integer, got " + sw);
+      }
+      window = sw.asInt();
+      JsonNode types = c.get("layer_types");
+      if (types != null && types.isArray()) {
+        if (types.size() != layers) {
+          throw new IllegalArgumentException("layer_types has " + types.size() + " entries but "
+              + "num_hidden_layers is " + layers);
+        }
+        for (Iterator<JsonNode> it = types.elements(); it.hasNext(); ) {
+          if (it.next().asText().contains("sliding")) {
+            slidingLayers++;
+          }
+        }
+      } else if (c.path("model_type").asText("").startsWith("gemma2")) {
+        slidingLayers = (layers + 1) / 2; // Gemma 2 alternates, starting with a sliding layer
+      } else {
+        slidingLayers = layers;
+      }
+    }
+    Integer maxContext = optionalInt(c, "max_position_embeddings", "n_positions", "seq_length");
+    KvType dtype = switch (c.path("torch_dtype").asText("float16").toLowerCase(Locale.ROOT)) {
+      case "float32" -> KvType.F32;
+      case "bfloat16" -> KvType.BF16;
+      case "float16" -> KvType.F16;
+      default -> throw new IllegalArgumentException("torch_dtype must be float32, float16 or bfloat16, got '"
+          + c.path("torch_dtype").asText() + "'");
+    };
+    return new ModelConfig(name, layers, heads, kvHeads, headDim, window, slidingLayers,
+        maxContext == null ? 4096 : maxContext, dtype);
+  }
+
+  private static int intField(JsonNode c, String... names) {
+    Integer v = optionalInt(c, names);
+    if (v == null) {
+      throw new IllegalArgumentException("config lacks " + names[0]);
+    }
+    return v;
+  }
+
+  private static Integer optionalInt(JsonNode c, String... names) {
+    for (String n : names) {
+      JsonNode v = c.get(n);
+      if (v != null && !v.isNull()) {
+        if (!v.canConvertToInt() || !v.isIntegralNumber()) {
+          throw new IllegalArgumentException(n + " must be an integer, got " + v);
+        }
+        return v.asInt();
+      }
+    }
+    return null;
+  }
+}

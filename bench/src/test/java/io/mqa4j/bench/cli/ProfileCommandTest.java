@@ -1,0 +1,175 @@
+package io.mqa4j.bench.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mqa4j.core.KvSequence;
+import io.mqa4j.core.KvType;
+import io.mqa4j.core.PagedKvCache;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** {@code mqa profile}: arithmetic on presets and config files, JSON shape, chart, errors. */
+class ProfileCommandTest {
+
+  @TempDir
+  Path dir;
+
+  private JsonNode profile(String... args) throws IOException {
+    String[] all = new String[args.length + 3];
+    all[0] = "profile";
+    System.arraycopy(args, 0, all, 1, args.length);
+    all[args.length + 1] = "--json";
+    all[args.length + 2] = "--no-files";
+    CliRun run = CliRun.of(all);
+    assertEquals(0, run.exitCode(), run.err());
+    return new ObjectMapper().readTree(run.out());
+  }
+
+  @Test
+  void llama2At4096TokensIsTwoGibPerSequence() throws IOException {
+    // 2 (K, V) x 32 layers x 32 KV heads x 128 x 2 bytes = 512 KiB per token.
+    JsonNode r = profile("--model", "llama-2-7b", "--context", "4096");
+    assertEquals(512 * 1024, r.get("bytesPerToken").asLong());
+    assertEquals(4096L * 512 * 1024, r.get("bytesPerSequence").asLong());
+    assertEquals(4096L * 512 * 1024, r.get("allocatedBytes").asLong());
+    assertEquals(0, r.get("wasteBytes").asLong());
+    assertEquals(4096L * 512 * 1024, r.get("decodeBytesReadPerToken").asLong());
+    JsonNode variants = r.get("variants");
+    assertEquals("configured", variants.get(0).get("layout").asText());
+    assertEquals(32, variants.get(1).get("kvHeads").asInt(), "MHA");
+    assertEquals(8, variants.get(2).get("kvHeads").asInt(), "GQA with 8 KV heads");
+    assertEquals(1, variants.get(3).get("kvHeads").asInt(), "MQA");
+    assertEquals(16 * 1024, variants.get(3).get("bytesPerToken").asLong(), "MQA: 32x less");
+    // 24 GiB / 512 KiB = 49152 tokens, a multiple of the 16-token block.
+    assertEquals(49152, variants.get(1).get("fitsContext24GiB").asLong());
+  }
+
+  @Test
+  void partlyFilledBlocksAreWasteAndRanksSplitHeads() throws IOException {
+    // llama-3-8b: 32 layers x 8 KV heads x 128 x 2 bytes x 2 = 128 KiB per token; 1000 tokens in
+    // blocks of 16 take 63 blocks = 1008 tokens, 8 of them empty, per sequence.
+    JsonNode r = profile("--model", "llama-3-8b", "--context", "1000", "--batch", "3",
+        "--tensor-parallel", "4");
+    long perToken = 128 * 1024;
+    assertEquals(1000 * perToken, r.get("bytesPerSequence").asLong());
+    assertEquals(3 * 1008 * perToken, r.get("allocatedBytes").asLong());
+    assertEquals(3 * 8 * perToken, r.get("wasteBytes").asLong());
+    assertEquals(3 * 1008 * perToken / 4, r.get("bytesPerRank").asLong(), "2 of 8 KV heads per rank");
+    JsonNode mqa = r.get("variants").get(3);
+    assertEquals(1, mqa.get("kvHeadsPerRank").asInt());
+    assertEquals(4, mqa.get("replication").asInt(), "one KV head is replicated on every rank");
+    assertEquals(mqa.get("allocatedBytes").asLong(), mqa.get("bytesPerRank").asLong());
+  }
+
+  @Test
+  void figuresAgreeWithALivePagedCache() throws IOException {
+    // One layer of starcoder-like MQA at 1000 tokens, from the profile and from a real cache.
+    JsonNode r = profile("--model", "starcoder", "--context", "1000", "--dtype", "q8_0");
+    try (PagedKvCache cache = PagedKvCache.builder(1, 128).type(KvType.Q8_0).blockTokens(16)
+        .capacityTokens(1000).build()) {
+      KvSequence s = cache.newSequence();
+      cache.append(s, 1000, new float[1000 * 128], 0, new float[1000 * 128], 0);
+      assertEquals(40 * cache.usedBytes(), r.get("allocatedBytes").asLong(), "40 layers");
+      assertEquals(40 * cache.wasteBytes(), r.get("wasteBytes").asLong());
+      assertEquals(40 * cache.decodeBytesRead(s), r.get("decodeBytesReadPerToken").asLong());
+    }
+  }
+
+  @Test
+  void slidingWindowLayersKeepOnlyTheirWindow() throws IOException {
+    // gpt-oss-20b: 12 full layers and 12 with a 128-token window; 8 KV heads of 64 in bf16 cost
+    // 2 x 8 x 64 x 2 = 2 KiB per layer per token.
+    JsonNode r = profile("--model", "gpt-oss-20b", "--context", "4096");
+    long layerToken = 2048;
+    assertEquals(12 * 4096 * layerToken + 12 * 128 * layerToken, r.get("bytesPerSequence").asLong());
+    assertEquals(24 * layerToken, r.get("bytesPerToken").asLong());
+  }
+
+  @Test
+  void readsHuggingFaceConfigs() throws IOException {
+    JsonNode mistral = profile("--config", "src/test/resources/profile/mistral-config.json", "--context", "8192");
+    assertEquals("mistralai/Mistral-7B-v0.1", mistral.get("model").asText());
+    assertEquals(8, mistral.get("kvHeads").asInt());
+    assertEquals(128, mistral.get("headDim").asInt());
+    assertEquals("bf16", mistral.get("dtype").asText());
+    assertEquals(32 * 4096L * 2 * 8 * 128 * 2, mistral.get("bytesPerSequence").asLong(), "window of 4096 on every layer");
+    JsonNode falcon = profile("--config", "src/test/resources/profile/falcon-config.json");
+    assertEquals(1, falcon.get("kvHeads").asInt(), "multi_query");
+    assertEquals(64, falcon.get("headDim").asInt(), "hidden_size / heads");
+    assertEquals(4096, falcon.get("context").asInt(), "no max_position_embeddings: 4096");
+    assertEquals(3, falcon.get("variants").size(), "71 heads: no grouped variant");
+  }
+
+  @ParameterizedTest(name = "{1}")
+  @CsvSource(delimiter = '|', value = {
+      "{\"num_hidden_layers\": 2, \"hidden_size\": 64}|config lacks num_attention_heads",
+      "{\"num_attention_heads\": 4, \"hidden_size\": 64}|config lacks num_hidden_layers",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2}|neither head_dim nor hidden_size",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"hidden_size\": 66}|hidden_size=66 is not a multiple",
+      "{\"num_attention_heads\": 4, \"num_key_value_heads\": 3, \"num_hidden_layers\": 2, \"head_dim\": 8}|num_key_value_heads=3 must divide",
+      "{\"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"multi_query\": true, \"num_hidden_layers\": 2, \"head_dim\": 8}|multi_query is true but num_key_value_heads is 2",
+      "{\"num_attention_heads\": \"four\", \"num_hidden_layers\": 2, \"head_dim\": 8}|num_attention_heads must be an integer",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"torch_dtype\": \"int8\"}|torch_dtype must be",
+      "[1, 2]|config must be a JSON object",
+      "{not json|not JSON"})
+  void badConfigsNameTheField(String json, String message) throws IOException {
+    Path config = Files.writeString(dir.resolve("config.json"), json);
+    CliRun run = CliRun.of("profile", "--config", config.toString(), "--no-files");
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.oneErrorLine(), run.err());
+    assertTrue(run.err().contains(message), run.err());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "--model gpt-5|--model 'gpt-5' is not a preset",
+      "--model llama-2-7b --context 0|--context must be >= 1, got 0",
+      "--model llama-2-7b --batch -1|--batch must be >= 1, got -1",
+      "--model llama-2-7b --tensor-parallel 0|--tensor-parallel must be >= 1, got 0",
+      "--model llama-2-7b --block-size 0|--block-size must be >= 1, got 0",
+      "--model llama-2-7b --dtype f8|unknown KV type 'f8'",
+      "--model llama-2-7b --config x.json|mutually exclusive",
+      "--context 5|give --model NAME, --config FILE or --list",
+      "--config missing.json|--config missing.json: no such file"})
+  void badOptionsExitTwo(String options, String message) {
+    CliRun run = CliRun.of(("profile --no-files " + options).split(" "));
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.oneErrorLine(), run.err());
+    assertTrue(run.err().contains(message), run.err());
+  }
+
+  @Test
+  void listShowsEveryPreset() {
+    CliRun run = CliRun.of("profile", "--list");
+    assertEquals(0, run.exitCode());
+    for (String model : new String[] {"llama-2-7b", "llama-2-70b", "llama-3-8b", "llama-3-70b",
+        "mistral-7b", "falcon-7b", "falcon-40b", "starcoder", "gemma-2-9b", "gpt-oss-20b"}) {
+      assertTrue(run.out().contains(model), model);
+    }
+  }
+
+  @Test
+  void writesTheChartAndJson() throws IOException {
+    Path out = dir.resolve("p");
+    CliRun run = CliRun.of("profile", "--model", "falcon-40b", "--batch", "4", "--tensor-parallel", "8",
+        "--out", out.toString());
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(run.out().contains("MHA") && run.out().contains("fits 80 GiB"), run.out());
+    byte[] png = Files.readAllBytes(out.resolve("kv-memory.png"));
+    assertTrue(png.length > 5000);
+    assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, Arrays.copyOf(png, 4));
+    assertEquals("falcon-40b", new ObjectMapper().readTree(out.resolve("profile.json").toFile()).get("model").asText());
+    assertFalse(Files.exists(dir.resolve("mqa-profile")));
+  }
+}
