@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mqa4j.core.testkit.KvContents;
 import io.mqa4j.core.testkit.Oracle;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -139,19 +140,8 @@ class PagedKvCacheTest {
     }
   }
 
-  /** The keys (or values) of {@code seq} as the cache stores them, back in floats. */
   static float[] dequantised(KvSequence seq, boolean keys) {
-    int d = seq.headDim();
-    float[] out = new float[seq.length() * seq.kvHeads() * d];
-    long headBytes = seq.type().headBytes(d);
-    for (int t = 0; t < seq.length(); t++) {
-      MemorySegment block = keys ? seq.keyBlock(t / seq.blockTokens()) : seq.valueBlock(t / seq.blockTokens());
-      for (int h = 0; h < seq.kvHeads(); h++) {
-        long at = (t % seq.blockTokens()) * seq.tokenBytes() + h * headBytes;
-        seq.type().decode(block, at, d, out, (t * seq.kvHeads() + h) * d);
-      }
-    }
-    return out;
+    return KvContents.dequantised(seq, keys);
   }
 
   @Test

@@ -14,6 +14,7 @@ import io.mqa4j.core.KvSequence;
 import io.mqa4j.core.KvType;
 import io.mqa4j.core.KvView;
 import io.mqa4j.core.PagedKvCache;
+import io.mqa4j.core.testkit.KvContents;
 import io.mqa4j.core.testkit.Oracle;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -167,16 +168,6 @@ class SimdTypedKvTest {
   }
 
   static float[] dequantised(KvSequence seq, boolean keys) {
-    int d = seq.headDim();
-    float[] out = new float[seq.length() * seq.kvHeads() * d];
-    long headBytes = seq.type().headBytes(d);
-    for (int t = 0; t < seq.length(); t++) {
-      MemorySegment block = keys ? seq.keyBlock(t / seq.blockTokens()) : seq.valueBlock(t / seq.blockTokens());
-      for (int h = 0; h < seq.kvHeads(); h++) {
-        long at = (t % seq.blockTokens()) * seq.tokenBytes() + h * headBytes;
-        seq.type().decode(block, at, d, out, (t * seq.kvHeads() + h) * d);
-      }
-    }
-    return out;
+    return KvContents.dequantised(seq, keys);
   }
 }

@@ -136,29 +136,10 @@ final class CompareCommand implements Callable<Integer> {
           Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Machine.current(), roofline,
           settings, rows, notes);
       progress.close();
-      emit(report, stdout);
+      ReportCommand.emit(report, json, noFiles, out,
+          "mqa " + String.join(" ", spec.commandLine().getParseResult().originalArgs()), stdout);
     }
     return 0;
-  }
-
-  private void emit(CompareReport report, PrintWriter stdout) throws Exception {
-    if (json) {
-      stdout.println(ReportFiles.json().writeValueAsString(report));
-    } else {
-      stdout.print(CompareTables.table(report.rows()).toText());
-      stdout.println();
-      for (String line : CompareTables.legend(report.roofline())) {
-        stdout.println(line.replace("`", ""));
-      }
-      report.notes().forEach(stdout::println);
-    }
-    if (!noFiles) {
-      ReportFiles.write(out, report, "mqa " + String.join(" ", spec.commandLine().getParseResult().originalArgs()));
-      if (!json) {
-        stdout.println("wrote " + out + "/: " + String.join(", ", ReportFiles.NAMES));
-      }
-    }
-    stdout.flush();
   }
 
   /** The settings after defaults, --quick and validation. */

@@ -86,6 +86,13 @@ final class ReportCommand implements Callable<Integer> {
     if (report.rows().isEmpty()) {
       throw new BadInputException(file + ": holds no decode or prefill results");
     }
+    emit(report, json, noFiles, out, "mqa report " + file, stdout);
+    return 0;
+  }
+
+  /** Prints the table (or JSON) of {@code report} and writes its files unless {@code noFiles}. */
+  static void emit(CompareReport report, boolean json, boolean noFiles, Path out, String command,
+      PrintWriter stdout) throws IOException {
     if (json) {
       stdout.println(ReportFiles.json().writeValueAsString(report));
     } else {
@@ -97,12 +104,11 @@ final class ReportCommand implements Callable<Integer> {
       report.notes().forEach(stdout::println);
     }
     if (!noFiles) {
-      ReportFiles.write(out, report, "mqa report " + file);
+      ReportFiles.write(out, report, command);
       if (!json) {
         stdout.println("wrote " + out + "/: " + String.join(", ", ReportFiles.NAMES));
       }
     }
     stdout.flush();
-    return 0;
   }
 }

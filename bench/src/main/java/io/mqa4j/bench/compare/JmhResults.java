@@ -31,7 +31,7 @@ public final class JmhResults {
       String layout = params.path("layout").asText("mha");
       int queryHeads = params.path("queryHeads").asInt(32);
       int headDim = params.path("headDim").asInt(128);
-      int context = params.path("context").asInt();
+      int context = params.path("context").asInt(params.path("tokens").asInt());
       String kernel = params.path("kernel").asText("simd");
       String dtype = params.path("dtype").asText("f32");
       int threads = params.path("threads").asInt(0);
@@ -75,14 +75,20 @@ public final class JmhResults {
     return a;
   }
 
+  /** Microseconds per operation from a time per operation or from operations per time. */
   private static double toMicros(double value, String unit) {
     return switch (unit.toLowerCase(Locale.ROOT)) {
       case "ns/op" -> value / 1e3;
       case "us/op" -> value;
       case "ms/op" -> value * 1e3;
       case "s/op" -> value * 1e6;
+      case "ops/ns" -> 1e-3 / value;
+      case "ops/us" -> 1 / value;
+      case "ops/ms" -> 1e3 / value;
+      case "ops/s" -> 1e6 / value;
+      case "ops/min" -> 6e7 / value;
       default -> throw new IllegalArgumentException("JMH score unit '" + unit
-          + "' is not a time per operation; run the benchmarks in AverageTime or SampleTime mode");
+          + "' is neither a time per operation nor operations per time");
     };
   }
 }

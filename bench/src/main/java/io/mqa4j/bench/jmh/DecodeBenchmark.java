@@ -5,6 +5,10 @@ import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.AttentionOptions;
 import io.mqa4j.core.AttentionShape;
 import io.mqa4j.core.ContiguousKvCache;
+import io.mqa4j.core.KvSequence;
+import io.mqa4j.core.KvType;
+import io.mqa4j.core.KvView;
+import io.mqa4j.core.PagedKvCache;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -26,8 +30,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code kvBytes} and {@code flops} counters are rates: bytes of K and V read per second (each
  * KV row once per step) and floating-point operations per second (an FMA counts two).
  */
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g"})
@@ -53,10 +57,25 @@ public class DecodeBenchmark {
   @Param({"0"})
   public int threads;
 
+  /** KV element type: f32, f16, bf16 or q8_0. */
+  @Param({"f32"})
+  public String dtype;
+
+  /**
+   * {@code contiguous} (one f32 block, the reference path) or {@code paged} (a paged cache with
+   * blocks of {@link #blockTokens}). Types other than f32 always use the paged cache.
+   */
+  @Param({"contiguous"})
+  public String cache;
+
+  @Param({"64"})
+  public int blockTokens;
+
   private AttentionShape shape;
   private AttentionOptions options;
   private AttentionKernel attention;
-  private ContiguousKvCache cache;
+  private AutoCloseable storage;
+  private KvView view;
   private float[] q;
   private float[] out;
 
@@ -77,29 +96,41 @@ public class DecodeBenchmark {
     options = AttentionOptions.defaults();
     int workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
     attention = Workload.kernel(kernel, workers);
-    cache = new ContiguousKvCache(shape.kvHeads(), headDim, context);
     float[] k = Workload.random(context * shape.kvStride(), 1);
     float[] v = Workload.random(context * shape.kvStride(), 2);
-    cache.append(context, k, 0, v, 0);
+    KvType type = KvType.parse(dtype);
+    if (type == KvType.F32 && cache.equals("contiguous")) {
+      ContiguousKvCache contiguous = new ContiguousKvCache(shape.kvHeads(), headDim, context);
+      contiguous.append(context, k, 0, v, 0);
+      storage = contiguous;
+      view = contiguous;
+    } else {
+      PagedKvCache paged = PagedKvCache.builder(shape.kvHeads(), headDim).type(type)
+          .blockTokens(blockTokens).capacityTokens(context).build();
+      KvSequence sequence = paged.newSequence();
+      paged.append(sequence, context, k, 0, v, 0);
+      storage = paged;
+      view = sequence;
+    }
     q = Workload.random(shape.queryStride(), 3);
     out = new float[shape.queryStride()];
-    bytesPerStep = 2L * context * shape.kvStride() * Float.BYTES;
+    bytesPerStep = 2L * context * view.tokenBytes();
     flopsPerStep = 4L * context * shape.queryHeads() * headDim;
     // Time nothing that does not compute the reference's answer.
     float[] expected = new float[shape.queryStride()];
-    AttentionKernels.scalar().decode(shape, options, q, 0, cache, expected, 0);
-    attention.decode(shape, options, q, 0, cache, out, 0);
+    AttentionKernels.scalar().decode(shape, options, q, 0, view, expected, 0);
+    attention.decode(shape, options, q, 0, view, out, 0);
     Workload.checkAgrees(expected, out, attention.description() + " " + shape);
   }
 
   @TearDown(Level.Trial)
-  public void tearDown() {
-    cache.close();
+  public void tearDown() throws Exception {
+    storage.close();
   }
 
   @Benchmark
   public float[] decode(Traffic traffic) {
-    attention.decode(shape, options, q, 0, cache, out, 0);
+    attention.decode(shape, options, q, 0, view, out, 0);
     traffic.kvBytes += bytesPerStep;
     traffic.flops += flopsPerStep;
     return out;

@@ -4,6 +4,10 @@ import io.mqa4j.core.AttentionKernel;
 import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.AttentionOptions;
 import io.mqa4j.core.AttentionShape;
+import io.mqa4j.core.KvSequence;
+import io.mqa4j.core.KvType;
+import io.mqa4j.core.PagedKvCache;
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -17,14 +21,15 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One causal prefill of {@code tokens} tokens per operation. The {@code flops} counter is a rate
+ * One causal prefill of {@code context} prompt tokens per operation. The {@code flops} counter is a rate
  * of the useful floating-point operations (the visible half of the score matrix; an FMA is two).
  */
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g"})
@@ -40,8 +45,9 @@ public class PrefillBenchmark {
   @Param({"128"})
   public int headDim;
 
+  /** Prompt tokens, all attended causally. */
   @Param({"2048"})
-  public int tokens;
+  public int context;
 
   @Param({"simd"})
   public String kernel;
@@ -49,6 +55,10 @@ public class PrefillBenchmark {
   /** 0 means every processor. */
   @Param({"0"})
   public int threads;
+
+  /** KV element type; f32 reads arrays, the others a paged cache with blocks of 64 tokens. */
+  @Param({"f32"})
+  public String dtype;
 
   private AttentionShape shape;
   private AttentionOptions options;
@@ -58,6 +68,8 @@ public class PrefillBenchmark {
   private float[] v;
   private float[] out;
   private long flopsPerCall;
+  private PagedKvCache paged;
+  private KvSequence sequence;
 
   /** Flops per call, as a rate counter. */
   @State(Scope.Thread)
@@ -72,13 +84,19 @@ public class PrefillBenchmark {
     options = AttentionOptions.defaults().withCausal(true);
     int workers = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
     attention = Workload.kernel(kernel, workers);
-    q = Workload.random(tokens * shape.queryStride(), 1);
-    k = Workload.random(tokens * shape.kvStride(), 2);
-    v = Workload.random(tokens * shape.kvStride(), 3);
-    out = new float[tokens * shape.queryStride()];
-    flopsPerCall = 4L * headDim * shape.queryHeads() * ((long) tokens * (tokens + 1) / 2);
+    q = Workload.random(context * shape.queryStride(), 1);
+    k = Workload.random(context * shape.kvStride(), 2);
+    v = Workload.random(context * shape.kvStride(), 3);
+    out = new float[context * shape.queryStride()];
+    if (!dtype.equals("f32")) {
+      paged = PagedKvCache.builder(shape.kvHeads(), headDim).type(KvType.parse(dtype)).blockTokens(64)
+          .capacityTokens(context).build();
+      sequence = paged.newSequence();
+      paged.append(sequence, context, k, 0, v, 0);
+    }
+    flopsPerCall = 4L * headDim * shape.queryHeads() * ((long) context * (context + 1) / 2);
     // Check against the reference on a prefix small enough for the scalar kernel to be quick.
-    int n = Math.min(tokens, 256);
+    int n = Math.min(context, 256);
     float[] expected = new float[n * shape.queryStride()];
     float[] actual = new float[n * shape.queryStride()];
     AttentionKernels.scalar().prefill(shape, options, n, n, q, 0, k, 0, v, 0, expected, 0);
@@ -86,9 +104,21 @@ public class PrefillBenchmark {
     Workload.checkAgrees(expected, actual, attention.description() + " " + shape);
   }
 
+  @TearDown(Level.Trial)
+  public void tearDown() {
+    if (paged != null) {
+      paged.close();
+    }
+  }
+
   @Benchmark
   public float[] causalPrefill(Work work) {
-    attention.prefill(shape, options, tokens, tokens, q, 0, k, 0, v, 0, out, 0);
+    if (sequence == null) {
+      attention.prefill(shape, options, context, context, q, 0, k, 0, v, 0, out, 0);
+    } else {
+      attention.prefill(shape, options, context, MemorySegment.ofArray(q), sequence,
+          MemorySegment.ofArray(out));
+    }
     work.flops += flopsPerCall;
     return out;
   }

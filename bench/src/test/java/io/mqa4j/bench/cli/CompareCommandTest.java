@@ -75,6 +75,8 @@ class CompareCommandTest {
     // MHA 16 ms against MQA 2 ms at 16384 keys: 8x, and MHA reads 2*16384*32*128*4 bytes = 512 MiB.
     assertTrue(run.out().contains("8.00x"), run.out());
     assertTrue(run.out().contains("512 MiB"), run.out());
+    // GQA in operations per second: 250 ops/s is 4 ms a step, 4x faster than MHA.
+    assertTrue(run.out().contains("4.00 ms") && run.out().contains("4.00x"), run.out());
     assertTrue(Files.exists(out.resolve("decode-latency.png")));
   }
 
