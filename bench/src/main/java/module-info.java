@@ -14,6 +14,7 @@ module io.mqa4j.bench {
   requires org.slf4j;
   requires ch.qos.logback.classic;
   requires java.desktop;
+  requires java.management;
 
   exports io.mqa4j.bench.io;
   exports io.mqa4j.bench.npy;

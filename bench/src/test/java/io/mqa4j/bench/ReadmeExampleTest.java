@@ -7,6 +7,11 @@ import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.AttentionOptions;
 import io.mqa4j.core.AttentionShape;
 import io.mqa4j.core.ContiguousKvCache;
+import io.mqa4j.core.KvSequence;
+import io.mqa4j.core.KvType;
+import io.mqa4j.core.KvView;
+import io.mqa4j.core.PagedKvCache;
+import java.lang.foreign.MemorySegment;
 import org.junit.jupiter.api.Test;
 
 /** The example in README.md, verbatim in its body, so the README cannot drift from the API. */
@@ -38,17 +43,48 @@ class ReadmeExampleTest {
   }
 
   @Test
+  void readmeKvCacheExampleRuns() {
+    long used;
+    // --- README KV cache example starts
+    AttentionShape shape = AttentionShape.gqa(32, 8, 128);
+    AttentionKernel kernel = AttentionKernels.best();
+    try (PagedKvCache cache = PagedKvCache.builder(8, 128).type(KvType.BF16).capacityTokens(65_536).build()) {
+      int promptTokens = 100;
+      float[] k = new float[promptTokens * 8 * 128], v = new float[promptTokens * 8 * 128];
+      KvSequence prompt = cache.newSequence();
+      cache.append(prompt, promptTokens, k, 0, v, 0);             // [tokens][8][128] floats each
+      KvSequence beam = cache.fork(prompt);                        // shares every block
+      float[] q = new float[32 * 128], out = new float[32 * 128];
+      kernel.decode(shape, AttentionOptions.defaults(), q, 0, beam, out, 0);  // a sequence is a KvView
+      MemorySegment qs = MemorySegment.ofArray(new float[2 * 32 * 128]);
+      MemorySegment outs = MemorySegment.ofArray(new float[2 * 32 * 128]);
+      kernel.decodeBatch(shape, AttentionOptions.defaults(), qs, new KvView[] {prompt, beam}, outs);
+      long bytes = cache.usedBytes();                              // 7 blocks of 16 tokens: 448 KiB
+    // --- README KV cache example ends
+      used = bytes;
+    }
+    assertEquals(448 * 1024, used, "7 blocks x 16 tokens x 4 KiB per token");
+  }
+
+  @Test
   void readmeShowsTheCodeThisTestRuns() throws java.io.IOException {
     String source = java.nio.file.Files.readString(
         java.nio.file.Path.of("src/test/java/io/mqa4j/bench/ReadmeExampleTest.java"));
     String readme = java.nio.file.Files.readString(java.nio.file.Path.of("../README.md"));
-    String snippet = source.substring(source.indexOf("// --- README example starts"),
-        source.indexOf("// --- README example ends"));
-    String block = readme.substring(readme.indexOf("```java"), readme.indexOf("```", readme.indexOf("```java") + 3));
+    int second = readme.indexOf("```java", readme.indexOf("```java") + 3);
+    assertShown(source, readme, "README example", readme.indexOf("```java"));
+    assertShown(source, readme, "README KV cache example", second);
+  }
+
+  /** The code between the test's markers named {@code marker} ends the README block at {@code at}. */
+  private static void assertShown(String source, String readme, String marker, int at) {
+    String snippet = source.substring(source.indexOf("// --- " + marker + " starts"),
+        source.indexOf("// --- " + marker + " ends"));
+    String block = readme.substring(at, readme.indexOf("```", at + 3));
     java.util.List<String> expected = codeLines(snippet);
     java.util.List<String> shown = codeLines(block);
     assertEquals(expected, shown.subList(shown.size() - expected.size(), shown.size()),
-        "README.md's example must match this test's code");
+        "README.md's " + marker + " must match this test's code");
   }
 
   /** Non-blank code lines without indentation, markers or fences. */

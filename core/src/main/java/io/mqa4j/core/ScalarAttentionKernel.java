@@ -44,32 +44,74 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
     }
   }
 
-  /** Softmax-weighted sum of values of keys {@code [from, to)} for one query head of one query. */
+  /**
+   * Softmax-weighted sum of values of keys {@code [from, to)} for one query head of one query.
+   * f32 caches and the narrower types run in separate loops: sharing one loop let the JIT's
+   * profile of the typed reads slow the f32 path several times over.
+   */
   private static void attendRow(AttentionShape shape, AttentionOptions options, int head,
       int position, int from, int to, MemorySegment q, long qRow, KvView kv,
       MemorySegment out, long outRow) {
+    ScalarOps.zero(out, outRow, 0, shape.headDim());
+    if (kv.type() == KvType.F32) {
+      attendRowF32(shape, options, head, position, from, to, q, qRow, kv, out, outRow);
+    } else {
+      attendRowTyped(shape, options, head, position, from, to, q, qRow, kv, out, outRow);
+    }
+  }
+
+  private static void attendRowF32(AttentionShape shape, AttentionOptions options, int head,
+      int position, int from, int to, MemorySegment q, long qRow, KvView kv,
+      MemorySegment out, long outRow) {
     int headDim = shape.headDim();
-    int kvHead = shape.kvHeadOf(head);
+    float scale = options.scaleFor(headDim);
+    float slope = options.alibiSlope(head, shape.queryHeads());
+    int blockTokens = kv.blockTokens();
+    long tokenBytes = kv.tokenBytes();
+    long headOffset = shape.kvHeadOf(head) * KvType.F32.headBytes(headDim);
+    float max = Float.NEGATIVE_INFINITY;
+    float sum = 0f;
+    for (int j = from; j < to; j++) {
+      int block = j / blockTokens;
+      long at = (j % blockTokens) * tokenBytes + headOffset;
+      float s = scale * ScalarOps.dot(q, qRow, kv.keyBlock(block), at, 0, headDim);
+      s = options.shapeLogit(s, slope, j, position);
+      if (s == Float.NEGATIVE_INFINITY) {
+        continue; // weight exactly 0; also keeps exp(-inf - -inf) from making NaN
+      }
+      if (s > max) { // online softmax: rescale what is summed so far to the new maximum
+        float correction = (float) Math.exp(max - s);
+        sum *= correction;
+        ScalarOps.scale(correction, out, outRow, 0, headDim);
+        max = s;
+      }
+      float w = (float) Math.exp(s - max);
+      sum += w;
+      ScalarOps.axpy(w, kv.valueBlock(block), at, out, outRow, 0, headDim);
+    }
+    finish(out, outRow, headDim, max, sum, options.sink(head));
+  }
+
+  /** As {@link #attendRowF32}, reading f16, bf16 or q8_0 elements through {@link KvType#element}. */
+  private static void attendRowTyped(AttentionShape shape, AttentionOptions options, int head,
+      int position, int from, int to, MemorySegment q, long qRow, KvView kv,
+      MemorySegment out, long outRow) {
+    int headDim = shape.headDim();
     float scale = options.scaleFor(headDim);
     float slope = options.alibiSlope(head, shape.queryHeads());
     int blockTokens = kv.blockTokens();
     long tokenBytes = kv.tokenBytes();
     KvType type = kv.type();
-    long headBytes = type.headBytes(headDim);
-
-    ScalarOps.zero(out, outRow, 0, headDim);
+    long headOffset = shape.kvHeadOf(head) * type.headBytes(headDim);
     float max = Float.NEGATIVE_INFINITY;
     float sum = 0f;
     for (int j = from; j < to; j++) {
       int block = j / blockTokens;
-      long at = (j % blockTokens) * tokenBytes + kvHead * headBytes;
-      MemorySegment keys = kv.keyBlock(block);
-      float s = scale * (type == KvType.F32
-          ? ScalarOps.dot(q, qRow, keys, at, 0, headDim)
-          : typedDot(q, qRow, type, keys, at, headDim));
+      long at = (j % blockTokens) * tokenBytes + headOffset;
+      float s = scale * typedDot(q, qRow, type, kv.keyBlock(block), at, headDim);
       s = options.shapeLogit(s, slope, j, position);
       if (s == Float.NEGATIVE_INFINITY) {
-        continue; // weight exactly 0; also keeps exp(-inf - -inf) from making NaN
+        continue;
       }
       if (s > max) {
         float correction = (float) Math.exp(max - s);
@@ -79,11 +121,7 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
       }
       float w = (float) Math.exp(s - max);
       sum += w;
-      if (type == KvType.F32) {
-        ScalarOps.axpy(w, kv.valueBlock(block), at, out, outRow, 0, headDim);
-      } else {
-        typedAxpy(w, type, kv.valueBlock(block), at, out, outRow, headDim);
-      }
+      typedAxpy(w, type, kv.valueBlock(block), at, out, outRow, headDim);
     }
     finish(out, outRow, headDim, max, sum, options.sink(head));
   }

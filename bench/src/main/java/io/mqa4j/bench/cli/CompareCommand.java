@@ -4,6 +4,7 @@ import io.mqa4j.bench.compare.CompareReport;
 import io.mqa4j.bench.compare.CompareRun;
 import io.mqa4j.bench.compare.CompareSettings;
 import io.mqa4j.bench.compare.CompareTables;
+import io.mqa4j.bench.compare.Forks;
 import io.mqa4j.bench.compare.Machine;
 import io.mqa4j.bench.compare.ReportFiles;
 import io.mqa4j.bench.compare.RooflineFigures;
@@ -48,7 +49,7 @@ final class CompareCommand implements Callable<Integer> {
 
   @Option(names = "--contexts", split = ",", paramLabel = "N",
       description = "Context lengths. Default: decode 1024,4096,16384 and prefill 512,2048 "
-          + "(--quick: decode 1024,4096, prefill 256).")
+          + "(--quick: decode 1024,4096, prefill 128).")
   List<Integer> contexts;
 
   @Option(names = "--query-heads", defaultValue = "32", paramLabel = "H",
@@ -103,6 +104,15 @@ final class CompareCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "No progress bar on stderr.")
   boolean noProgress;
 
+  @Option(names = "--in-process",
+      description = "Measure in this JVM instead of a fresh JVM per layout and type (faster to start, "
+          + "but one measurement's JIT profile can slow the next).")
+  boolean inProcess;
+
+  /** Set by a parent compare: measure the settings given as JSON and print the rows as JSON. */
+  @Option(names = "--worker-settings", hidden = true)
+  String workerSettings;
+
   @Option(names = "--from", paramLabel = "FILE",
       description = "Measure nothing: report results.json of an earlier run, or a JMH JSON file.")
   Path from;
@@ -112,6 +122,9 @@ final class CompareCommand implements Callable<Integer> {
     PrintWriter stdout = spec.commandLine().getOut();
     if (from != null) {
       return ReportCommand.report(from, out, noFiles, json, stdout, spec.commandLine().getErr());
+    }
+    if (workerSettings != null) {
+      return work(stdout);
     }
     CompareSettings settings = settings();
     if (!noFiles) {
@@ -127,11 +140,9 @@ final class CompareCommand implements Callable<Integer> {
     int steps = run.plan().size() + 1;
     try (Progress progress = Progress.start("compare", steps, !noProgress, spec.commandLine().getErr())) {
       progress.started("roofline");
-      Roofline.Result measured = Roofline.measure(settings.threads(),
-          quick ? 256L << 20 : 1L << 30, quick ? 1 : 3);
-      RooflineFigures roofline = RooflineFigures.of(measured);
+      RooflineFigures roofline = roofline(settings);
       progress.finished();
-      List<Row> rows = run.run(roofline, progress);
+      List<Row> rows = inProcess ? run.run(roofline, progress) : forked(settings, roofline, progress);
       CompareReport report = new CompareReport("mqa4j compare",
           Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Machine.current(), roofline,
           settings, rows, notes);
@@ -139,6 +150,60 @@ final class CompareCommand implements Callable<Integer> {
       ReportCommand.emit(report, json, noFiles, out,
           "mqa " + String.join(" ", spec.commandLine().getParseResult().originalArgs()), stdout);
     }
+    return 0;
+  }
+
+  private RooflineFigures roofline(CompareSettings settings) throws Exception {
+    if (inProcess) {
+      return RooflineFigures.of(Roofline.measure(settings.threads(), quick ? 256L << 20 : 1L << 30,
+          quick ? 3 : 7));
+    }
+    String json = Forks.run(Mqa.class, List.of("roofline", "--json", "--threads",
+        String.valueOf(settings.threads()), "--buffer-mib", quick ? "256" : "1024", "--repeats",
+        quick ? "3" : "7"), line -> { });
+    return RooflineFigures.of(ReportFiles.json().readValue(json, Roofline.Result.class));
+  }
+
+  /** Measures each layout and type in a fresh JVM; rows come back as JSON. */
+  private List<Row> forked(CompareSettings settings, RooflineFigures roofline, Progress progress)
+      throws Exception {
+    List<Row> rows = new ArrayList<>();
+    for (String layout : settings.layouts()) {
+      for (String dtype : settings.dtypes()) {
+        CompareSettings one = settings.only(layout, dtype);
+        String json = Forks.run(Mqa.class, List.of("compare", "--worker-settings",
+            ReportFiles.json().writeValueAsString(one)), line -> {
+              if (line.startsWith(Forks.PROGRESS)) {
+                progress.started(line.substring(Forks.PROGRESS.length()));
+                progress.finished();
+              }
+            });
+        rows.addAll(List.of(ReportFiles.json().readValue(json, Row[].class)));
+      }
+    }
+    return CompareRun.complete(rows, roofline);
+  }
+
+  /** The child's side of {@link #forked}: measure, report progress on stderr, rows on stdout. */
+  private int work(PrintWriter stdout) throws Exception {
+    CompareSettings settings = ReportFiles.json().readValue(workerSettings, CompareSettings.class);
+    java.io.PrintStream err = System.err;
+    List<Row> rows = new CompareRun(settings).run(null, new CompareRun.Listener() {
+      private String label;
+
+      @Override
+      public void started(String label) {
+        this.label = label;
+      }
+
+      @Override
+      public void finished() {
+        err.println(Forks.PROGRESS + label);
+        err.flush();
+      }
+    });
+    stdout.println(ReportFiles.json().writeValueAsString(rows));
+    stdout.flush();
     return 0;
   }
 
@@ -190,7 +255,7 @@ final class CompareCommand implements Callable<Integer> {
       throw new BadInputException("--max-scalar-prefill must be >= 0, got " + maxScalarPrefill);
     }
     List<Integer> decodeContexts = quick ? List.of(1024, 4096) : List.of(1024, 4096, 16384);
-    List<Integer> prefillContexts = quick ? List.of(256) : List.of(512, 2048);
+    List<Integer> prefillContexts = quick ? List.of(128) : List.of(512, 2048);
     if (contexts != null) {
       for (int c : contexts) {
         if (c < 1) {

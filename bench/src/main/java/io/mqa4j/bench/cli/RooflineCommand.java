@@ -31,6 +31,10 @@ final class RooflineCommand implements Callable<Integer> {
       description = "Size of the buffer read. Default: ${DEFAULT-VALUE}.")
   int bufferMib;
 
+  @Option(names = "--repeats", paramLabel = "N", defaultValue = "7",
+      description = "Timed passes; the figures are their medians. Default: ${DEFAULT-VALUE}.")
+  int repeats;
+
   @Override
   public Integer call() throws Exception {
     int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
@@ -40,7 +44,10 @@ final class RooflineCommand implements Callable<Integer> {
     if (bufferMib < 64) {
       throw new BadInputException("--buffer-mib must be >= 64, got " + bufferMib);
     }
-    Roofline.Result r = Roofline.measure(n, (long) bufferMib << 20, 3);
+    if (repeats < 1) {
+      throw new BadInputException("--repeats must be >= 1, got " + repeats);
+    }
+    Roofline.Result r = Roofline.measure(n, (long) bufferMib << 20, repeats);
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
       out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));

@@ -97,6 +97,10 @@ public final class CompareRun {
         MemorySegment out = arena.allocate((long) longestPrefill * shape.queryStride() * Float.BYTES, 64);
         if (simd != null) {
           checkAgreement(shape, kv.view(Math.min(longest, 512)), q, simd, scalar);
+          if (i == 0) {
+            // The first rows would otherwise time the JIT compiling the vector code.
+            warmUp(shape, kv.view(Math.min(longest, 1024)), q, out, simd);
+          }
         }
         for (int c = i; c < j; c++) {
           Case one = cases.get(c);
@@ -157,14 +161,35 @@ public final class CompareRun {
     return Collections.unmodifiableList(done);
   }
 
+  private void warmUp(AttentionShape shape, KvView view, MemorySegment q, MemorySegment out,
+      AttentionKernel simd) {
+    AttentionOptions causal = AttentionOptions.defaults().withCausal(true);
+    long rows = q.byteSize() / (4L * shape.queryStride());
+    int queries = (int) Math.max(1, Math.min(Math.min(64, view.length()), rows));
+    long end = System.nanoTime() + 3 * settings.budget().warmupNanos();
+    while (System.nanoTime() < end) {
+      simd.prefill(shape, AttentionOptions.defaults(), 1, q, view, out);
+      simd.prefill(shape, causal, queries, q, view, out);
+    }
+  }
+
   /** Fails when the SIMD kernel strays from the scalar reference on this layout and type. */
   private static void checkAgreement(AttentionShape shape, KvView view, MemorySegment q,
       AttentionKernel simd, AttentionKernel scalar) {
-    float[] expected = new float[shape.queryStride()];
-    float[] actual = new float[shape.queryStride()];
-    MemorySegment q1 = q.asSlice(0, (long) shape.queryStride() * Float.BYTES);
-    scalar.decode(shape, AttentionOptions.defaults(), q1, view, MemorySegment.ofArray(expected));
-    simd.decode(shape, AttentionOptions.defaults(), q1, view, MemorySegment.ofArray(actual));
+    long bytes = (long) shape.queryStride() * Float.BYTES;
+    MemorySegment q1 = q.asSlice(0, bytes);
+    float[] expected;
+    float[] actual;
+    // Native segments, as in the timed rows: feeding the scalar kernel heap segments here once
+    // would leave the JIT's profile of its loops mixed, and every later scalar row slower.
+    try (Arena arena = Arena.ofShared()) {
+      MemorySegment e = arena.allocate(bytes, 64);
+      MemorySegment a = arena.allocate(bytes, 64);
+      scalar.decode(shape, AttentionOptions.defaults(), q1, view, e);
+      simd.decode(shape, AttentionOptions.defaults(), q1, view, a);
+      expected = e.toArray(ValueLayout.JAVA_FLOAT);
+      actual = a.toArray(ValueLayout.JAVA_FLOAT);
+    }
     double worst = 0;
     for (int i = 0; i < expected.length; i++) {
       worst = Math.max(worst, Math.abs(expected[i] - actual[i]));

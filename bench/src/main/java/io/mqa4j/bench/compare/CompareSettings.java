@@ -43,4 +43,11 @@ public record CompareSettings(List<String> phases, List<Integer> decodeContexts,
       default -> throw new IllegalArgumentException("layout must be mha, gqa or mqa, got '" + layout + "'");
     };
   }
+
+  /** These settings for one layout and one element type. */
+  public CompareSettings only(String layout, String dtype) {
+    return new CompareSettings(phases, decodeContexts, prefillContexts, queryHeads, gqaKvHeads,
+        headDim, List.of(layout), kernels, List.of(dtype), threads, maxScalarPrefill, blockTokens,
+        budget);
+  }
 }

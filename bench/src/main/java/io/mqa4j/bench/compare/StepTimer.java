@@ -16,7 +16,7 @@ public final class StepTimer {
   public record Budget(long warmupNanos, int minWarmups, long measureNanos, int minSamples,
       int maxSamples) {
     /** The default: enough for a stable median on a noisy machine, a few seconds at most per row. */
-    public static final Budget NORMAL = new Budget(300_000_000L, 3, 700_000_000L, 9, 400);
+    public static final Budget NORMAL = new Budget(1_000_000_000L, 3, 700_000_000L, 9, 400);
     /** For {@code --quick}: a rough median fast. */
     public static final Budget QUICK = new Budget(60_000_000L, 2, 120_000_000L, 5, 100);
   }
@@ -33,7 +33,7 @@ public final class StepTimer {
       long t0 = System.nanoTime();
       step.run();
       fastest = Math.min(fastest, System.nanoTime() - t0);
-      if (i >= budget.minWarmups() && fastest * 20 > budget.warmupNanos()) {
+      if (i >= budget.minWarmups() && fastest * 4 > budget.warmupNanos()) {
         break; // slow steps: a few warm-ups are all the budget allows
       }
     }

@@ -25,33 +25,41 @@ public final class Roofline {
 
   private Roofline() {}
 
-  /** Measures with {@code threads} threads and with one, reading a buffer of {@code bufferBytes}. */
+  /** Medians of {@code repeats} passes with {@code threads} threads and with one, reading a buffer of {@code bufferBytes}. */
   public static Result measure(int threads, long bufferBytes, int repeats) {
     try (Arena arena = Arena.ofShared()) {
       MemorySegment buffer = arena.allocate(bufferBytes, 4096);
       buffer.fill((byte) 0x3c); // touch every page before timing
-      double readAll = bestReadGBps(buffer, threads, repeats);
-      double readOne = bestReadGBps(buffer, 1, repeats);
-      double fmaAll = bestFmaGflops(threads, repeats);
-      double fmaOne = bestFmaGflops(1, repeats);
+      double readAll = medianReadGBps(buffer, threads, repeats);
+      double readOne = medianReadGBps(buffer, 1, repeats);
+      double fmaAll = medianFmaGflops(threads, repeats);
+      double fmaOne = medianFmaGflops(1, repeats);
       return new Result(readAll, fmaAll, readOne, fmaOne, threads, SPECIES.vectorBitSize(),
           SPECIES.length(), bufferBytes);
     }
   }
 
-  private static double bestReadGBps(MemorySegment buffer, int threads, int repeats) {
+  private static double medianReadGBps(MemorySegment buffer, int threads, int repeats) {
     long slice = buffer.byteSize() / threads / (4L * SPECIES.vectorByteSize()) * (4L * SPECIES.vectorByteSize());
-    double best = 0;
-    for (int rep = 0; rep < repeats + 1; rep++) {
+    double[] rates = new double[repeats];
+    for (int rep = -1; rep < repeats; rep++) {
       long nanos = runParallel(threads, t -> {
         float s = sum(buffer, t * slice, (t + 1) * slice);
         if (s == 42f) System.out.print(""); // keeps the sum alive
       });
-      if (rep > 0) { // the first pass warms the JIT
-        best = Math.max(best, slice * (double) threads / nanos);
+      if (rep >= 0) { // the first pass warms the JIT
+        rates[rep] = slice * (double) threads / nanos;
       }
     }
-    return best;
+    return median(rates);
+  }
+
+  /** The median: on a shared machine the best pass can be an outlier, the median is not. */
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    java.util.Arrays.sort(sorted);
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 
   private static float sum(MemorySegment m, long from, long to) {
@@ -67,20 +75,20 @@ public final class Roofline {
     return a.add(b).add(c).add(d).reduceLanes(VectorOperators.ADD);
   }
 
-  private static double bestFmaGflops(int threads, int repeats) {
+  private static double medianFmaGflops(int threads, int repeats) {
     long iterations = 20_000_000;
-    double best = 0;
-    for (int rep = 0; rep < repeats + 1; rep++) {
+    double[] rates = new double[repeats];
+    for (int rep = -1; rep < repeats; rep++) {
       long nanos = runParallel(threads, t -> {
         float s = fmaChains(iterations);
         if (s == 42f) System.out.print("");
       });
-      if (rep > 0) {
+      if (rep >= 0) {
         double flops = 2.0 * CHAINS * SPECIES.length() * iterations * threads;
-        best = Math.max(best, flops / nanos);
+        rates[rep] = flops / nanos;
       }
     }
-    return best;
+    return median(rates);
   }
 
   private static float fmaChains(long iterations) {
