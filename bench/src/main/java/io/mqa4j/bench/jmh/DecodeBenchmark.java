@@ -44,21 +44,21 @@ public class DecodeBenchmark {
   @Param({"32"})
   public int queryHeads;
 
-  @Param({"128"})
+  @Param({"64", "128", "256"})
   public int headDim;
 
-  @Param({"1024", "4096", "16384"})
+  @Param({"1024", "4096", "16384", "32768"})
   public int context;
 
   @Param({"simd"})
   public String kernel;
 
   /** 0 means every processor. */
-  @Param({"0"})
+  @Param({"0", "1"})
   public int threads;
 
   /** KV element type: f32, f16, bf16 or q8_0. */
-  @Param({"f32"})
+  @Param({"f32", "f16", "bf16", "q8_0"})
   public String dtype;
 
   /**

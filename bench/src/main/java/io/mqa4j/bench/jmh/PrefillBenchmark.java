@@ -36,24 +36,24 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 public class PrefillBenchmark {
 
-  @Param({"mha", "mqa"})
+  @Param({"mha", "gqa", "mqa"})
   public String layout;
 
   @Param({"32"})
   public int queryHeads;
 
-  @Param({"128"})
+  @Param({"64", "128", "256"})
   public int headDim;
 
   /** Prompt tokens, all attended causally. */
-  @Param({"2048"})
+  @Param({"512", "2048"})
   public int context;
 
   @Param({"simd"})
   public String kernel;
 
   /** 0 means every processor. */
-  @Param({"0"})
+  @Param({"0", "1"})
   public int threads;
 
   /** KV element type; f32 reads arrays, the others a paged cache with blocks of 64 tokens. */
