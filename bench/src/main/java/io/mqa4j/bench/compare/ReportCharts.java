@@ -40,9 +40,20 @@ public final class ReportCharts {
       double[] y = points.stream().mapToDouble(r -> r.microsPerStep() / 1000).toArray();
       XYSeries s = chart.addSeries(name, x, y);
       Row first = points.get(0);
-      s.setLineColor(LAYOUT_COLORS.getOrDefault(first.layout(), Color.DARK_GRAY));
-      s.setMarkerColor(s.getLineColor());
-      s.setMarker(first.kernel().equals("scalar") ? SeriesMarkers.SQUARE : SeriesMarkers.CIRCLE);
+      // Colour says the layout, the marker the element type (lighter for narrower types), a
+      // dashed line the scalar kernel.
+      Color color = LAYOUT_COLORS.getOrDefault(first.layout(), Color.DARK_GRAY);
+      if (!first.dtype().equals("f32")) {
+        color = color.brighter();
+      }
+      s.setLineColor(color);
+      s.setMarkerColor(color);
+      s.setMarker(switch (first.dtype()) {
+        case "bf16" -> SeriesMarkers.DIAMOND;
+        case "f16" -> SeriesMarkers.TRIANGLE_UP;
+        case "q8_0" -> SeriesMarkers.SQUARE;
+        default -> SeriesMarkers.CIRCLE;
+      });
       if (first.kernel().equals("scalar")) {
         s.setLineStyle(new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f,
             new float[] {6f, 4f}, 0f));
