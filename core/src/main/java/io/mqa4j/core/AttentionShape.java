@@ -7,7 +7,8 @@ package io.mqa4j.core;
  *
  * @param queryHeads number of query (and output) heads, positive
  * @param kvHeads number of key/value heads, positive and dividing {@code queryHeads}
- * @param headDim elements per head, positive
+ * @param headDim elements per head, positive; {@code queryHeads * headDim} must fit in an
+ *     {@code int}, so that one token's queries, keys and values are each indexable by an array
  */
 public record AttentionShape(int queryHeads, int kvHeads, int headDim) {
 
@@ -34,6 +35,11 @@ public record AttentionShape(int queryHeads, int kvHeads, int headDim) {
     if (queryHeads % kvHeads != 0) {
       throw new IllegalArgumentException(
           "kvHeads (" + kvHeads + ") must divide queryHeads (" + queryHeads + ")");
+    }
+    // kvHeads divides queryHeads, so the KV stride is at most the query stride.
+    if ((long) queryHeads * headDim > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("queryHeads * headDim must fit in an int, got queryHeads="
+          + queryHeads + " * headDim=" + headDim + " = " + (long) queryHeads * headDim);
     }
   }
 

@@ -46,11 +46,21 @@ class AttentionShapeTest {
       "8|-2|8|kvHeads must be positive, got -2",
       "8|2|0|headDim must be positive, got 0",
       "8|3|64|kvHeads (3) must divide queryHeads (8)",
-      "4|8|64|kvHeads (8) must divide queryHeads (4)"})
+      "4|8|64|kvHeads (8) must divide queryHeads (4)",
+      "65536|1|32768|queryHeads * headDim must fit in an int, got queryHeads=65536 * headDim=32768 = 2147483648",
+      "2147483647|2147483647|2|queryHeads * headDim must fit in an int, got queryHeads=2147483647 * headDim=2 = 4294967294"})
   void invalidShapesNameTheirValues(int queryHeads, int kvHeads, int headDim, String message) {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> new AttentionShape(queryHeads, kvHeads, headDim));
     assertEquals(message, e.getMessage());
+  }
+
+  @Test
+  void stridesUpToIntMaxAreAccepted() {
+    assertEquals(Integer.MAX_VALUE, AttentionShape.mha(1, Integer.MAX_VALUE).queryStride());
+    AttentionShape wide = AttentionShape.gqa(2, 1, Integer.MAX_VALUE / 2);
+    assertEquals(Integer.MAX_VALUE - 1, wide.queryStride());
+    assertEquals(Integer.MAX_VALUE / 2, wide.kvStride());
   }
 
   @Test
