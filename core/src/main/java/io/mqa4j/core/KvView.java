@@ -39,6 +39,9 @@ public interface KvView {
   /** A view of {@code numKeys} contiguous f32 tokens in {@code keys} and {@code values}. */
   static KvView ofContiguous(int kvHeads, int headDim, int numKeys, MemorySegment keys,
       MemorySegment values) {
+    if (numKeys < 0) {
+      throw new IllegalArgumentException("numKeys must be >= 0, got " + numKeys);
+    }
     return new ContiguousKv(kvHeads, headDim, numKeys, keys, values);
   }
 
@@ -46,6 +49,9 @@ public interface KvView {
   record ContiguousKv(int kvHeads, int headDim, int length, MemorySegment keys, MemorySegment values)
       implements KvView {
     public ContiguousKv {
+      if (length < 0) {
+        throw new IllegalArgumentException("length must be >= 0, got " + length);
+      }
       long need = (long) length * kvHeads * headDim * Float.BYTES;
       if (keys.byteSize() < need) {
         throw new IllegalArgumentException("keys hold " + keys.byteSize() + " bytes but " + length

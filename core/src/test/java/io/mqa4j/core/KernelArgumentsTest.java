@@ -54,6 +54,34 @@ class KernelArgumentsTest {
   }
 
   @Test
+  void negativeKeyCountsAreRejectedOnEveryPath() {
+    assertFails(IllegalArgumentException.class, "numKeys must be >= 0, got -1",
+        () -> K.decode(S, O, -1, Q, 0, KV, 0, KV, 0, OUT, 0));
+    assertFails(IllegalArgumentException.class, "numKeys must be >= 0, got -2",
+        () -> K.prefill(S, O, 1, -2, seg(32), seg(48), seg(48), seg(32)));
+    assertFails(IllegalArgumentException.class, "numKeys must be >= 0, got -1",
+        () -> KvView.ofContiguous(2, 8, -1, seg(16), seg(16)));
+    assertFails(IllegalArgumentException.class, "length must be >= 0, got -1",
+        () -> new KvView.ContiguousKv(2, 8, -1, seg(16), seg(16)));
+    KvView negative = new NegativeLengthView();
+    assertFails(IllegalArgumentException.class, "kv.length() must be >= 0, got -3",
+        () -> K.decode(S, O, Q, 0, negative, OUT, 0));
+    assertFails(IllegalArgumentException.class, "kv.length() must be >= 0, got -3",
+        () -> K.prefill(S, O, 1, seg(32), negative, seg(32)));
+  }
+
+  /** A view that reports a negative length, as a faulty implementation might. */
+  private static final class NegativeLengthView implements KvView {
+    @Override public int kvHeads() { return 2; }
+    @Override public int headDim() { return 8; }
+    @Override public KvType type() { return KvType.F32; }
+    @Override public int length() { return -3; }
+    @Override public int blockTokens() { return 1; }
+    @Override public MemorySegment keyBlock(int block) { return seg(16); }
+    @Override public MemorySegment valueBlock(int block) { return seg(16); }
+  }
+
+  @Test
   void optionsMustFitTheShape() {
     assertFails(IllegalArgumentException.class, "sinks have 3 entries but the shape has queryHeads=4",
         () -> K.prefill(S, O.withSinks(1, 2, 3), 1, 3, Q, 0, KV, 0, KV, 0, OUT, 0));

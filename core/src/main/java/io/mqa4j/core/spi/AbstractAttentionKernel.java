@@ -220,6 +220,9 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
 
   private void checkView(AttentionShape shape, KvView kv) {
     Objects.requireNonNull(kv, "kv");
+    if (kv.length() < 0) {
+      throw new IllegalArgumentException("kv.length() must be >= 0, got " + kv.length());
+    }
     if (kv.kvHeads() != shape.kvHeads() || kv.headDim() != shape.headDim()) {
       throw new IllegalArgumentException("kv holds kvHeads=" + kv.kvHeads() + ", headDim="
           + kv.headDim() + " but the shape is " + shape);
