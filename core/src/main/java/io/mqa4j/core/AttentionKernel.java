@@ -14,7 +14,7 @@ import java.lang.foreign.MemorySegment;
  * other options are described in {@link AttentionOptions}. Array overloads take offsets in
  * floats; segment overloads read from byte 0 of each segment in native byte order. Keys and values
  * are read where they lie, never copied. Implementations are thread-safe; {@code out} must not
- * overlap the inputs.
+ * overlap the inputs, and a read-only {@code out} segment is rejected before any work.
  */
 public interface AttentionKernel {
 

@@ -82,6 +82,23 @@ class KernelArgumentsTest {
   }
 
   @Test
+  void aReadOnlyOutIsRejectedUpFront() {
+    String message = "out must be writable, got a read-only segment";
+    MemorySegment readOnly = seg(64).asReadOnly();
+    assertFails(IllegalArgumentException.class, message,
+        () -> K.prefill(S, O, 1, 3, seg(32), seg(48), seg(48), readOnly));
+    try (ContiguousKvCache cache = new ContiguousKvCache(2, 8, 4)) {
+      cache.append(new float[16], 0, new float[16], 0);
+      assertFails(IllegalArgumentException.class, message,
+          () -> K.decode(S, O, seg(32), cache, readOnly));
+      assertFails(IllegalArgumentException.class, message,
+          () -> K.prefill(S, O, 1, seg(32), cache, readOnly));
+      assertFails(IllegalArgumentException.class, message,
+          () -> K.decodeBatch(S, O, seg(64), new KvView[] {cache, cache}, readOnly));
+    }
+  }
+
+  @Test
   void optionsMustFitTheShape() {
     assertFails(IllegalArgumentException.class, "sinks have 3 entries but the shape has queryHeads=4",
         () -> K.prefill(S, O.withSinks(1, 2, 3), 1, 3, Q, 0, KV, 0, KV, 0, OUT, 0));

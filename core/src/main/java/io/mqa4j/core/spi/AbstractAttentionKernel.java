@@ -57,7 +57,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkSegment("q", q, qBytes);
     checkSegment("k", k, kvBytes);
     checkSegment("v", v, kvBytes);
-    checkSegment("out", out, qBytes);
+    checkOut(out, qBytes);
     KvView kv = KvView.ofContiguous(shape.kvHeads(), shape.headDim(), numKeys, k, v);
     call(shape, options, numQueries, q, 0, kv, out, 0);
   }
@@ -69,7 +69,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkView(shape, kv);
     long qBytes = (long) numQueries * shape.queryStride() * Float.BYTES;
     checkSegment("q", q, qBytes);
-    checkSegment("out", out, qBytes);
+    checkOut(out, qBytes);
     call(shape, options, numQueries, q, 0, kv, out, 0);
   }
 
@@ -113,7 +113,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     }
     long bytes = (long) sequences.length * shape.queryStride() * Float.BYTES;
     checkSegment("q", q, bytes);
-    checkSegment("out", out, bytes);
+    checkOut(out, bytes);
     if (!BATCH_EVENTS.isEnabled()) {
       attendBatch(shape, options, q, sequences, out);
       return;
@@ -229,6 +229,14 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     }
     if (!supports(kv)) {
       throw new IllegalArgumentException(name() + " kernel cannot read KV type " + kv.type());
+    }
+  }
+
+  /** As {@link #checkSegment} for {@code out}, which must also be writable. */
+  private static void checkOut(MemorySegment out, long bytes) {
+    checkSegment("out", out, bytes);
+    if (out.isReadOnly()) {
+      throw new IllegalArgumentException("out must be writable, got a read-only segment");
     }
   }
 
