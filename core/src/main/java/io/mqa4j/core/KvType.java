@@ -14,7 +14,11 @@ import java.util.Locale;
  *   <li>{@link #BF16}: the top 16 bits of a float32, rounded to nearest even;</li>
  *   <li>{@link #Q8_0}: ggml's {@code block_q8_0}: blocks of 32 elements along the head, each an
  *       f16 scale {@code d} followed by 32 signed bytes {@code q}, the value being {@code q * d}
- *       (34 bytes per 32 elements). The head dimension must be a multiple of 32.</li>
+ *       (34 bytes per 32 elements). The head dimension must be a multiple of 32. {@code d} is
+ *       {@code amax / 127} in f16, raised one f16 step where rounding would clip the block's
+ *       largest value by more than half a step, and at most 65504 (f16's largest finite value):
+ *       blocks with {@code amax <= 65504 * 127.5} decode within half a step of the input, larger
+ *       ones saturate at {@code ±127 * 65504}. A NaN in a block makes the whole block NaN.</li>
  * </ul>
  * {@link #encode} and {@link #decode} are the reference conversions; kernels may read the bytes
  * directly but must produce the same float for each element.
@@ -38,6 +42,10 @@ public enum KvType {
       ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
   static final ValueLayout.OfShort SHORT_LE =
       ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+  /** The f16 bits of 65504, the largest finite half. */
+  private static final short F16_MAX_BITS = 0x7bff;
+  /** The f16 bits of positive infinity. */
+  private static final short F16_INFINITY_BITS = 0x7c00;
 
   /** Bytes that one head of {@code headDim} elements takes. */
   public long headBytes(int headDim) {
@@ -137,11 +145,23 @@ public enum KvType {
       amax = Math.max(amax, Math.abs(src[from + i]));
     }
     short scaleBits = Float.floatToFloat16(amax / 127f);
+    // Among f16 subnormals rounding can lower the scale by up to half of 2^-24, enough for the
+    // largest value to clip beyond half a step (or for a tiny block to get d = 0): take the next
+    // f16 up. d * 127.5 is exact in float (11 + 8 significant bits).
+    if (Float.float16ToFloat(scaleBits) * 127.5f < amax) {
+      scaleBits++;
+    }
+    // Past 65504 * 127.5 the scale rounds or steps up to infinity, and q * inf decodes as NaN.
+    if (scaleBits == F16_INFINITY_BITS) {
+      scaleBits = F16_MAX_BITS;
+    }
     float d = Float.float16ToFloat(scaleBits);
-    float inverse = d == 0f ? 0f : 1f / d;
     dst.set(SHORT_LE, at, scaleBits);
     for (int i = 0; i < Q8_0_BLOCK; i++) {
-      int q = Math.round(src[from + i] * inverse);
+      // x * (1/d) in float rounds twice and can cross a .5 tie (4.4999996 became 5). x / d in
+      // double is within 2^-53 relative of the true quotient, far closer than a float over an
+      // f16 can come to a tie without being one, so it rounds to the nearest integer.
+      long q = d == 0f ? 0 : Math.round(src[from + i] / (double) d);
       dst.set(ValueLayout.JAVA_BYTE, at + 2 + i, (byte) Math.clamp(q, -127, 127));
     }
   }

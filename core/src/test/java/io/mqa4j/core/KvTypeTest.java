@@ -112,6 +112,117 @@ class KvTypeTest {
     }
   }
 
+  /** Largest amax whose block a 65504 scale still holds within half a step. */
+  private static final double Q8_MAX_REPRESENTABLE = 65504.0 * 127.5;
+
+  @Test
+  void q8RandomBlocksAtEveryMagnitudeStayWithinHalfAStep() {
+    Random random = new Random(5);
+    float[][] blocks = new float[20_000][];
+    for (int b = 0; b < blocks.length; b++) {
+      float amax = (float) Math.pow(2, -40 + 68 * random.nextDouble()); // 2^-40 to 2^28
+      blocks[b] = q8Block(random, amax);
+    }
+    checkQ8Blocks(blocks);
+  }
+
+  @Test
+  void q8BlocksJustAroundScaleRoundingBoundariesStayWithinHalfAStep() {
+    // amax / 127 just below and above the midpoint of two neighbouring halves, so the scale
+    // rounds down or up; among subnormals rounding down made the largest value clip.
+    Random random = new Random(6);
+    java.util.List<float[]> blocks = new java.util.ArrayList<>();
+    for (int bits = 0; bits < 0x7bff; bits += bits < 0x0800 ? 1 : 37) {
+      double mid = (Float.float16ToFloat((short) bits) + (double) Float.float16ToFloat((short) (bits + 1))) / 2;
+      float amax = (float) (127 * mid);
+      for (float a : new float[] {Math.nextDown(amax), amax, Math.nextUp(amax)}) {
+        blocks.add(q8Block(random, a));
+      }
+    }
+    checkQ8Blocks(blocks.toArray(float[][]::new));
+  }
+
+  @Test
+  void q8ValuesNearAHalfStepRoundToTheNearerStep() {
+    // With amax = 127 * d the scale is d exactly; values a hair either side of (k + 0.5) * d
+    // are where rounding x * (1 / d) in float went the wrong way.
+    Random random = new Random(7);
+    float[][] blocks = new float[5_000][];
+    for (int b = 0; b < blocks.length; b++) {
+      float d = Float.float16ToFloat((short) (1 + random.nextInt(0x7bff)));
+      float[] x = new float[32];
+      x[0] = 127 * d;
+      for (int i = 1; i < 32; i++) {
+        float tie = (random.nextInt(254) - 127 + 0.5f) * d;
+        x[i] = random.nextBoolean() ? Math.nextDown(tie) : Math.nextUp(tie);
+      }
+      blocks[b] = x;
+    }
+    checkQ8Blocks(blocks);
+  }
+
+  @Test
+  void q8HugeValuesSaturateInsteadOfTurningIntoInfinityOrNaN() {
+    float[] amaxes = {1e6f, 65504f * 127, 65504f * 127.25f, 65504f * 127.5f, 65512f * 127,
+        65520f * 127, 65536f * 127, 1e7f, 1e20f, Float.MAX_VALUE, Float.POSITIVE_INFINITY};
+    Random random = new Random(8);
+    float[][] blocks = new float[amaxes.length * 2][];
+    for (int i = 0; i < amaxes.length; i++) {
+      blocks[2 * i] = q8Block(random, amaxes[i]);
+      blocks[2 * i + 1] = q8Block(random, -amaxes[i]);
+    }
+    checkQ8Blocks(blocks);
+  }
+
+  /** 32 values in {@code [-|amax|, |amax|]}, one of them exactly {@code amax}. */
+  private static float[] q8Block(Random random, float amax) {
+    float[] x = new float[32];
+    for (int i = 0; i < 32; i++) {
+      x[i] = (float) ((2 * random.nextDouble() - 1) * Math.abs((double) amax));
+    }
+    x[random.nextInt(32)] = amax;
+    return x;
+  }
+
+  /**
+   * Each block decodes to finite values: within half a step of the input where the block's amax
+   * is at most {@code 65504 * 127.5}, else quantised against the largest finite scale, 65504, and
+   * saturated at {@code ±127 * 65504}. The scale is never more than one f16 step above
+   * {@code amax / 127}.
+   */
+  private static void checkQ8Blocks(float[][] blocks) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment s = arena.allocate(KvType.Q8_0.headBytes(32));
+      float[] back = new float[32];
+      for (float[] x : blocks) {
+        KvType.Q8_0.encode(x, 0, 32, s, 0);
+        KvType.Q8_0.decode(s, 0, 32, back, 0);
+        short dBits = s.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 0);
+        double d = Float.float16ToFloat(dBits);
+        double amax = 0;
+        for (float v : x) amax = Math.max(amax, Math.abs(v));
+        String block = "amax=" + amax + ", d=" + d;
+        assertTrue(Double.isFinite(d), block);
+        if (amax <= Q8_MAX_REPRESENTABLE) {
+          short rounded = Float.floatToFloat16((float) (amax / 127));
+          double bound = rounded >= 0x7bff ? 65504 : Float.float16ToFloat((short) (rounded + 1));
+          assertTrue(d <= bound, "scale at most one f16 step above amax / 127: " + block);
+        } else {
+          assertEquals(65504.0, d, block);
+        }
+        for (int i = 0; i < 32; i++) {
+          assertTrue(Float.isFinite(back[i]), x[i] + " -> " + back[i] + ", " + block);
+          if (amax <= Q8_MAX_REPRESENTABLE) {
+            assertTrue(Math.abs(back[i] - (double) x[i]) <= 0.5 * d, x[i] + " -> " + back[i] + ", " + block);
+          } else {
+            float saturated = Math.clamp(Math.round(x[i] / d), -127, 127) * 65504f;
+            assertEquals(saturated, back[i], x[i] + " -> " + back[i] + ", " + block);
+          }
+        }
+      }
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(KvType.class)
   void exactValuesSurvive(KvType type) {
