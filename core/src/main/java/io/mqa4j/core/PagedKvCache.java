@@ -29,6 +29,8 @@ public final class PagedKvCache implements AutoCloseable {
 
   /** The block size when none is given. */
   public static final int DEFAULT_BLOCK_TOKENS = 16;
+  /** The most blocks a cache can have: its per-block arrays are Java arrays. */
+  private static final int MAX_BLOCKS = Integer.MAX_VALUE - 8;
 
   private final KvFootprint footprint;
   private final int capacityBlocks;
@@ -75,14 +77,29 @@ public final class PagedKvCache implements AutoCloseable {
     return new Builder(kvHeads, headDim);
   }
 
-  /** Settings of a new cache; {@link #capacityBlocks} or {@link #capacityBytes} is required. */
+  /**
+   * Settings of a new cache. One capacity is required, given in blocks, bytes or tokens; the last
+   * one given wins, and {@link #build()} converts it to blocks with the element type and block size
+   * set by then, whatever order the setters were called in.
+   */
   public static final class Builder {
+    /** The ways a capacity can be given, with the setter that gives each. */
+    private enum CapacityUnit {
+      BLOCKS("capacityBlocks"), BYTES("capacityBytes"), TOKENS("capacityTokens");
+
+      final String setter;
+
+      CapacityUnit(String setter) {
+        this.setter = setter;
+      }
+    }
+
     private final int kvHeads;
     private final int headDim;
     private KvType type = KvType.F32;
     private int blockTokens = DEFAULT_BLOCK_TOKENS;
-    private long capacityBlocks = -1;
-    private long capacityBytes = -1;
+    private CapacityUnit capacityUnit;
+    private long capacity;
 
     private Builder(int kvHeads, int headDim) {
       this.kvHeads = kvHeads;
@@ -103,43 +120,48 @@ public final class PagedKvCache implements AutoCloseable {
 
     /** Capacity in blocks. */
     public Builder capacityBlocks(long blocks) {
-      this.capacityBlocks = blocks;
-      this.capacityBytes = -1;
-      return this;
+      return capacity(CapacityUnit.BLOCKS, blocks);
     }
 
     /** Capacity in bytes of keys and values; rounded down to whole blocks. */
     public Builder capacityBytes(long bytes) {
-      this.capacityBytes = bytes;
-      this.capacityBlocks = -1;
-      return this;
+      return capacity(CapacityUnit.BYTES, bytes);
     }
 
     /** Capacity for {@code tokens} tokens in whole blocks (for one sequence of that length). */
     public Builder capacityTokens(long tokens) {
-      if (tokens <= 0) {
-        throw new IllegalArgumentException("capacity tokens must be positive, got " + tokens);
-      }
-      return capacityBlocks((tokens + Math.max(1, blockTokens) - 1) / Math.max(1, blockTokens));
+      return capacity(CapacityUnit.TOKENS, tokens);
+    }
+
+    private Builder capacity(CapacityUnit unit, long amount) {
+      this.capacityUnit = unit;
+      this.capacity = amount;
+      return this;
     }
 
     public PagedKvCache build() {
       KvFootprint footprint = new KvFootprint(kvHeads, headDim, type, blockTokens);
-      long blocks = capacityBlocks;
-      if (capacityBytes >= 0) {
-        blocks = capacityBytes / footprint.blockBytes();
-        if (blocks == 0) {
-          throw new IllegalArgumentException("capacityBytes " + capacityBytes + " holds no block of "
-              + footprint.blockBytes() + " bytes");
-        }
+      if (capacityUnit == null) {
+        throw new IllegalArgumentException(
+            "a capacity is required: capacityBlocks, capacityBytes or capacityTokens");
       }
-      if (blocks <= 0) {
-        throw new IllegalArgumentException(capacityBlocks == -1 && capacityBytes == -1
-            ? "a capacity is required: capacityBlocks, capacityBytes or capacityTokens"
-            : "capacityBlocks must be positive, got " + blocks);
+      if (capacity <= 0) {
+        throw new IllegalArgumentException(capacityUnit.setter + " must be positive, got " + capacity);
       }
-      if (blocks > Integer.MAX_VALUE - 8) {
-        throw new IllegalArgumentException("capacityBlocks must be below 2^31, got " + blocks);
+      long blocks = switch (capacityUnit) {
+        case BLOCKS -> capacity;
+        case BYTES -> capacity / footprint.blockBytes();
+        case TOKENS -> Math.ceilDiv(capacity, blockTokens);
+      };
+      if (blocks == 0) { // only bytes round down
+        throw new IllegalArgumentException("capacityBytes " + capacity + " holds no block of "
+            + footprint.blockBytes() + " bytes");
+      }
+      if (blocks > MAX_BLOCKS) {
+        throw new IllegalArgumentException(capacityUnit == CapacityUnit.BLOCKS
+            ? "capacityBlocks must be at most " + MAX_BLOCKS + ", got " + capacity
+            : capacityUnit.setter + " " + capacity + " needs " + blocks + " blocks, more than the "
+                + MAX_BLOCKS + " a cache can hold");
       }
       return new PagedKvCache(footprint, (int) blocks);
     }

@@ -81,6 +81,48 @@ class PagedKvCacheTest {
     assertTrue(q8.getMessage().contains("headDim=40"), q8.getMessage());
   }
 
+  @Test
+  void capacityIsResolvedAtBuildWithTheLastFormGiven() {
+    // Tokens before the block size: 100 tokens in blocks of 8 need 13 blocks, not 7 of 16.
+    try (PagedKvCache cache = PagedKvCache.builder(1, 8).capacityTokens(100).blockTokens(8).build()) {
+      assertEquals(13, cache.capacityBlocks());
+    }
+    // Bytes before the type: a q8_0 block of 16 tokens of one 32-wide head is 16 * 2 * 34 bytes.
+    long q8Block = new KvFootprint(1, 32, KvType.Q8_0, 16).blockBytes();
+    try (PagedKvCache cache = PagedKvCache.builder(1, 32).capacityBytes(5 * q8Block).type(KvType.Q8_0).build()) {
+      assertEquals(5, cache.capacityBlocks());
+    }
+    try (PagedKvCache cache = PagedKvCache.builder(1, 8).capacityBlocks(3).capacityTokens(100).build()) {
+      assertEquals(7, cache.capacityBlocks(), "tokens given last win");
+    }
+    long f32Block = new KvFootprint(1, 8, KvType.F32, 4).blockBytes();
+    try (PagedKvCache cache = PagedKvCache.builder(1, 8).capacityTokens(100).capacityBytes(2 * f32Block)
+        .blockTokens(4).build()) {
+      assertEquals(2, cache.capacityBlocks(), "bytes given last win");
+    }
+    try (PagedKvCache cache = PagedKvCache.builder(1, 8).capacityBytes(1).capacityBlocks(4).build()) {
+      assertEquals(4, cache.capacityBlocks(), "blocks given last win");
+    }
+  }
+
+  @Test
+  void badCapacitiesNameTheSetter() {
+    assertEquals("capacityTokens must be positive, got 0", assertThrows(IllegalArgumentException.class,
+        () -> PagedKvCache.builder(1, 8).capacityTokens(0).build()).getMessage());
+    assertEquals("capacityBytes must be positive, got -1", assertThrows(IllegalArgumentException.class,
+        () -> PagedKvCache.builder(1, 8).capacityBytes(-1).build()).getMessage());
+    assertEquals("capacityBlocks must be positive, got -5", assertThrows(IllegalArgumentException.class,
+        () -> PagedKvCache.builder(1, 8).capacityBlocks(-5).build()).getMessage());
+    assertEquals("a capacity is required: capacityBlocks, capacityBytes or capacityTokens",
+        assertThrows(IllegalArgumentException.class, () -> PagedKvCache.builder(1, 8).build()).getMessage());
+    assertEquals("capacityBlocks must be at most 2147483639, got 2147483640",
+        assertThrows(IllegalArgumentException.class,
+            () -> PagedKvCache.builder(1, 8).capacityBlocks(Integer.MAX_VALUE - 7).build()).getMessage());
+    assertEquals("capacityTokens 9223372036854775807 needs 576460752303423488 blocks, more than the"
+        + " 2147483639 a cache can hold", assertThrows(IllegalArgumentException.class,
+            () -> PagedKvCache.builder(1, 8).capacityTokens(Long.MAX_VALUE).build()).getMessage());
+  }
+
   @ParameterizedTest
   @ValueSource(ints = {1, 3, 16, 100, 1000})
   void pagedF32DecodeIsBitIdenticalToTheContiguousPath(int blockTokens) {
