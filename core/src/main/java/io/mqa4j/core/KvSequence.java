@@ -7,7 +7,8 @@ import java.util.Arrays;
  * One sequence of a {@link PagedKvCache}: a handle to pass to the cache's operations and the
  * {@link KvView} kernels read. It always shows the sequence's current tokens. Reading it while
  * the same sequence is being appended to, truncated or freed is a race; other sequences may be
- * changed meanwhile.
+ * changed meanwhile. Once freed, or once its cache is closed, the sequence is dead and the cache's
+ * operations and the kernels throw {@link IllegalStateException} when given it.
  */
 public final class KvSequence implements KvView {
 
@@ -31,9 +32,15 @@ public final class KvSequence implements KvView {
     return id;
   }
 
-  /** Whether {@link PagedKvCache#free} has released this sequence. */
+  /** Whether {@link PagedKvCache#free} or {@link PagedKvCache#close} has released this sequence. */
   public boolean isFreed() {
     return freed;
+  }
+
+  /** The error for using this sequence once it is dead, saying why. */
+  IllegalStateException dead() {
+    return new IllegalStateException("sequence " + id
+        + (cache.isClosed() ? " belongs to a closed cache" : " has been freed"));
   }
 
   /** Blocks this sequence holds, shared ones included. */

@@ -24,6 +24,11 @@ import java.util.Set;
  * own sequences at once. Kernels read a {@link KvSequence} without locking; a sequence must not be
  * changed while a kernel reads it. An operation that fails, including one that finds the cache
  * full ({@link KvCacheFullException}), leaves the cache exactly as it was.
+ *
+ * <p>A sequence that has been {@link #free freed}, and every sequence once the cache is
+ * {@link #close closed}, is dead: operations on it, and kernels given it, throw
+ * {@link IllegalStateException} naming the sequence. A sequence of another cache is an
+ * {@link IllegalArgumentException}.
  */
 public final class PagedKvCache implements AutoCloseable {
 
@@ -399,14 +404,18 @@ public final class PagedKvCache implements AutoCloseable {
   }
 
   private void checkLive(KvSequence seq) {
-    checkOpen();
     Objects.requireNonNull(seq, "seq");
     if (seq.cache != this) {
       throw new IllegalArgumentException("sequence " + seq.id + " belongs to another cache");
     }
-    if (seq.freed) {
-      throw new IllegalArgumentException("sequence " + seq.id + " has been freed");
+    if (seq.freed) { // close() frees every sequence too
+      throw seq.dead();
     }
+  }
+
+  /** Whether {@link #close()} has run. */
+  synchronized boolean isClosed() {
+    return closed;
   }
 
   /** Frees all memory; every sequence is dead afterwards. */

@@ -279,13 +279,47 @@ class PagedKvCacheTest {
     assertThrows(IllegalArgumentException.class, () -> cache.append(s, new float[1], 0, new float[2], 0));
     assertThrows(IllegalArgumentException.class, () -> cache.append(s, -1, new float[2], 0, new float[2], 0));
     assertThrows(NullPointerException.class, () -> cache.append(null, new float[2], 0, new float[2], 0));
+    KvSequence survivor = cache.newSequence();
     cache.free(s);
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> cache.fork(s)).getMessage().contains("has been freed"));
-    assertThrows(IllegalArgumentException.class, () -> cache.free(s));
+    String freed = "sequence " + s.id() + " has been freed";
+    assertEquals(freed, assertThrows(IllegalStateException.class, () -> cache.fork(s)).getMessage());
+    assertEquals(freed, assertThrows(IllegalStateException.class, () -> cache.free(s)).getMessage());
+    assertEquals(freed, assertThrows(IllegalStateException.class,
+        () -> cache.append(s, new float[2], 0, new float[2], 0)).getMessage());
+    assertEquals(freed, assertThrows(IllegalStateException.class, () -> cache.truncate(s, 0)).getMessage());
+    assertEquals(freed, assertThrows(IllegalStateException.class, () -> cache.sequenceBytes(s)).getMessage());
+    assertEquals(freed, assertThrows(IllegalStateException.class, () -> cache.decodeBytesRead(s)).getMessage());
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> other.free(survivor))
+        .getMessage().contains("another cache"), "a foreign sequence stays an argument error");
     cache.close();
     other.close();
     assertThrows(IllegalStateException.class, cache::newSequence);
     assertTrue(foreign.isFreed(), "close kills every sequence");
+    String closed = "sequence " + survivor.id() + " belongs to a closed cache";
+    assertEquals(closed, assertThrows(IllegalStateException.class, () -> cache.fork(survivor)).getMessage());
+    assertEquals(closed, assertThrows(IllegalStateException.class,
+        () -> cache.append(survivor, new float[2], 0, new float[2], 0)).getMessage());
+  }
+
+  @Test
+  void kernelsRefuseDeadSequences() {
+    AttentionShape shape = AttentionShape.mqa(2, 4);
+    float[] q = new float[shape.queryStride()];
+    float[] out = new float[q.length];
+    PagedKvCache cache = PagedKvCache.builder(1, 4).capacityBlocks(2).build();
+    KvSequence freed = cache.newSequence();
+    KvSequence closed = cache.newSequence();
+    cache.append(freed, new float[4], 0, new float[4], 0);
+    cache.append(closed, new float[4], 0, new float[4], 0);
+    cache.free(freed);
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> SCALAR.decode(shape, AttentionOptions.defaults(), q, 0, freed, out, 0));
+    assertTrue(e.getMessage().contains("sequence " + freed.id() + " has been freed"), e.getMessage());
+    cache.close();
+    e = assertThrows(IllegalStateException.class, () -> SCALAR.prefill(shape, AttentionOptions.defaults(), 1,
+        MemorySegment.ofArray(q), closed, MemorySegment.ofArray(out)));
+    assertTrue(e.getMessage().contains("sequence " + closed.id() + " has been freed or its cache closed"),
+        e.getMessage());
   }
 
   @Test

@@ -3,6 +3,7 @@ package io.mqa4j.core.spi;
 import io.mqa4j.core.AttentionKernel;
 import io.mqa4j.core.AttentionOptions;
 import io.mqa4j.core.AttentionShape;
+import io.mqa4j.core.KvSequence;
 import io.mqa4j.core.KvView;
 import java.lang.foreign.MemorySegment;
 import io.mqa4j.core.jfr.DecodeBatchEvent;
@@ -220,6 +221,10 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
 
   private void checkView(AttentionShape shape, KvView kv) {
     Objects.requireNonNull(kv, "kv");
+    if (kv instanceof KvSequence seq && seq.isFreed()) { // it would read as empty
+      throw new IllegalStateException("kv: sequence " + seq.id()
+          + " has been freed or its cache closed");
+    }
     if (kv.length() < 0) {
       throw new IllegalArgumentException("kv.length() must be >= 0, got " + kv.length());
     }
