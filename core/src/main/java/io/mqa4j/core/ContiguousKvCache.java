@@ -107,12 +107,23 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
 
   @Override
   public MemorySegment keyBlock(int block) {
+    if (block != 0) {
+      throw outOfRange(block);
+    }
     return keys;
   }
 
   @Override
   public MemorySegment valueBlock(int block) {
+    if (block != 0) {
+      throw outOfRange(block);
+    }
     return values;
+  }
+
+  private static IndexOutOfBoundsException outOfRange(int block) {
+    return new IndexOutOfBoundsException("block " + block
+        + " is out of range [0, 1): a contiguous cache is one block");
   }
 
   @Override

@@ -80,12 +80,27 @@ public final class KvSequence implements KvView {
 
   @Override
   public MemorySegment keyBlock(int block) {
+    // The table can be longer than blockCount; past it lie stale numbers of released blocks.
+    if (block < 0 || block >= blockCount) {
+      throw outOfRange(block);
+    }
     return cache.keys(blocks[block]);
   }
 
   @Override
   public MemorySegment valueBlock(int block) {
+    if (block < 0 || block >= blockCount) {
+      throw outOfRange(block);
+    }
     return cache.values(blocks[block]);
+  }
+
+  private RuntimeException outOfRange(int block) {
+    if (freed) {
+      return dead();
+    }
+    return new IndexOutOfBoundsException("block " + block + " is out of range [0, " + blockCount
+        + ") of sequence " + id);
   }
 
   @Override

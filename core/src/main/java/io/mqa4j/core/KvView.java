@@ -25,10 +25,14 @@ public interface KvView {
   /** Tokens per block (the last block may be partly filled). */
   int blockTokens();
 
-  /** The keys of block {@code block}, {@code [blockTokens][kvHeads][headDim]}. */
+  /**
+   * The keys of block {@code block}, {@code [blockTokens][kvHeads][headDim]}. Blocks run from 0
+   * to the one holding the last token; a contiguous view is the single block 0, even when empty.
+   * Any other index throws {@link IndexOutOfBoundsException} naming it and the range.
+   */
   MemorySegment keyBlock(int block);
 
-  /** The values of block {@code block}, {@code [blockTokens][kvHeads][headDim]}. */
+  /** The values of block {@code block}, laid out and numbered as in {@link #keyBlock}. */
   MemorySegment valueBlock(int block);
 
   /** Bytes of one token's keys (or values) across all KV heads. */
@@ -75,12 +79,24 @@ public interface KvView {
 
     @Override
     public MemorySegment keyBlock(int block) {
+      if (block != 0) {
+        throw onlyBlockZero(block);
+      }
       return keys;
     }
 
     @Override
     public MemorySegment valueBlock(int block) {
+      if (block != 0) {
+        throw onlyBlockZero(block);
+      }
       return values;
     }
+  }
+
+  /** The error for asking a single-block view for a block other than 0. */
+  private static IndexOutOfBoundsException onlyBlockZero(int block) {
+    return new IndexOutOfBoundsException("block " + block
+        + " is out of range [0, 1): a contiguous view is one block");
   }
 }

@@ -71,6 +71,25 @@ class ContiguousKvCacheTest {
   }
 
   @Test
+  void theOnlyBlockIsBlockZero() {
+    String message = "is out of range [0, 1): a contiguous cache is one block";
+    try (ContiguousKvCache cache = new ContiguousKvCache(1, 4, 4)) {
+      cache.append(new float[4], 0, new float[4], 0);
+      assertEquals(cache.keyBlock(0).byteSize(), cache.valueBlock(0).byteSize());
+      assertEquals("block 1 " + message,
+          assertThrows(IndexOutOfBoundsException.class, () -> cache.keyBlock(1)).getMessage());
+      assertEquals("block -1 " + message,
+          assertThrows(IndexOutOfBoundsException.class, () -> cache.valueBlock(-1)).getMessage());
+    }
+    KvView view = KvView.ofContiguous(1, 4, 0, java.lang.foreign.MemorySegment.NULL,
+        java.lang.foreign.MemorySegment.NULL);
+    assertEquals(0, view.keyBlock(0).byteSize(), "an empty view still has its block");
+    assertEquals("block 3 is out of range [0, 1): a contiguous view is one block",
+        assertThrows(IndexOutOfBoundsException.class, () -> view.keyBlock(3)).getMessage());
+    assertThrows(IndexOutOfBoundsException.class, () -> view.valueBlock(1));
+  }
+
+  @Test
   void closeFreesTheMemory() {
     ContiguousKvCache cache = new ContiguousKvCache(1, 4, 4);
     cache.close();

@@ -302,6 +302,27 @@ class PagedKvCacheTest {
   }
 
   @Test
+  void blockAccessorsCheckTheIndex() {
+    try (PagedKvCache cache = PagedKvCache.builder(1, 2).blockTokens(4).capacityBlocks(4).build()) {
+      KvSequence s = cache.newSequence();
+      cache.append(s, 6, seq(0, 12), 0, seq(0, 12), 0);
+      int id = s.id();
+      assertEquals("block 2 is out of range [0, 2) of sequence " + id,
+          assertThrows(IndexOutOfBoundsException.class, () -> s.keyBlock(2)).getMessage());
+      assertEquals("block -1 is out of range [0, 2) of sequence " + id,
+          assertThrows(IndexOutOfBoundsException.class, () -> s.valueBlock(-1)).getMessage());
+      cache.truncate(s, 3);
+      // Block 1 went back to the free list; its number is still in the table's spare room.
+      assertEquals("block 1 is out of range [0, 1) of sequence " + id,
+          assertThrows(IndexOutOfBoundsException.class, () -> s.keyBlock(1)).getMessage());
+      assertThrows(IndexOutOfBoundsException.class, () -> s.valueBlock(1));
+      cache.free(s);
+      assertEquals("sequence " + id + " has been freed",
+          assertThrows(IllegalStateException.class, () -> s.keyBlock(0)).getMessage());
+    }
+  }
+
+  @Test
   void kernelsRefuseDeadSequences() {
     AttentionShape shape = AttentionShape.mqa(2, 4);
     float[] q = new float[shape.queryStride()];
