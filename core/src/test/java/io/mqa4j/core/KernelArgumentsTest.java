@@ -131,6 +131,23 @@ class KernelArgumentsTest {
     }
   }
 
+  @Test
+  void batchErrorsNameTheSequence() {
+    try (ContiguousKvCache cache = new ContiguousKvCache(2, 8, 4);
+        ContiguousKvCache wrongHeads = new ContiguousKvCache(1, 8, 4);
+        PagedKvCache paged = PagedKvCache.builder(2, 8).capacityBlocks(1).build()) {
+      assertFails(IllegalArgumentException.class, "sequences[1] holds kvHeads=1, headDim=8",
+          () -> K.decodeBatch(S, O, seg(96), new KvView[] {cache, wrongHeads, cache}, seg(96)));
+      assertFails(IllegalArgumentException.class, "sequences[0].length() must be >= 0, got -3",
+          () -> K.decodeBatch(S, O, seg(64), new KvView[] {new NegativeLengthView(), cache}, seg(64)));
+      KvSequence freed = paged.newSequence();
+      paged.free(freed);
+      IllegalStateException e = assertThrows(IllegalStateException.class,
+          () -> K.decodeBatch(S, O, seg(96), new KvView[] {cache, cache, freed}, seg(96)));
+      assertTrue(e.getMessage().startsWith("sequences[2]: sequence " + freed.id()), e.getMessage());
+    }
+  }
+
   private static MemorySegment seg(int floats) {
     return MemorySegment.ofArray(new float[floats]);
   }

@@ -107,10 +107,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       throw new IllegalArgumentException("sequences must not be empty");
     }
     for (int i = 0; i < sequences.length; i++) {
-      if (sequences[i] == null) {
-        throw new NullPointerException("sequences[" + i + "]");
-      }
-      checkView(shape, sequences[i]);
+      checkView(shape, sequences[i], i);
     }
     long bytes = (long) sequences.length * shape.queryStride() * Float.BYTES;
     checkSegment("q", q, bytes);
@@ -220,22 +217,37 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   }
 
   private void checkView(AttentionShape shape, KvView kv) {
-    Objects.requireNonNull(kv, "kv");
+    checkView(shape, kv, -1);
+  }
+
+  /** Checks {@code kv}: {@code sequences[index]} of a batch, or the {@code kv} argument for -1. */
+  private void checkView(AttentionShape shape, KvView kv, int index) {
+    if (kv == null) {
+      throw new NullPointerException(viewName(index));
+    }
     if (kv instanceof KvSequence seq && seq.isFreed()) { // it would read as empty
-      throw new IllegalStateException("kv: sequence " + seq.id()
+      throw new IllegalStateException(viewName(index) + ": sequence " + seq.id()
           + " has been freed or its cache closed");
     }
     if (kv.length() < 0) {
-      throw new IllegalArgumentException("kv.length() must be >= 0, got " + kv.length());
+      throw new IllegalArgumentException(viewName(index) + ".length() must be >= 0, got "
+          + kv.length());
     }
     if (kv.kvHeads() != shape.kvHeads() || kv.headDim() != shape.headDim()) {
-      throw new IllegalArgumentException("kv holds kvHeads=" + kv.kvHeads() + ", headDim="
-          + kv.headDim() + " but the shape is " + shape);
+      throw new IllegalArgumentException(viewName(index) + " holds kvHeads=" + kv.kvHeads()
+          + ", headDim=" + kv.headDim() + " but the shape is " + shape);
     }
     if (!supports(kv)) {
-      throw new IllegalArgumentException(name() + " kernel cannot read KV type " + kv.type());
+      throw new IllegalArgumentException(viewName(index) + ": the " + name()
+          + " kernel cannot read KV type " + kv.type());
     }
   }
+
+  /** The name of a checked view in messages; built only on failure, so a batch allocates nothing. */
+  private static String viewName(int index) {
+    return index < 0 ? "kv" : "sequences[" + index + "]";
+  }
+
 
   /** As {@link #checkSegment} for {@code out}, which must also be writable. */
   private static void checkOut(MemorySegment out, long bytes) {
