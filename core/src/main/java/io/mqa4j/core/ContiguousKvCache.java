@@ -29,10 +29,23 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
     if (capacityTokens <= 0) {
       throw new IllegalArgumentException("capacityTokens must be positive, got " + capacityTokens);
     }
+    // One token's floats are indexed by int in append's arrays.
+    long tokenFloats = (long) kvHeads * headDim;
+    if (tokenFloats > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("kvHeads * headDim must fit in an int, got kvHeads="
+          + kvHeads + " * headDim=" + headDim + " = " + tokenFloats);
+    }
+    long bytes;
+    try {
+      bytes = Math.multiplyExact(tokenFloats * Float.BYTES, (long) capacityTokens);
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("capacityTokens * kvHeads * headDim * " + Float.BYTES
+          + " bytes overflows a long: capacityTokens=" + capacityTokens + ", kvHeads=" + kvHeads
+          + ", headDim=" + headDim);
+    }
     this.kvHeads = kvHeads;
     this.headDim = headDim;
     this.capacity = capacityTokens;
-    long bytes = (long) capacityTokens * kvHeads * headDim * Float.BYTES;
     this.arena = Arena.ofShared();
     // 64-byte alignment keeps every vector load of a head within one cache line where it can.
     this.keys = arena.allocate(bytes, 64);

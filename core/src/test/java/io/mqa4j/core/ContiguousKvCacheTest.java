@@ -62,6 +62,13 @@ class ContiguousKvCacheTest {
         assertThrows(IllegalArgumentException.class, () -> new ContiguousKvCache(1, -1, 8)).getMessage());
     assertEquals("capacityTokens must be positive, got 0",
         assertThrows(IllegalArgumentException.class, () -> new ContiguousKvCache(1, 8, 0)).getMessage());
+    // Sizes whose products overflow; each would otherwise wrap round to a bogus allocation size.
+    assertEquals("kvHeads * headDim must fit in an int, got kvHeads=65536 * headDim=65536 = 4294967296",
+        assertThrows(IllegalArgumentException.class,
+            () -> new ContiguousKvCache(65536, 65536, Integer.MAX_VALUE)).getMessage());
+    assertEquals("capacityTokens * kvHeads * headDim * 4 bytes overflows a long: capacityTokens=2147483647,"
+        + " kvHeads=1, headDim=2147483647", assertThrows(IllegalArgumentException.class,
+            () -> new ContiguousKvCache(1, Integer.MAX_VALUE, Integer.MAX_VALUE)).getMessage());
     try (ContiguousKvCache cache = new ContiguousKvCache(2, 4, 8)) {
       assertThrows(IllegalArgumentException.class, () -> cache.append(new float[7], 0, new float[8], 0));
       assertThrows(IllegalArgumentException.class, () -> cache.append(-1, new float[8], 0, new float[8], 0));
