@@ -7,8 +7,9 @@ import java.util.Arrays;
  * One sequence of a {@link PagedKvCache}: a handle to pass to the cache's operations and the
  * {@link KvView} kernels read. It always shows the sequence's current tokens. Reading it while
  * the same sequence is being appended to, truncated or freed is a race; other sequences may be
- * changed meanwhile. Once freed, or once its cache is closed, the sequence is dead and the cache's
- * operations and the kernels throw {@link IllegalStateException} when given it.
+ * changed meanwhile. Once freed, or once its cache is closed, the sequence is dead: the cache's
+ * operations, the kernels, {@link #blockCount()}, {@link #blockTable()} and the block accessors
+ * throw {@link IllegalStateException} naming it, and {@link #length()} reads 0.
  */
 public final class KvSequence implements KvView {
 
@@ -43,13 +44,22 @@ public final class KvSequence implements KvView {
         + (cache.isClosed() ? " belongs to a closed cache" : " has been freed"));
   }
 
-  /** Blocks this sequence holds, shared ones included. */
+  /** Blocks this sequence holds, shared ones included; {@link IllegalStateException} once dead. */
   public int blockCount() {
+    if (freed) {
+      throw dead();
+    }
     return blockCount;
   }
 
-  /** The cache block numbers of this sequence, in order (a copy). */
+  /**
+   * The cache block numbers of this sequence, in order (a copy); {@link IllegalStateException}
+   * once dead.
+   */
   public int[] blockTable() {
+    if (freed) {
+      throw dead();
+    }
     return Arrays.copyOf(blocks, blockCount);
   }
 

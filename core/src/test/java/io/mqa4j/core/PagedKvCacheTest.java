@@ -289,6 +289,8 @@ class PagedKvCacheTest {
     assertEquals(freed, assertThrows(IllegalStateException.class, () -> cache.truncate(s, 0)).getMessage());
     assertEquals(freed, assertThrows(IllegalStateException.class, () -> cache.sequenceBytes(s)).getMessage());
     assertEquals(freed, assertThrows(IllegalStateException.class, () -> cache.decodeBytesRead(s)).getMessage());
+    assertEquals(freed, assertThrows(IllegalStateException.class, s::blockCount).getMessage());
+    assertEquals(freed, assertThrows(IllegalStateException.class, s::blockTable).getMessage());
     assertTrue(assertThrows(IllegalArgumentException.class, () -> other.free(survivor))
         .getMessage().contains("another cache"), "a foreign sequence stays an argument error");
     cache.close();
@@ -299,6 +301,7 @@ class PagedKvCacheTest {
     assertEquals(closed, assertThrows(IllegalStateException.class, () -> cache.fork(survivor)).getMessage());
     assertEquals(closed, assertThrows(IllegalStateException.class,
         () -> cache.append(survivor, new float[2], 0, new float[2], 0)).getMessage());
+    assertEquals(closed, assertThrows(IllegalStateException.class, survivor::blockTable).getMessage());
   }
 
   @Test
