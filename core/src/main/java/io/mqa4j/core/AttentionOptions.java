@@ -1,5 +1,6 @@
 package io.mqa4j.core;
 
+import io.mqa4j.core.spi.Checks;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -198,12 +199,13 @@ public final class AttentionOptions {
   /** Checks the per-head arrays against {@code shape}; throws naming the mismatch. */
   public void checkAgainst(AttentionShape shape) {
     if (alibiSlopes != null && alibiSlopes.length != shape.queryHeads()) {
-      throw new IllegalArgumentException("alibi slopes have " + alibiSlopes.length
-          + " entries but the shape has queryHeads=" + shape.queryHeads());
+      throw new IllegalArgumentException("alibi slopes have "
+          + Checks.count(alibiSlopes.length, "entry", "entries")
+          + " but the shape has queryHeads=" + shape.queryHeads());
     }
     if (sinks != null && sinks.length != shape.queryHeads()) {
-      throw new IllegalArgumentException("sinks have " + sinks.length
-          + " entries but the shape has queryHeads=" + shape.queryHeads());
+      throw new IllegalArgumentException("sinks have " + Checks.count(sinks.length, "entry", "entries")
+          + " but the shape has queryHeads=" + shape.queryHeads());
     }
   }
 

@@ -66,8 +66,8 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
     Checks.range("k", k.length, kOffset, floats);
     Checks.range("v", v.length, vOffset, floats);
     if (tokens > capacity - length) {
-      throw new KvCacheFullException("cannot append " + tokens + " tokens: " + length + " of "
-          + capacity + " tokens are used");
+      throw new KvCacheFullException("cannot append " + Checks.count(tokens, "token") + ": "
+          + length + " of " + Checks.count(capacity, "token") + " in use");
     }
     long at = (long) length * kvHeads * headDim * Float.BYTES;
     MemorySegment.copy(k, kOffset, keys, ValueLayout.JAVA_FLOAT_UNALIGNED, at, floats);

@@ -1,5 +1,6 @@
 package io.mqa4j.core;
 
+import io.mqa4j.core.spi.Checks;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -58,12 +59,14 @@ public interface KvView {
       }
       long need = (long) length * kvHeads * headDim * Float.BYTES;
       if (keys.byteSize() < need) {
-        throw new IllegalArgumentException("keys hold " + keys.byteSize() + " bytes but " + length
-            + " tokens of " + kvHeads + "x" + headDim + " floats need " + need);
+        throw new IllegalArgumentException("keys hold " + keys.byteSize() + " bytes but "
+            + Checks.count(length, "token") + " of " + kvHeads + "x" + headDim + " floats need "
+            + need);
       }
       if (values.byteSize() < need) {
-        throw new IllegalArgumentException("values hold " + values.byteSize() + " bytes but " + length
-            + " tokens of " + kvHeads + "x" + headDim + " floats need " + need);
+        throw new IllegalArgumentException("values hold " + values.byteSize() + " bytes but "
+            + Checks.count(length, "token") + " of " + kvHeads + "x" + headDim + " floats need "
+            + need);
       }
     }
 

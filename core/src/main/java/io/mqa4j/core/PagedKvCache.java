@@ -221,9 +221,10 @@ public final class PagedKvCache implements AutoCloseable {
     long newBlocks = footprint.blocksFor(newLength) - seq.blockCount;
     long needed = newBlocks + (copyOnWrite ? 1 : 0);
     if (needed > freeCount) {
-      throw new KvCacheFullException("cannot append " + tokens + " tokens to sequence " + seq.id
-          + ": they need " + needed + " free blocks of " + blockTokens + " tokens, the cache has "
-          + freeCount + " of " + capacityBlocks);
+      throw new KvCacheFullException("cannot append " + Checks.count(tokens, "token")
+          + " to sequence " + seq.id + ": that needs " + Checks.count(needed, "free block") + " of "
+          + Checks.count(blockTokens, "token") + ", the cache has " + freeCount + " of "
+          + Checks.count(capacityBlocks, "block"));
     }
     // From here on nothing can fail: every block needed is free.
     if (seq.blocks.length < seq.blockCount + newBlocks) {

@@ -58,7 +58,7 @@ class AttentionOptionsTest {
     assertMessage(() -> o.withSinks(Float.POSITIVE_INFINITY), "sink 0 must be a number below +inf");
     AttentionShape shape = AttentionShape.mha(4, 8);
     assertMessage(() -> o.withSinks(1f, 2f).checkAgainst(shape), "sinks have 2 entries but the shape has queryHeads=4");
-    assertMessage(() -> o.withAlibiSlopes(1f).checkAgainst(shape), "alibi slopes have 1 entries but the shape has queryHeads=4");
+    assertMessage(() -> o.withAlibiSlopes(1f).checkAgainst(shape), "alibi slopes have 1 entry but the shape has queryHeads=4");
     assertMessage(() -> AttentionOptions.standardAlibiSlopes(0), "heads must be positive, got 0");
   }
 

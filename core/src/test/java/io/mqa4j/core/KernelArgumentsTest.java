@@ -115,7 +115,7 @@ class KernelArgumentsTest {
       assertFails(IllegalArgumentException.class, "headDim=16",
           () -> K.decode(S, O, seg(32), wrongDim, seg(32)));
     }
-    assertFails(IllegalArgumentException.class, "keys hold 4 bytes",
+    assertFails(IllegalArgumentException.class, "keys hold 4 bytes but 1 token of 2x8 floats need 64",
         () -> KvView.ofContiguous(2, 8, 1, seg(1), seg(16)));
   }
 

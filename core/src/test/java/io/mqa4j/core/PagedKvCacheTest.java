@@ -252,7 +252,8 @@ class PagedKvCacheTest {
       // b's tail block is now shared with c; an append to b needs a copy and there is no block.
       KvCacheFullException e = assertThrows(KvCacheFullException.class,
           () -> cache.append(b, seq(0, 2), 0, seq(0, 2), 0));
-      assertTrue(e.getMessage().contains("need 1 free blocks"), e.getMessage());
+      assertEquals("cannot append 1 token to sequence " + b.id() + ": that needs 1 free block of 4 tokens,"
+          + " the cache has 0 of 3 blocks", e.getMessage());
       assertEquals(forked, State.of(cache, a, b));
       assertEquals(8, c.length());
     }
