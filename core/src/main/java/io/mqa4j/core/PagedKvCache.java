@@ -59,7 +59,7 @@ public final class PagedKvCache implements AutoCloseable {
     this.tokenBytes = footprint.tokenBytes();
     this.headBytes = footprint.type().headBytes(footprint.headDim());
     long half = footprint.blockTokens() * tokenBytes;
-    this.stride = (half + 63) / 64 * 64;
+    this.stride = stride(half);
     this.arena = Arena.ofShared();
     MemorySegment all = arena.allocate(2 * stride * capacityBlocks, 64);
     this.keySlices = new MemorySegment[capacityBlocks];
@@ -75,6 +75,11 @@ public final class PagedKvCache implements AutoCloseable {
       freeList[b] = capacityBlocks - 1 - b;
     }
     this.freeCount = capacityBlocks;
+  }
+
+  /** {@code half} rounded up to a multiple of 64. */
+  private static long stride(long half) {
+    return (half + 63) / 64 * 64;
   }
 
   /** Starts a cache for {@code kvHeads} heads of {@code headDim} elements per token. */
@@ -146,6 +151,26 @@ public final class PagedKvCache implements AutoCloseable {
 
     public PagedKvCache build() {
       KvFootprint footprint = new KvFootprint(kvHeads, headDim, type, blockTokens);
+      // One token's floats are indexed by int in append's arrays.
+      long tokenFloats = (long) kvHeads * headDim;
+      if (tokenFloats > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("kvHeads * headDim must fit in an int, got kvHeads="
+            + kvHeads + " * headDim=" + headDim + " = " + tokenFloats);
+      }
+      // A block's keys (or values), within a quarter of a long so padding and the K + V pair
+      // (here and in KvFootprint.blockBytes) cannot wrap.
+      long half = Long.MAX_VALUE;
+      try {
+        half = Math.multiplyExact(footprint.tokenBytes(), (long) blockTokens);
+      } catch (ArithmeticException e) {
+        // reported below
+      }
+      if (half > Long.MAX_VALUE / 4) {
+        throw new IllegalArgumentException("blockTokens=" + blockTokens + " tokens of "
+            + footprint.tokenBytes() + " bytes (kvHeads=" + kvHeads + ", headDim=" + headDim
+            + ", " + type.label() + ") make a block too large for a long byte count");
+      }
+      long blockStride = 2 * stride(half);
       if (capacityUnit == null) {
         throw new IllegalArgumentException(
             "a capacity is required: capacityBlocks, capacityBytes or capacityTokens");
@@ -167,6 +192,10 @@ public final class PagedKvCache implements AutoCloseable {
             ? "capacityBlocks must be at most " + MAX_BLOCKS + ", got " + capacity
             : capacityUnit.setter + " " + capacity + " needs " + blocks + " blocks, more than the "
                 + MAX_BLOCKS + " a cache can hold");
+      }
+      if (blocks > Long.MAX_VALUE / blockStride) {
+        throw new IllegalArgumentException("a capacity of " + Checks.count(blocks, "block") + " of "
+            + blockStride + " bytes is too large for a long byte count");
       }
       return new PagedKvCache(footprint, (int) blocks);
     }

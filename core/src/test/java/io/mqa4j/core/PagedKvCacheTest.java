@@ -123,6 +123,21 @@ class PagedKvCacheTest {
             () -> PagedKvCache.builder(1, 8).capacityTokens(Long.MAX_VALUE).build()).getMessage());
   }
 
+  @Test
+  void sizesThatOverflowAreRejected() {
+    // Each would otherwise wrap round to a bogus (here negative) allocation size.
+    assertEquals("kvHeads * headDim must fit in an int, got kvHeads=65536 * headDim=65536 = 4294967296",
+        assertThrows(IllegalArgumentException.class, () -> PagedKvCache.builder(65536, 65536)
+            .blockTokens(Integer.MAX_VALUE).capacityBlocks(1).build()).getMessage());
+    assertEquals("blockTokens=2147483647 tokens of 4294967296 bytes (kvHeads=1, headDim=1073741824, f32)"
+        + " make a block too large for a long byte count", assertThrows(IllegalArgumentException.class,
+            () -> PagedKvCache.builder(1, 1 << 30).blockTokens(Integer.MAX_VALUE).capacityBlocks(1).build())
+            .getMessage());
+    assertEquals("a capacity of 4 blocks of 2305843009213693952 bytes is too large for a long byte count",
+        assertThrows(IllegalArgumentException.class, () -> PagedKvCache.builder(1, 1 << 28)
+            .blockTokens(1 << 30).capacityBlocks(4).build()).getMessage());
+  }
+
   @ParameterizedTest
   @ValueSource(ints = {1, 3, 16, 100, 1000})
   void pagedF32DecodeIsBitIdenticalToTheContiguousPath(int blockTokens) {
