@@ -200,10 +200,12 @@ final class AttentionBody {
 
   /**
    * {@code acc[r] += sum_j p[r][j] * v_j} for rows {@code [0, rows)} (accumulators from
-   * {@code accBase}, weights from {@code pBase}) and keys {@code [from, n)}.
+   * {@code accBase}) and keys {@code [from, n)}, the weight of row {@code r} and key {@code j}
+   * at {@code p[pBase + r * tile + j * pKeyStride]}.
    */
   static void accumulate(float[] acc, MemorySegment accSeg, int accBase, int rows, int headDim,
-      float[] p, int pBase, int tile, MemorySegment values, long valueBase, long valueStride, int from, int n) {
+      float[] p, int pBase, int tile, int pKeyStride, MemorySegment values, long valueBase,
+      long valueStride, int from, int n) {
     int bound = SPECIES.loopBound(headDim);
     int bound2 = bound - bound % (2 * LANES);
     int rows4 = rows & ~3;
@@ -212,13 +214,13 @@ final class AttentionBody {
     for (int r = 0; r < rows4; r += 4) {
       int x = 0;
       for (; x < bound2; x += 2 * LANES) {
-        accumulate4x2(acc, accBase + r * headDim + x, headDim, p, pBase + r * tile, tile, values,
-            valueBase + 4L * x, valueStride, from, n);
+        accumulate4x2(acc, accBase + r * headDim + x, headDim, p, pBase + r * tile, tile,
+            pKeyStride, values, valueBase + 4L * x, valueStride, from, n);
       }
       for (; x < bound; x += LANES) {
         for (int i = 0; i < 4; i++) {
-          accumulate1(acc, accBase + (r + i) * headDim + x, p, pBase + (r + i) * tile, values,
-              valueBase + 4L * x, valueStride, from, n);
+          accumulate1(acc, accBase + (r + i) * headDim + x, p, pBase + (r + i) * tile, pKeyStride,
+              values, valueBase + 4L * x, valueStride, from, n);
         }
       }
     }
@@ -235,7 +237,7 @@ final class AttentionBody {
         MemorySegment v = values;
         for (int j = from; j < n; j++) {
           long vo = valueBase + j * valueStride + 4L * x;
-          FloatVector w = FloatVector.broadcast(SPECIES, p[pr + j]);
+          FloatVector w = FloatVector.broadcast(SPECIES, p[pr + j * pKeyStride]);
           a0 = FloatVector.fromMemorySegment(SPECIES, v, vo, ORDER).fma(w, a0);
           a1 = FloatVector.fromMemorySegment(SPECIES, v, vo + 4L * LANES, ORDER).fma(w, a1);
           a2 = FloatVector.fromMemorySegment(SPECIES, v, vo + 8L * LANES, ORDER).fma(w, a2);
@@ -247,13 +249,13 @@ final class AttentionBody {
         a3.intoArray(acc, o + x + 3 * LANES);
       }
       for (; x < bound; x += LANES) {
-        accumulate1(acc, o + x, p, pr, values, valueBase + 4L * x, valueStride, from, n);
+        accumulate1(acc, o + x, p, pr, pKeyStride, values, valueBase + 4L * x, valueStride, from, n);
       }
     }
     if (bound < headDim) { // scalar tail of every row
       for (int row = 0; row < rows; row++) {
         for (int j = from; j < n; j++) {
-          ScalarOps.axpy(p[pBase + row * tile + j], values, valueBase + j * valueStride, accSeg,
+          ScalarOps.axpy(p[pBase + row * tile + j * pKeyStride], values, valueBase + j * valueStride, accSeg,
               4L * (accBase + row * headDim), bound, headDim);
         }
       }
@@ -261,7 +263,7 @@ final class AttentionBody {
   }
 
   private static void accumulate4x2(float[] acc, int o0, int headDim, float[] p, int p0,
-      int tile, MemorySegment values, long valueBase, long valueStride, int from, int n) {
+      int tile, int pKeyStride, MemorySegment values, long valueBase, long valueStride, int from, int n) {
     int o1 = o0 + headDim, o2 = o1 + headDim, o3 = o2 + headDim;
     int p1 = p0 + tile, p2 = p1 + tile, p3 = p2 + tile;
     FloatVector a00 = FloatVector.fromArray(SPECIES, acc, o0);
@@ -276,16 +278,16 @@ final class AttentionBody {
       long vo = valueBase + j * valueStride;
       FloatVector v0 = FloatVector.fromMemorySegment(SPECIES, values, vo, ORDER);
       FloatVector v1 = FloatVector.fromMemorySegment(SPECIES, values, vo + 4L * LANES, ORDER);
-      FloatVector w0 = FloatVector.broadcast(SPECIES, p[p0 + j]);
+      FloatVector w0 = FloatVector.broadcast(SPECIES, p[p0 + j * pKeyStride]);
       a00 = v0.fma(w0, a00);
       a01 = v1.fma(w0, a01);
-      FloatVector w1 = FloatVector.broadcast(SPECIES, p[p1 + j]);
+      FloatVector w1 = FloatVector.broadcast(SPECIES, p[p1 + j * pKeyStride]);
       a10 = v0.fma(w1, a10);
       a11 = v1.fma(w1, a11);
-      FloatVector w2 = FloatVector.broadcast(SPECIES, p[p2 + j]);
+      FloatVector w2 = FloatVector.broadcast(SPECIES, p[p2 + j * pKeyStride]);
       a20 = v0.fma(w2, a20);
       a21 = v1.fma(w2, a21);
-      FloatVector w3 = FloatVector.broadcast(SPECIES, p[p3 + j]);
+      FloatVector w3 = FloatVector.broadcast(SPECIES, p[p3 + j * pKeyStride]);
       a30 = v0.fma(w3, a30);
       a31 = v1.fma(w3, a31);
     }
@@ -299,12 +301,12 @@ final class AttentionBody {
     a31.intoArray(acc, o3 + LANES);
   }
 
-  private static void accumulate1(float[] acc, int o, float[] p, int pr, MemorySegment values,
-      long base, long stride, int from, int n) {
+  private static void accumulate1(float[] acc, int o, float[] p, int pr, int pKeyStride,
+      MemorySegment values, long base, long stride, int from, int n) {
     FloatVector a = FloatVector.fromArray(SPECIES, acc, o);
     for (int j = from; j < n; j++) {
       a = FloatVector.fromMemorySegment(SPECIES, values, base + j * stride, ORDER)
-          .fma(FloatVector.broadcast(SPECIES, p[pr + j]), a);
+          .fma(FloatVector.broadcast(SPECIES, p[pr + j * pKeyStride]), a);
     }
     a.intoArray(acc, o);
   }

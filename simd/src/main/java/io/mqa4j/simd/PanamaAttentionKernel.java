@@ -262,7 +262,12 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       int queries = Math.min(queriesPerBlock, numQueries - firstQuery);
       int rowsPerHead = queries * group;
       int rows = kvHeadsPerTask * rowsPerHead;
-      s.ensure(rows, queries, headDim, TILE);
+      boolean lanes = kvHeadsPerTask == 1 && laneRows(rows);
+      int rowPad = lanes ? roundUpToLanes(rows) : rows;
+      s.ensure(rowPad, queries, headDim, TILE);
+      if (lanes) {
+        s.ensureLanes(rowPad, headDim);
+      }
       if (kv.type() != KvType.F32) {
         s.ensureRows(TILE * headDim);
       }
@@ -292,6 +297,9 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         s.slope[r] = options.alibiSlope(head, heads);
       }
       java.util.Arrays.fill(s.acc, 0, rows * headDim, 0f);
+      if (lanes) {
+        transposeQueries(s, rows, rowPad, headDim);
+      }
 
       if (lo < hi) {
         // This split's share of the keys, in whole tiles.
@@ -299,7 +307,11 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         int perSplit = ((span + splits - 1) / splits + TILE - 1) / TILE * TILE;
         int kLo = Math.min(hi, lo + split * perSplit);
         int kHi = Math.min(hi, kLo + perSplit);
-        streamKeys(firstKvHead, rowsPerHead, queries, kLo, kHi, s);
+        if (lanes) {
+          streamKeysLaneRows(firstKvHead, rows, rowPad, queries, kLo, kHi, s);
+        } else {
+          streamKeys(firstKvHead, rowsPerHead, queries, kLo, kHi, s);
+        }
       }
 
       if (splits == 1) {
@@ -377,12 +389,99 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
             if (typed) {
               TypedRows.convert(type, values, base + g * headBytes, tokenBytes, from, to, 1, headDim, s.rows);
               AttentionBody.accumulate(s.acc, s.accSeg, row0 * headDim, rowsPerHead, headDim,
-                  s.scores, row0 * TILE, TILE, s.rowsSeg, -4L * from * headDim, 4L * headDim, from, to);
+                  s.scores, row0 * TILE, TILE, 1, s.rowsSeg, -4L * from * headDim, 4L * headDim, from, to);
             } else {
               AttentionBody.accumulate(s.acc, s.accSeg, row0 * headDim, rowsPerHead, headDim,
-                  s.scores, row0 * TILE, TILE, values, base + g * headBytes, tokenBytes, from, to);
+                  s.scores, row0 * TILE, TILE, 1, values, base + g * headBytes, tokenBytes, from, to);
             }
           }
+        }
+      }
+    }
+
+    /**
+     * {@code qT[x * rowPad + r] = q[r * headDim + x]} (the scaled query rows), zero for the
+     * padding rows, whose softmax state is set so that they never force masking or rescaling.
+     */
+    private void transposeQueries(Scratch s, int rows, int rowPad, int headDim) {
+      for (int r = 0; r < rows; r++) {
+        for (int x = 0; x < headDim; x++) {
+          s.qT[x * rowPad + r] = s.q[r * headDim + x];
+        }
+      }
+      for (int r = rows; r < rowPad; r++) {
+        for (int x = 0; x < headDim; x++) {
+          s.qT[x * rowPad + r] = 0f;
+        }
+        s.max[r] = Float.NEGATIVE_INFINITY;
+        s.sum[r] = 0f;
+        s.slope[r] = 0f;
+        s.posRel[r] = 0f;
+        s.low[r] = -1f;
+        s.high[r] = TILE + 1;
+      }
+    }
+
+    /**
+     * {@link #streamKeys} for one KV head whose rows fill vectors: the loops of
+     * {@link LaneRowsBody} run with the lanes across rows, so scores need no horizontal sums.
+     */
+    private void streamKeysLaneRows(int kvHead, int rows, int rowPad, int queries, int kLo, int kHi,
+        Scratch s) {
+      int headDim = shape.headDim();
+      int group = shape.groupSize();
+      int blockTokens = kv.blockTokens();
+      long tokenBytes = kv.tokenBytes();
+      KvType type = kv.type();
+      boolean typed = type != KvType.F32;
+      long headOffset = kvHead * type.headBytes(headDim);
+      float softCap = options.softCap();
+      boolean alibi = false;
+      for (int r = 0; r < rows; r++) {
+        alibi |= s.slope[r] != 0f;
+      }
+      for (int first = kLo; first < kHi; ) {
+        int block = first / blockTokens;
+        int n = Math.min(Math.min(TILE, kHi - first), (block + 1) * blockTokens - first);
+        int tileStart = first;
+        first += n;
+        if (!anyVisible(s, queries, tileStart, tileStart + n)) {
+          continue;
+        }
+        MemorySegment keys = kv.keyBlock(block);
+        MemorySegment values = kv.valueBlock(block);
+        long base = (tileStart - (long) block * blockTokens) * tokenBytes + headOffset;
+        if (typed) {
+          TypedRows.convert(type, keys, base, tokenBytes, 0, n, 1, headDim, s.rows);
+          LaneRowsBody.scores(s.qT, rowPad, headDim, s.rowsSeg, 0, 4L * headDim, n, s.scores);
+        } else {
+          LaneRowsBody.scores(s.qT, rowPad, headDim, keys, base, tokenBytes, n, s.scores);
+        }
+        boolean masked = false;
+        for (int r = 0; r < rows; r++) {
+          int qi = r / group;
+          int low = s.from[qi] - tileStart;
+          int high = Math.min(s.to[qi], tileStart + n) - tileStart;
+          masked |= low > 0 || high < n;
+          // Clamped so the float compares stay exact however long the sequence.
+          s.low[r] = Math.max(low, -1);
+          s.high[r] = Math.max(-1, Math.min(high, n + 1));
+          s.posRel[r] = s.position[qi] - tileStart;
+        }
+        LaneRowsBody.softmax(s.scores, rowPad, n, masked, s.low, s.high, softCap, alibi, s.slope,
+            s.posRel, s.max, s.sum, s.correction);
+        for (int r = 0; r < rows; r++) {
+          if (s.correction[r] != 1f) {
+            AttentionBody.scale(s.acc, s.accSeg, r * headDim, headDim, s.correction[r]);
+          }
+        }
+        if (typed) {
+          TypedRows.convert(type, values, base, tokenBytes, 0, n, 1, headDim, s.rows);
+          AttentionBody.accumulate(s.acc, s.accSeg, 0, rows, headDim, s.scores, 0, 1, rowPad,
+              s.rowsSeg, 0, 4L * headDim, 0, n);
+        } else {
+          AttentionBody.accumulate(s.acc, s.accSeg, 0, rows, headDim, s.scores, 0, 1, rowPad,
+              values, base, tokenBytes, 0, n);
         }
       }
     }
@@ -450,6 +549,20 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     }
   }
 
+  /**
+   * Whether a KV head's {@code rows} run with the lanes across rows: they fill at least one
+   * vector, and padding to whole vectors wastes at most a quarter of the work.
+   */
+  static boolean laneRows(int rows) {
+    int pad = roundUpToLanes(rows);
+    return rows >= VectorConstants.LANES && (pad - rows) * 4 <= pad;
+  }
+
+  private static int roundUpToLanes(int rows) {
+    int lanes = VectorConstants.LANES;
+    return (rows + lanes - 1) / lanes * lanes;
+  }
+
   /** One thread's working memory, grown on demand and then reused. */
   static final class Scratch {
     float[] q = new float[0];
@@ -466,6 +579,25 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     /** Converted f16, bf16 or q8_0 rows of keys or values. */
     float[] rows = new float[0];
     MemorySegment rowsSeg = MemorySegment.ofArray(rows);
+
+    /** Transposed queries and per-row lane state of {@link LaneRowsBody}. */
+    float[] qT = new float[0];
+    float[] low = new float[0];
+    float[] high = new float[0];
+    float[] posRel = new float[0];
+    float[] correction = new float[0];
+
+    void ensureLanes(int rowPad, int headDim) {
+      if (qT.length < rowPad * headDim) {
+        qT = new float[rowPad * headDim];
+      }
+      if (low.length < rowPad) {
+        low = new float[rowPad];
+        high = new float[rowPad];
+        posRel = new float[rowPad];
+        correction = new float[rowPad];
+      }
+    }
 
     void ensureRows(int floats) {
       if (rows.length < floats) {

@@ -113,6 +113,34 @@ class SimdKernelCasesTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(ints = {1, 7, 64, 128, 130})
+  void rowsAcrossLanesAgreeWithTheOracleUnderEveryOption(int headDim) {
+    // Enough rows per KV head for the loops with the lanes across rows (MQA decode, blocks of
+    // prefill queries), including row counts padded up to whole vectors.
+    int lanes = VectorConstants.LANES;
+    assertTrue(PanamaAttentionKernel.laneRows(2 * lanes));
+    assertTrue(PanamaAttentionKernel.laneRows(4 * lanes - 3));
+    assertFalse(PanamaAttentionKernel.laneRows(lanes - 1));
+    AttentionShape[] shapes = {AttentionShape.mqa(2 * lanes, headDim),
+        AttentionShape.mqa(4 * lanes - 3, headDim), AttentionShape.gqa(8, 2, headDim),
+        AttentionShape.mha(3, headDim)};
+    AttentionOptions base = AttentionOptions.defaults();
+    AttentionOptions[] optionSets = {base, base.withCausal(true),
+        base.withCausal(true).withSlidingWindow(37), base.withSoftCap(2f), base.withAlibi(),
+        base.withCausal(true).withSoftCap(3f).withAlibi().withSlidingWindow(90)};
+    long seed = 100;
+    for (AttentionShape shape : shapes) {
+      float[] sinks = new float[shape.queryHeads()];
+      java.util.Arrays.fill(sinks, 0.5f);
+      for (AttentionOptions options : optionSets) {
+        check(shape, options, 1, 300, seed++); // decode
+        check(shape, options, 70, 200, seed++); // prefill over a prefix
+        check(shape, options.withSinks(sinks), 33, 33, seed++);
+      }
+    }
+  }
+
   private static float[] check(AttentionShape shape, AttentionOptions options, int nq, int nk, long seed) {
     Random random = new Random(seed);
     float[] q = values(random, nq * shape.queryStride());

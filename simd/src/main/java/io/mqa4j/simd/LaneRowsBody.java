@@ -1,0 +1,182 @@
+package io.mqa4j.simd;
+
+import static io.mqa4j.simd.VectorConstants.LANES;
+import static io.mqa4j.simd.VectorConstants.SPECIES;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The vector loops of one tile step with the lanes across rows: lane {@code i} of a vector
+ * belongs to row {@code r + i}, where a row is one query head of one query. Queries are stored
+ * transposed ({@code qT[x * rowPad + r]}), each key element is broadcast and multiplied into
+ * a whole vector of rows, and every score lands in its own lane, so no dot product needs a
+ * horizontal sum. The online softmax runs across the same lanes. This pays when a KV head has
+ * many rows (MQA decode, and prefill blocks); with few rows {@link AttentionBody} is used.
+ *
+ * <p>Scores are stored key-major: {@code st[j * rowPad + r]} for key {@code j} of the tile.
+ * {@code rowPad} is a multiple of the lane count; padding rows have zero queries.
+ */
+final class LaneRowsBody {
+  private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+  private static final float NEG_INF = Float.NEGATIVE_INFINITY;
+
+  private LaneRowsBody() {}
+
+  /**
+   * {@code st[j * rowPad + r] = q_r · k_j} for every row and keys {@code j} in {@code [0, n)},
+   * key {@code j} at {@code keyBase + j * keyStride} in {@code keys}.
+   */
+  static void scores(float[] qT, int rowPad, int headDim, MemorySegment keys, long keyBase,
+      long keyStride, int n, float[] st) {
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+      long o = keyBase + j * keyStride;
+      int r = 0;
+      for (; r + 2 * LANES <= rowPad; r += 2 * LANES) {
+        dot4x2(qT, rowPad, r, headDim, keys, o, keyStride, st, j * rowPad + r);
+      }
+      for (; r < rowPad; r += LANES) {
+        dot4x1(qT, rowPad, r, headDim, keys, o, keyStride, st, j * rowPad + r);
+      }
+    }
+    for (; j < n; j++) {
+      long o = keyBase + j * keyStride;
+      for (int r = 0; r < rowPad; r += LANES) {
+        dot1x1(qT, rowPad, r, headDim, keys, o, st, j * rowPad + r);
+      }
+    }
+  }
+
+  // Four keys by two vectors of rows: eight independent FMA chains, and each broadcast key
+  // element feeds two of them, each loaded query vector four.
+  private static void dot4x2(float[] qT, int rowPad, int r, int headDim, MemorySegment k,
+      long o0, long stride, float[] st, int s0) {
+    long o1 = o0 + stride, o2 = o1 + stride, o3 = o2 + stride;
+    // Accumulators start from zero(), not a static constant vector: a loop that merges a constant
+    // with computed vectors makes C2 box them, allocating on every iteration.
+    FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a10 = a00, a11 = a00;
+    FloatVector a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+    for (int x = 0; x < headDim; x++) {
+      int qi = x * rowPad + r;
+      FloatVector q0 = FloatVector.fromArray(SPECIES, qT, qi);
+      FloatVector q1 = FloatVector.fromArray(SPECIES, qT, qi + LANES);
+      long ox = 4L * x;
+      FloatVector k0 = FloatVector.broadcast(SPECIES, k.get(F32, o0 + ox));
+      a00 = q0.fma(k0, a00);
+      a01 = q1.fma(k0, a01);
+      FloatVector k1 = FloatVector.broadcast(SPECIES, k.get(F32, o1 + ox));
+      a10 = q0.fma(k1, a10);
+      a11 = q1.fma(k1, a11);
+      FloatVector k2 = FloatVector.broadcast(SPECIES, k.get(F32, o2 + ox));
+      a20 = q0.fma(k2, a20);
+      a21 = q1.fma(k2, a21);
+      FloatVector k3 = FloatVector.broadcast(SPECIES, k.get(F32, o3 + ox));
+      a30 = q0.fma(k3, a30);
+      a31 = q1.fma(k3, a31);
+    }
+    a00.intoArray(st, s0);
+    a01.intoArray(st, s0 + LANES);
+    a10.intoArray(st, s0 + rowPad);
+    a11.intoArray(st, s0 + rowPad + LANES);
+    a20.intoArray(st, s0 + 2 * rowPad);
+    a21.intoArray(st, s0 + 2 * rowPad + LANES);
+    a30.intoArray(st, s0 + 3 * rowPad);
+    a31.intoArray(st, s0 + 3 * rowPad + LANES);
+  }
+
+  private static void dot4x1(float[] qT, int rowPad, int r, int headDim, MemorySegment k,
+      long o0, long stride, float[] st, int s0) {
+    long o1 = o0 + stride, o2 = o1 + stride, o3 = o2 + stride;
+    FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+    for (int x = 0; x < headDim; x++) {
+      FloatVector q0 = FloatVector.fromArray(SPECIES, qT, x * rowPad + r);
+      long ox = 4L * x;
+      a0 = q0.fma(FloatVector.broadcast(SPECIES, k.get(F32, o0 + ox)), a0);
+      a1 = q0.fma(FloatVector.broadcast(SPECIES, k.get(F32, o1 + ox)), a1);
+      a2 = q0.fma(FloatVector.broadcast(SPECIES, k.get(F32, o2 + ox)), a2);
+      a3 = q0.fma(FloatVector.broadcast(SPECIES, k.get(F32, o3 + ox)), a3);
+    }
+    a0.intoArray(st, s0);
+    a1.intoArray(st, s0 + rowPad);
+    a2.intoArray(st, s0 + 2 * rowPad);
+    a3.intoArray(st, s0 + 3 * rowPad);
+  }
+
+  private static void dot1x1(float[] qT, int rowPad, int r, int headDim, MemorySegment k,
+      long o, float[] st, int s0) {
+    FloatVector a = FloatVector.zero(SPECIES);
+    for (int x = 0; x < headDim; x++) {
+      a = FloatVector.fromArray(SPECIES, qT, x * rowPad + r)
+          .fma(FloatVector.broadcast(SPECIES, k.get(F32, o + 4L * x)), a);
+    }
+    a.intoArray(st, s0);
+  }
+
+  /**
+   * Turns the raw scores of keys {@code [0, n)} of a tile into softmax weights relative to each
+   * row's updated running maximum. Row {@code r} sees tile keys {@code j} with
+   * {@code low[r] <= j < high[r]} (tile-relative, as floats); the others get weight 0. Soft-cap
+   * and ALiBi ({@code slope[r] * (j - posRel[r])}) shape the scores first. Writes each row's
+   * new maximum and sum into {@code max} and {@code sum}, and into {@code correction} the factor
+   * by which the row's accumulator must be scaled (1 when the maximum did not move).
+   */
+  static void softmax(float[] st, int rowPad, int n, boolean masked, float[] low, float[] high,
+      float softCap, boolean alibi, float[] slope, float[] posRel, float[] max, float[] sum,
+      float[] correction) {
+    for (int r = 0; r < rowPad; r += LANES) {
+      // Scores are shaped and masked in place first, in loops of their own: C2 keeps vectors
+      // in registers only when none is null or assigned on one branch alone.
+      if (softCap > 0) {
+        for (int j = 0; j < n; j++) {
+          int at = j * rowPad + r;
+          FloatVector.fromArray(SPECIES, st, at).div(softCap).lanewise(VectorOperators.TANH)
+              .mul(softCap).intoArray(st, at);
+        }
+      }
+      if (alibi) {
+        FloatVector slopeV = FloatVector.fromArray(SPECIES, slope, r);
+        FloatVector posV = FloatVector.fromArray(SPECIES, posRel, r);
+        for (int j = 0; j < n; j++) {
+          int at = j * rowPad + r;
+          FloatVector.fromArray(SPECIES, st, at).add(slopeV.mul(posV.neg().add(j))).intoArray(st, at);
+        }
+      }
+      if (masked) {
+        FloatVector lowV = FloatVector.fromArray(SPECIES, low, r);
+        FloatVector highV = FloatVector.fromArray(SPECIES, high, r);
+        for (int j = 0; j < n; j++) {
+          int at = j * rowPad + r;
+          VectorMask<Float> hidden = lowV.compare(VectorOperators.GT, j)
+              .or(highV.compare(VectorOperators.LE, j));
+          FloatVector.fromArray(SPECIES, st, at).blend(NEG_INF, hidden).intoArray(st, at);
+        }
+      }
+      FloatVector tileMax = FloatVector.broadcast(SPECIES, NEG_INF);
+      for (int j = 0; j < n; j++) {
+        tileMax = tileMax.max(FloatVector.fromArray(SPECIES, st, j * rowPad + r));
+      }
+      FloatVector oldMax = FloatVector.fromArray(SPECIES, max, r);
+      FloatVector newMax = oldMax.max(tileMax);
+      // A row that has seen no key yet keeps max -inf; subtracting 0 instead gives weights
+      // exp(-inf) = 0 rather than exp(-inf + inf) = NaN.
+      FloatVector shift = newMax.blend(0f, newMax.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY));
+      FloatVector tileSum = FloatVector.zero(SPECIES);
+      for (int j = 0; j < n; j++) {
+        int at = j * rowPad + r;
+        FloatVector p = FloatVector.fromArray(SPECIES, st, at).sub(shift).lanewise(VectorOperators.EXP);
+        p.intoArray(st, at);
+        tileSum = tileSum.add(p);
+      }
+      FloatVector c = oldMax.sub(shift).lanewise(VectorOperators.EXP);
+      // Bit-exact 1 where the maximum did not move, so unchanged rows skip the rescale.
+      c = c.blend(1f, oldMax.compare(VectorOperators.EQ, newMax));
+      FloatVector.fromArray(SPECIES, sum, r).mul(c).add(tileSum).intoArray(sum, r);
+      newMax.intoArray(max, r);
+      c.intoArray(correction, r);
+    }
+  }
+}
