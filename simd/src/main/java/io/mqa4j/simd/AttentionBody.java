@@ -208,11 +208,16 @@ final class AttentionBody {
       long valueStride, int from, int n) {
     int bound = SPECIES.loopBound(headDim);
     int bound2 = bound - bound % (2 * LANES);
+    int bound4 = bound - bound % (4 * LANES);
     int rows4 = rows & ~3;
-    // Four rows by two vectors of the head: eight independent FMA chains; each value vector
-    // loaded feeds four of them.
+    // Four rows by four (or two) vectors of the head: sixteen (or eight) independent FMA chains;
+    // each value vector loaded feeds four of them, each broadcast weight four (or two).
     for (int r = 0; r < rows4; r += 4) {
       int x = 0;
+      for (; x < bound4; x += 4 * LANES) {
+        accumulate4x4(acc, accBase + r * headDim + x, headDim, p, pBase + r * tile, tile,
+            pKeyStride, values, valueBase + 4L * x, valueStride, from, n);
+      }
       for (; x < bound2; x += 2 * LANES) {
         accumulate4x2(acc, accBase + r * headDim + x, headDim, p, pBase + r * tile, tile,
             pKeyStride, values, valueBase + 4L * x, valueStride, from, n);
@@ -260,6 +265,73 @@ final class AttentionBody {
         }
       }
     }
+  }
+
+  private static void accumulate4x4(float[] acc, int o0, int headDim, float[] p, int p0,
+      int tile, int pKeyStride, MemorySegment values, long valueBase, long valueStride, int from,
+      int n) {
+    int o1 = o0 + headDim, o2 = o1 + headDim, o3 = o2 + headDim;
+    int p1 = p0 + tile, p2 = p1 + tile, p3 = p2 + tile;
+    FloatVector a00 = FloatVector.fromArray(SPECIES, acc, o0);
+    FloatVector a01 = FloatVector.fromArray(SPECIES, acc, o0 + LANES);
+    FloatVector a02 = FloatVector.fromArray(SPECIES, acc, o0 + 2 * LANES);
+    FloatVector a03 = FloatVector.fromArray(SPECIES, acc, o0 + 3 * LANES);
+    FloatVector a10 = FloatVector.fromArray(SPECIES, acc, o1);
+    FloatVector a11 = FloatVector.fromArray(SPECIES, acc, o1 + LANES);
+    FloatVector a12 = FloatVector.fromArray(SPECIES, acc, o1 + 2 * LANES);
+    FloatVector a13 = FloatVector.fromArray(SPECIES, acc, o1 + 3 * LANES);
+    FloatVector a20 = FloatVector.fromArray(SPECIES, acc, o2);
+    FloatVector a21 = FloatVector.fromArray(SPECIES, acc, o2 + LANES);
+    FloatVector a22 = FloatVector.fromArray(SPECIES, acc, o2 + 2 * LANES);
+    FloatVector a23 = FloatVector.fromArray(SPECIES, acc, o2 + 3 * LANES);
+    FloatVector a30 = FloatVector.fromArray(SPECIES, acc, o3);
+    FloatVector a31 = FloatVector.fromArray(SPECIES, acc, o3 + LANES);
+    FloatVector a32 = FloatVector.fromArray(SPECIES, acc, o3 + 2 * LANES);
+    FloatVector a33 = FloatVector.fromArray(SPECIES, acc, o3 + 3 * LANES);
+    for (int j = from; j < n; j++) {
+      long vo = valueBase + j * valueStride;
+      FloatVector v0 = FloatVector.fromMemorySegment(SPECIES, values, vo, ORDER);
+      FloatVector v1 = FloatVector.fromMemorySegment(SPECIES, values, vo + 4L * LANES, ORDER);
+      FloatVector v2 = FloatVector.fromMemorySegment(SPECIES, values, vo + 8L * LANES, ORDER);
+      FloatVector v3 = FloatVector.fromMemorySegment(SPECIES, values, vo + 12L * LANES, ORDER);
+      int pj = j * pKeyStride;
+      FloatVector w0 = FloatVector.broadcast(SPECIES, p[p0 + pj]);
+      a00 = v0.fma(w0, a00);
+      a01 = v1.fma(w0, a01);
+      a02 = v2.fma(w0, a02);
+      a03 = v3.fma(w0, a03);
+      FloatVector w1 = FloatVector.broadcast(SPECIES, p[p1 + pj]);
+      a10 = v0.fma(w1, a10);
+      a11 = v1.fma(w1, a11);
+      a12 = v2.fma(w1, a12);
+      a13 = v3.fma(w1, a13);
+      FloatVector w2 = FloatVector.broadcast(SPECIES, p[p2 + pj]);
+      a20 = v0.fma(w2, a20);
+      a21 = v1.fma(w2, a21);
+      a22 = v2.fma(w2, a22);
+      a23 = v3.fma(w2, a23);
+      FloatVector w3 = FloatVector.broadcast(SPECIES, p[p3 + pj]);
+      a30 = v0.fma(w3, a30);
+      a31 = v1.fma(w3, a31);
+      a32 = v2.fma(w3, a32);
+      a33 = v3.fma(w3, a33);
+    }
+    a00.intoArray(acc, o0);
+    a01.intoArray(acc, o0 + LANES);
+    a02.intoArray(acc, o0 + 2 * LANES);
+    a03.intoArray(acc, o0 + 3 * LANES);
+    a10.intoArray(acc, o1);
+    a11.intoArray(acc, o1 + LANES);
+    a12.intoArray(acc, o1 + 2 * LANES);
+    a13.intoArray(acc, o1 + 3 * LANES);
+    a20.intoArray(acc, o2);
+    a21.intoArray(acc, o2 + LANES);
+    a22.intoArray(acc, o2 + 2 * LANES);
+    a23.intoArray(acc, o2 + 3 * LANES);
+    a30.intoArray(acc, o3);
+    a31.intoArray(acc, o3 + LANES);
+    a32.intoArray(acc, o3 + 2 * LANES);
+    a33.intoArray(acc, o3 + 3 * LANES);
   }
 
   private static void accumulate4x2(float[] acc, int o0, int headDim, float[] p, int p0,
