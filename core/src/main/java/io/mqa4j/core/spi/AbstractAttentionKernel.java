@@ -88,8 +88,11 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkView(shape, kv);
     Checks.range("q", Objects.requireNonNull(q, "q").length, qOffset, shape.queryStride());
     Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, shape.queryStride());
-    call(shape, options, 1, MemorySegment.ofArray(q), (long) qOffset * Float.BYTES, kv,
-        MemorySegment.ofArray(out), (long) outOffset * Float.BYTES);
+    // Decode runs once per token: the wrappers of the arrays a thread keeps passing are reused
+    // so that a step allocates nothing.
+    LastArrays last = LAST_ARRAYS.get();
+    call(shape, options, 1, last.query(q), (long) qOffset * Float.BYTES, kv,
+        last.output(out), (long) outOffset * Float.BYTES);
   }
 
   @Override
@@ -191,6 +194,35 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   @Override
   public String toString() {
     return description();
+  }
+
+  private static final ThreadLocal<LastArrays> LAST_ARRAYS = ThreadLocal.withInitial(LastArrays::new);
+
+  /**
+   * The heap segments of the query and output arrays a thread last passed to decode. It holds
+   * those two arrays (one token's queries and outputs) until the thread passes others.
+   */
+  private static final class LastArrays {
+    private float[] q;
+    private MemorySegment qSegment;
+    private float[] out;
+    private MemorySegment outSegment;
+
+    MemorySegment query(float[] array) {
+      if (array != q) {
+        qSegment = MemorySegment.ofArray(array);
+        q = array;
+      }
+      return qSegment;
+    }
+
+    MemorySegment output(float[] array) {
+      if (array != out) {
+        outSegment = MemorySegment.ofArray(array);
+        out = array;
+      }
+      return outSegment;
+    }
   }
 
   private static KvView contiguous(AttentionShape shape, int numKeys, float[] k, int kOffset,

@@ -1,0 +1,59 @@
+package io.mqa4j.bench;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mqa4j.core.AttentionKernel;
+import io.mqa4j.core.AttentionKernels;
+import io.mqa4j.core.AttentionOptions;
+import io.mqa4j.core.AttentionShape;
+import io.mqa4j.core.ContiguousKvCache;
+import java.lang.management.ManagementFactory;
+import javax.management.ObjectName;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Decode runs once per token: over the same arrays and cache, a step allocates nothing. */
+class DecodeAllocationTest {
+
+  @ParameterizedTest
+  @ValueSource(strings = {"scalar", "simd"})
+  void decodeOverArraysAndACacheAllocatesNothingPerStep(String name) throws Exception {
+    AttentionShape shape = AttentionShape.gqa(4, 2, 32);
+    AttentionKernel kernel = name.equals("simd") ? AttentionKernels.simd(1) : AttentionKernels.scalar();
+    AttentionOptions options = AttentionOptions.defaults();
+    float[] q = new float[shape.queryStride()];
+    float[] out = new float[shape.queryStride()];
+    float[] k = new float[8 * shape.kvStride()];
+    float[] v = new float[8 * shape.kvStride()];
+    java.util.Arrays.fill(q, 0.25f);
+    java.util.Arrays.fill(k, 0.5f);
+    java.util.Arrays.fill(v, 1f);
+    try (ContiguousKvCache cache = new ContiguousKvCache(2, 32, 8)) {
+      cache.append(8, k, 0, v, 0);
+      for (int i = 0; i < 20_000; i++) {
+        kernel.decode(shape, options, q, 0, cache, out, 0);
+      }
+      // The probe's own allocation is the same with and without steps, so it cancels out.
+      long none = allocatedOver(0, kernel, shape, options, q, cache, out);
+      int steps = 2_000;
+      long bytes = allocatedOver(steps, kernel, shape, options, q, cache, out) - none;
+      // Wrapping q and out anew on each step costs tens of bytes a step.
+      assertTrue(bytes < steps, name + ": " + bytes + " bytes allocated over " + steps + " decode steps");
+    }
+  }
+
+  private static long allocatedOver(int steps, AttentionKernel kernel, AttentionShape shape,
+      AttentionOptions options, float[] q, ContiguousKvCache cache, float[] out) throws Exception {
+    long before = allocatedBytes();
+    for (int i = 0; i < steps; i++) {
+      kernel.decode(shape, options, q, 0, cache, out, 0);
+    }
+    return allocatedBytes() - before;
+  }
+
+  private static long allocatedBytes() throws Exception {
+    return (Long) ManagementFactory.getPlatformMBeanServer().invoke(
+        new ObjectName(ManagementFactory.THREAD_MXBEAN_NAME), "getThreadAllocatedBytes",
+        new Object[] {Thread.currentThread().threadId()}, new String[] {"long"});
+  }
+}
