@@ -36,6 +36,9 @@ final class LaneRowsBody {
     for (; j + 4 <= n; j += 4) {
       long o = keyBase + j * keyStride;
       int r = 0;
+      for (; r + 4 * LANES <= rowPad; r += 4 * LANES) {
+        dot4x4(qT, rowPad, r, headDim, keys, o, keyStride, st, j * rowPad + r);
+      }
       for (; r + 2 * LANES <= rowPad; r += 2 * LANES) {
         dot4x2(qT, rowPad, r, headDim, keys, o, keyStride, st, j * rowPad + r);
       }
@@ -86,6 +89,57 @@ final class LaneRowsBody {
     a21.intoArray(st, s0 + 2 * rowPad + LANES);
     a30.intoArray(st, s0 + 3 * rowPad);
     a31.intoArray(st, s0 + 3 * rowPad + LANES);
+  }
+
+  // Four keys by four vectors of rows: sixteen chains; each broadcast key element feeds four.
+  private static void dot4x4(float[] qT, int rowPad, int r, int headDim, MemorySegment k,
+      long o0, long stride, float[] st, int s0) {
+    long o1 = o0 + stride, o2 = o1 + stride, o3 = o2 + stride;
+    FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    for (int x = 0; x < headDim; x++) {
+      int qi = x * rowPad + r;
+      FloatVector q0 = FloatVector.fromArray(SPECIES, qT, qi);
+      FloatVector q1 = FloatVector.fromArray(SPECIES, qT, qi + LANES);
+      FloatVector q2 = FloatVector.fromArray(SPECIES, qT, qi + 2 * LANES);
+      FloatVector q3 = FloatVector.fromArray(SPECIES, qT, qi + 3 * LANES);
+      long ox = 4L * x;
+      FloatVector k0 = FloatVector.broadcast(SPECIES, k.get(F32, o0 + ox));
+      a00 = q0.fma(k0, a00);
+      a01 = q1.fma(k0, a01);
+      a02 = q2.fma(k0, a02);
+      a03 = q3.fma(k0, a03);
+      FloatVector k1 = FloatVector.broadcast(SPECIES, k.get(F32, o1 + ox));
+      a10 = q0.fma(k1, a10);
+      a11 = q1.fma(k1, a11);
+      a12 = q2.fma(k1, a12);
+      a13 = q3.fma(k1, a13);
+      FloatVector k2 = FloatVector.broadcast(SPECIES, k.get(F32, o2 + ox));
+      a20 = q0.fma(k2, a20);
+      a21 = q1.fma(k2, a21);
+      a22 = q2.fma(k2, a22);
+      a23 = q3.fma(k2, a23);
+      FloatVector k3 = FloatVector.broadcast(SPECIES, k.get(F32, o3 + ox));
+      a30 = q0.fma(k3, a30);
+      a31 = q1.fma(k3, a31);
+      a32 = q2.fma(k3, a32);
+      a33 = q3.fma(k3, a33);
+    }
+    a00.intoArray(st, s0);
+    a01.intoArray(st, s0 + LANES);
+    a02.intoArray(st, s0 + 2 * LANES);
+    a03.intoArray(st, s0 + 3 * LANES);
+    a10.intoArray(st, s0 + rowPad);
+    a11.intoArray(st, s0 + rowPad + LANES);
+    a12.intoArray(st, s0 + rowPad + 2 * LANES);
+    a13.intoArray(st, s0 + rowPad + 3 * LANES);
+    a20.intoArray(st, s0 + 2 * rowPad);
+    a21.intoArray(st, s0 + 2 * rowPad + LANES);
+    a22.intoArray(st, s0 + 2 * rowPad + 2 * LANES);
+    a23.intoArray(st, s0 + 2 * rowPad + 3 * LANES);
+    a30.intoArray(st, s0 + 3 * rowPad);
+    a31.intoArray(st, s0 + 3 * rowPad + LANES);
+    a32.intoArray(st, s0 + 3 * rowPad + 2 * LANES);
+    a33.intoArray(st, s0 + 3 * rowPad + 3 * LANES);
   }
 
   private static void dot4x1(float[] qT, int rowPad, int r, int headDim, MemorySegment k,
