@@ -405,25 +405,35 @@ final class AttentionBody {
     ScalarOps.scale(c, aSeg, 4L * off, bound, len);
   }
 
-  /** {@code q[dst..] = c * src[srcOff..]} for one head: loads a query row, pre-scaled. */
+  /**
+   * {@code q[dst..] = c * src[srcOff..]} for one head: loads a query row, pre-scaled. The row is
+   * copied in bulk rather than loaded as vectors, because the Vector API's segment loads share
+   * one type profile in the JDK: callers' heap segments (float[] queries) in it slow the loads
+   * from native KV blocks (see {@code PanamaAttentionKernel.Scratch#rowsSeg}).
+   */
   static void loadScaled(MemorySegment src, long srcOff, float c, float[] dst, int dstOff, int len) {
+    MemorySegment.copy(src, F32, srcOff, dst, dstOff, len);
     int bound = SPECIES.loopBound(len);
     for (int x = 0; x < bound; x += LANES) {
-      FloatVector.fromMemorySegment(SPECIES, src, srcOff + 4L * x, ORDER).mul(c).intoArray(dst, dstOff + x);
+      FloatVector.fromArray(SPECIES, dst, dstOff + x).mul(c).intoArray(dst, dstOff + x);
     }
     for (int x = bound; x < len; x++) {
-      dst[dstOff + x] = c * src.get(F32, srcOff + 4L * x);
+      dst[dstOff + x] *= c;
     }
   }
 
-  /** {@code out[outOff..] = c * a[off..]} for one head: writes a finished output row. */
+  /**
+   * {@code out[outOff..] = c * a[off..]} for one head: writes a finished output row, scaling it
+   * in place and copying it in bulk, for the reason given at {@link #loadScaled}.
+   */
   static void store(float[] a, int off, float c, MemorySegment out, long outOff, int len) {
     int bound = SPECIES.loopBound(len);
     for (int x = 0; x < bound; x += LANES) {
-      FloatVector.fromArray(SPECIES, a, off + x).mul(c).intoMemorySegment(out, outOff + 4L * x, ORDER);
+      FloatVector.fromArray(SPECIES, a, off + x).mul(c).intoArray(a, off + x);
     }
     for (int x = bound; x < len; x++) {
-      out.set(F32, outOff + 4L * x, c * a[off + x]);
+      a[off + x] *= c;
     }
+    MemorySegment.copy(a, off, out, F32, outOff, len);
   }
 }

@@ -5,6 +5,7 @@ import io.mqa4j.core.AttentionShape;
 import io.mqa4j.core.KvType;
 import io.mqa4j.core.KvView;
 import io.mqa4j.core.spi.AbstractAttentionKernel;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -362,7 +363,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
             int row0 = g * rowsPerHead;
             if (typed) {
               // Widen this head's rows into a buffer that stays in L1; the group's rows reuse it.
-              TypedRows.convert(type, keys, base + g * headBytes, tokenBytes, from, to, 1, headDim, s.rows);
+              TypedRows.convert(type, keys, base + g * headBytes, tokenBytes, from, to, 1, headDim, s.rowsSeg);
               AttentionBody.scores(s.q, s.qSeg, row0 * headDim, rowsPerHead, headDim, s.rowsSeg,
                   -4L * from * headDim, 4L * headDim, from, to, s.scores, row0 * TILE, TILE);
             } else {
@@ -387,7 +388,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           for (int g = 0; g < kvHeadsPerTask; g++) {
             int row0 = g * rowsPerHead;
             if (typed) {
-              TypedRows.convert(type, values, base + g * headBytes, tokenBytes, from, to, 1, headDim, s.rows);
+              TypedRows.convert(type, values, base + g * headBytes, tokenBytes, from, to, 1, headDim, s.rowsSeg);
               AttentionBody.accumulate(s.acc, s.accSeg, row0 * headDim, rowsPerHead, headDim,
                   s.scores, row0 * TILE, TILE, 1, s.rowsSeg, -4L * from * headDim, 4L * headDim, from, to);
             } else {
@@ -452,7 +453,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         MemorySegment values = kv.valueBlock(block);
         long base = (tileStart - (long) block * blockTokens) * tokenBytes + headOffset;
         if (typed) {
-          TypedRows.convert(type, keys, base, tokenBytes, 0, n, 1, headDim, s.rows);
+          TypedRows.convert(type, keys, base, tokenBytes, 0, n, 1, headDim, s.rowsSeg);
           LaneRowsBody.scores(s.qT, rowPad, headDim, s.rowsSeg, 0, 4L * headDim, n, s.scores);
         } else {
           LaneRowsBody.scores(s.qT, rowPad, headDim, keys, base, tokenBytes, n, s.scores);
@@ -476,7 +477,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           }
         }
         if (typed) {
-          TypedRows.convert(type, values, base, tokenBytes, 0, n, 1, headDim, s.rows);
+          TypedRows.convert(type, values, base, tokenBytes, 0, n, 1, headDim, s.rowsSeg);
           AttentionBody.accumulate(s.acc, s.accSeg, 0, rows, headDim, s.scores, 0, 1, rowPad,
               s.rowsSeg, 0, 4L * headDim, 0, n);
         } else {
@@ -576,9 +577,19 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     int[] position = new int[0];
     int[] from = new int[0];
     int[] to = new int[0];
-    /** Converted f16, bf16 or q8_0 rows of keys or values. */
-    float[] rows = new float[0];
-    MemorySegment rowsSeg = MemorySegment.ofArray(rows);
+    /**
+     * Converted f16, bf16 or q8_0 rows of keys or values, off-heap: the Vector API's segment
+     * loads share one type profile in the JDK, and heap and native segments mixed in it made
+     * the kernel's loops 40% slower.
+     */
+    MemorySegment rowsSeg = MemorySegment.NULL;
+
+    void ensureRows(int floats) {
+      if (rowsSeg.byteSize() < 4L * floats) {
+        // An automatic arena of its own, so that a buffer outgrown is freed with its arena.
+        rowsSeg = Arena.ofAuto().allocate(4L * floats, 64);
+      }
+    }
 
     /** Transposed queries and per-row lane state of {@link LaneRowsBody}. */
     float[] qT = new float[0];
@@ -596,13 +607,6 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         high = new float[rowPad];
         posRel = new float[rowPad];
         correction = new float[rowPad];
-      }
-    }
-
-    void ensureRows(int floats) {
-      if (rows.length < floats) {
-        rows = new float[floats];
-        rowsSeg = MemorySegment.ofArray(rows);
       }
     }
 

@@ -3,6 +3,7 @@ package io.mqa4j.simd;
 import static io.mqa4j.simd.VectorConstants.BYTES_16;
 import static io.mqa4j.simd.VectorConstants.INTS;
 import static io.mqa4j.simd.VectorConstants.LANES;
+import static io.mqa4j.simd.VectorConstants.ORDER;
 import static io.mqa4j.simd.VectorConstants.SHORTS;
 import static io.mqa4j.simd.VectorConstants.SPECIES;
 
@@ -28,16 +29,18 @@ final class TypedRows {
   private TypedRows() {}
 
   private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+  private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
   private static final ValueLayout.OfShort SHORT_LE =
       ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
 
   /**
    * Converts tokens {@code [from, to)} of {@code heads} heads starting at {@code srcBase} (token
-   * {@code j}, head {@code g} at {@code srcBase + j * tokenStride + g * headBytes}) into
-   * {@code dst}, laid out {@code [to - from][heads][headDim]}.
+   * {@code j}, head {@code g} at {@code srcBase + j * tokenStride + g * headBytes}) into the
+   * floats of {@code dst}, laid out {@code [to - from][heads][headDim]}. The kernel passes a
+   * native segment: its loops then load only from native memory, as from f32 cache blocks.
    */
   static void convert(KvType type, MemorySegment src, long srcBase, long tokenStride, int from,
-      int to, int heads, int headDim, float[] dst) {
+      int to, int heads, int headDim, MemorySegment dst) {
     long headBytes = type.headBytes(headDim);
     for (int j = from; j < to; j++) {
       long row = srcBase + j * tokenStride;
@@ -55,15 +58,16 @@ final class TypedRows {
   }
 
   /** bfloat16 is the top half of a float: widen each lane and shift it back into place. */
-  private static void bf16(MemorySegment src, long o, int n, float[] dst, int at) {
+  private static void bf16(MemorySegment src, long o, int n, MemorySegment dst, int at) {
     int x = 0;
     for (int bound = SPECIES.loopBound(n); x < bound; x += LANES) {
       ShortVector h = ShortVector.fromMemorySegment(SHORTS, src, o + 2L * x, LE);
       ((IntVector) h.convertShape(VectorOperators.S2I, INTS, 0))
-          .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, at + x);
+          .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+          .intoMemorySegment(dst, 4L * (at + x), ORDER);
     }
     for (; x < n; x++) { // scalar tail
-      dst[at + x] = KvType.bf16ToFloat(src.get(SHORT_LE, o + 2L * x));
+      dst.set(F32, 4L * (at + x), KvType.bf16ToFloat(src.get(SHORT_LE, o + 2L * x)));
     }
   }
 
@@ -72,7 +76,7 @@ final class TypedRows {
    * place and multiplied by 2^112 re-bias the exponent, which is exact for normal and subnormal
    * halves alike; infinities and NaNs (exponent all ones) get a float's all-ones exponent.
    */
-  private static void f16(MemorySegment src, long o, int n, float[] dst, int at) {
+  private static void f16(MemorySegment src, long o, int n, MemorySegment dst, int at) {
     int x = 0;
     for (int bound = SPECIES.loopBound(n); x < bound; x += LANES) {
       IntVector h = (IntVector) ShortVector.fromMemorySegment(SHORTS, src, o + 2L * x, LE)
@@ -85,15 +89,15 @@ final class TypedRows {
       // NaNs come back quiet, as Float.float16ToFloat returns them.
       bits = bits.blend(bits.or(0x00400000), magnitude.compare(VectorOperators.GT, 0x7c00));
       bits = bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16));
-      bits.reinterpretAsFloats().intoArray(dst, at + x);
+      bits.reinterpretAsFloats().intoMemorySegment(dst, 4L * (at + x), ORDER);
     }
     for (; x < n; x++) { // scalar tail
-      dst[at + x] = Float.float16ToFloat(src.get(SHORT_LE, o + 2L * x));
+      dst.set(F32, 4L * (at + x), Float.float16ToFloat(src.get(SHORT_LE, o + 2L * x)));
     }
   }
 
   /** ggml q8_0: per 32 elements an f16 scale then 32 signed bytes; value = byte * scale. */
-  private static void q8(MemorySegment src, long o, int n, float[] dst, int at) {
+  private static void q8(MemorySegment src, long o, int n, MemorySegment dst, int at) {
     int parts = 16 / LANES; // float vectors per 16 bytes
     for (int b = 0; b < n / KvType.Q8_0_BLOCK; b++) {
       long block = o + (long) b * KvType.Q8_0_BLOCK_BYTES;
@@ -103,7 +107,7 @@ final class TypedRows {
         ByteVector q = ByteVector.fromMemorySegment(BYTES_16, src, block + 2 + 16L * half, LE);
         for (int p = 0; p < parts; p++) {
           ((FloatVector) q.convertShape(VectorOperators.B2F, SPECIES, p)).mul(scale)
-              .intoArray(dst, out + 16 * half + p * LANES);
+              .intoMemorySegment(dst, 4L * (out + 16 * half + p * LANES), ORDER);
         }
       }
     }

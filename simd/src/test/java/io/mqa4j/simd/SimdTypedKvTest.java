@@ -44,7 +44,7 @@ class SimdTypedKvTest {
       float[] out = new float[n];
       for (KvType type : new KvType[] {KvType.F16, KvType.BF16}) {
         // One "head" of 2^16 elements holds every pattern; 2^16 is a multiple of every lane count.
-        TypedRows.convert(type, all, 2, 0, 0, 1, 1, n, out);
+        TypedRows.convert(type, all, 2, 0, 0, 1, 1, n, MemorySegment.ofArray(out));
         for (int i = 0; i < n; i++) {
           float expected = type.element(all, 2, i);
           assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(out[i]),
@@ -73,7 +73,7 @@ class SimdTypedKvTest {
             }
           }
           float[] out = new float[tokens * heads * d];
-          TypedRows.convert(type, seg, 0, heads * headBytes, 1, 4, heads, d, out);
+          TypedRows.convert(type, seg, 0, heads * headBytes, 1, 4, heads, d, MemorySegment.ofArray(out));
           for (int t = 1; t < 4; t++) {
             for (int g = 0; g < heads; g++) {
               for (int x = 0; x < d; x++) {
