@@ -164,13 +164,16 @@ final class CompareCommand implements Callable<Integer> {
     return RooflineFigures.of(ReportFiles.json().readValue(json, Roofline.Result.class));
   }
 
-  /** Measures each layout and type in a fresh JVM; rows come back as JSON. */
+  /**
+   * Measures each layout and type in a fresh JVM (with {@code --quick}, each layout: its types
+   * share a JVM, which saves a JVM start and warm-up per type); rows come back as JSON.
+   */
   private List<Row> forked(CompareSettings settings, RooflineFigures roofline, Progress progress)
       throws Exception {
     List<Row> rows = new ArrayList<>();
     for (String layout : settings.layouts()) {
-      for (String dtype : settings.dtypes()) {
-        CompareSettings one = settings.only(layout, dtype);
+      for (String dtype : quick ? List.of("") : settings.dtypes()) {
+        CompareSettings one = quick ? settings.only(layout) : settings.only(layout, dtype);
         String json = Forks.run(Mqa.class, List.of("compare", "--worker-settings",
             ReportFiles.json().writeValueAsString(one)), line -> {
               if (line.startsWith(Forks.PROGRESS)) {
