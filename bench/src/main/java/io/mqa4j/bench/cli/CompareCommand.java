@@ -105,7 +105,8 @@ final class CompareCommand implements Callable<Integer> {
   boolean noProgress;
 
   @Option(names = "--in-process",
-      description = "Measure in this JVM instead of a fresh JVM per layout and type (faster to start, "
+      description = "Measure in this JVM instead of a fresh JVM per layout and type (per layout with "
+          + "--quick; faster to start, "
           + "but one measurement's JIT profile can slow the next).")
   boolean inProcess;
 
