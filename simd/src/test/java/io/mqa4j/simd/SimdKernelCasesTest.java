@@ -114,7 +114,7 @@ class SimdKernelCasesTest {
   }
 
   @ParameterizedTest
-  @ValueSource(ints = {1, 7, 64, 128, 130})
+  @ValueSource(ints = {1, 7, 64, 130})
   void rowsAcrossLanesAgreeWithTheOracleUnderEveryOption(int headDim) {
     // Enough rows per KV head for the loops with the lanes across rows (MQA decode, blocks of
     // prefill queries), including row counts padded up to whole vectors.
@@ -135,7 +135,7 @@ class SimdKernelCasesTest {
       java.util.Arrays.fill(sinks, 0.5f);
       for (AttentionOptions options : optionSets) {
         check(shape, options, 1, 300, seed++); // decode
-        check(shape, options, 70, 200, seed++); // prefill over a prefix
+        check(shape, options, 70, 150, seed++); // prefill over a prefix
         check(shape, options.withSinks(sinks), 33, 33, seed++);
       }
     }
