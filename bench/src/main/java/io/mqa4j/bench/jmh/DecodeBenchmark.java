@@ -9,6 +9,9 @@ import io.mqa4j.core.KvSequence;
 import io.mqa4j.core.KvType;
 import io.mqa4j.core.KvView;
 import io.mqa4j.core.PagedKvCache;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -71,6 +74,13 @@ public class DecodeBenchmark {
   @Param({"64"})
   public int blockTokens;
 
+  /**
+   * How the caller passes the query and output: {@code array} ({@code float[]}, on the heap) or
+   * {@code segment} (off-heap {@code MemorySegment}s). The kernel should not care.
+   */
+  @Param({"array"})
+  public String queries;
+
   private AttentionShape shape;
   private AttentionOptions options;
   private AttentionKernel attention;
@@ -78,6 +88,10 @@ public class DecodeBenchmark {
   private KvView view;
   private float[] q;
   private float[] out;
+  private Arena arena;
+  private MemorySegment qSegment;
+  private MemorySegment outSegment;
+  private boolean segmentQueries;
 
   /** Bytes and flops per step, for the rate counters. */
   @State(Scope.Thread)
@@ -121,18 +135,37 @@ public class DecodeBenchmark {
     AttentionKernels.scalar().decode(shape, options, q, 0, view, expected, 0);
     attention.decode(shape, options, q, 0, view, out, 0);
     Workload.checkAgrees(expected, out, attention.description() + " " + shape);
+    segmentQueries = switch (queries) {
+      case "array" -> false;
+      case "segment" -> true;
+      default -> throw new IllegalArgumentException("queries must be array or segment, got " + queries);
+    };
+    arena = Arena.ofShared();
+    qSegment = arena.allocate(4L * shape.queryStride(), 64);
+    outSegment = arena.allocate(4L * shape.queryStride(), 64);
+    MemorySegment.copy(q, 0, qSegment, ValueLayout.JAVA_FLOAT, 0, q.length);
+    if (segmentQueries) {
+      attention.decode(shape, options, qSegment, view, outSegment);
+      Workload.checkAgrees(expected, outSegment.toArray(ValueLayout.JAVA_FLOAT),
+          attention.description() + " " + shape + " (segments)");
+    }
   }
 
   @TearDown(Level.Trial)
   public void tearDown() throws Exception {
     storage.close();
+    arena.close();
   }
 
   @Benchmark
-  public float[] decode(Traffic traffic) {
-    attention.decode(shape, options, q, 0, view, out, 0);
+  public Object decode(Traffic traffic) {
     traffic.kvBytes += bytesPerStep;
     traffic.flops += flopsPerStep;
+    if (segmentQueries) {
+      attention.decode(shape, options, qSegment, view, outSegment);
+      return outSegment;
+    }
+    attention.decode(shape, options, q, 0, view, out, 0);
     return out;
   }
 }
