@@ -95,7 +95,10 @@ final class LaneRowsBody {
   private static void dot4x4(float[] qT, int rowPad, int r, int headDim, MemorySegment k,
       long o0, long stride, float[] st, int s0) {
     long o1 = o0 + stride, o2 = o1 + stride, o3 = o2 + stride;
-    FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+    FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a03 = a00;
+    FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+    FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
     for (int x = 0; x < headDim; x++) {
       int qi = x * rowPad + r;
       FloatVector q0 = FloatVector.fromArray(SPECIES, qT, qi);

@@ -342,9 +342,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       long headBytes = type.headBytes(headDim);
       float softCap = options.softCap();
       for (int first = kLo; first < kHi; ) {
-        // A tile ends at the end of its cache block, so all its keys share one segment.
         int block = first / blockTokens;
-        int n = Math.min(Math.min(TILE, kHi - first), (block + 1) * blockTokens - first);
+        int n = tileKeys(first, kHi, blockTokens);
         int tileStart = first;
         first += n;
         if (!anyVisible(s, queries, tileStart, tileStart + n)) {
@@ -443,7 +442,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       }
       for (int first = kLo; first < kHi; ) {
         int block = first / blockTokens;
-        int n = Math.min(Math.min(TILE, kHi - first), (block + 1) * blockTokens - first);
+        int n = tileKeys(first, kHi, blockTokens);
         int tileStart = first;
         first += n;
         if (!anyVisible(s, queries, tileStart, tileStart + n)) {
@@ -485,6 +484,15 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
               values, base, tokenBytes, 0, n);
         }
       }
+    }
+
+    /**
+     * Keys in the tile that starts at {@code first}: at most {@link #TILE}, none past
+     * {@code kHi}, and none past the end of the cache block, so all its keys share one segment.
+     */
+    private static int tileKeys(int first, int kHi, int blockTokens) {
+      int blockEnd = (first / blockTokens + 1) * blockTokens;
+      return Math.min(Math.min(TILE, kHi - first), blockEnd - first);
     }
 
     private boolean anyVisible(Scratch s, int queries, int first, int end) {

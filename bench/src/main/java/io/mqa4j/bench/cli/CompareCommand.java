@@ -171,19 +171,26 @@ final class CompareCommand implements Callable<Integer> {
    */
   private List<Row> forked(CompareSettings settings, RooflineFigures roofline, Progress progress)
       throws Exception {
-    List<Row> rows = new ArrayList<>();
+    List<CompareSettings> forks = new ArrayList<>();
     for (String layout : settings.layouts()) {
-      for (String dtype : quick ? List.of("") : settings.dtypes()) {
-        CompareSettings one = quick ? settings.only(layout) : settings.only(layout, dtype);
-        String json = Forks.run(Mqa.class, List.of("compare", "--worker-settings",
-            ReportFiles.json().writeValueAsString(one)), line -> {
-              if (line.startsWith(Forks.PROGRESS)) {
-                progress.started(line.substring(Forks.PROGRESS.length()));
-                progress.finished();
-              }
-            });
-        rows.addAll(List.of(ReportFiles.json().readValue(json, Row[].class)));
+      if (quick) {
+        forks.add(settings.only(layout));
+      } else {
+        for (String dtype : settings.dtypes()) {
+          forks.add(settings.only(layout, dtype));
+        }
       }
+    }
+    List<Row> rows = new ArrayList<>();
+    for (CompareSettings one : forks) {
+      String json = Forks.run(Mqa.class, List.of("compare", "--worker-settings",
+          ReportFiles.json().writeValueAsString(one)), line -> {
+            if (line.startsWith(Forks.PROGRESS)) {
+              progress.started(line.substring(Forks.PROGRESS.length()));
+              progress.finished();
+            }
+          });
+      rows.addAll(List.of(ReportFiles.json().readValue(json, Row[].class)));
     }
     return CompareRun.complete(rows, roofline);
   }

@@ -44,7 +44,6 @@ public record CompareSettings(List<String> phases, List<Integer> decodeContexts,
     };
   }
 
-  /** These settings for one layout and one element type. */
   /** These settings for one layout, every KV type. */
   public CompareSettings only(String layout) {
     return new CompareSettings(phases, decodeContexts, prefillContexts, queryHeads, gqaKvHeads,
@@ -52,6 +51,7 @@ public record CompareSettings(List<String> phases, List<Integer> decodeContexts,
         budget);
   }
 
+  /** These settings for one layout and one element type. */
   public CompareSettings only(String layout, String dtype) {
     return new CompareSettings(phases, decodeContexts, prefillContexts, queryHeads, gqaKvHeads,
         headDim, List.of(layout), kernels, List.of(dtype), threads, maxScalarPrefill, blockTokens,

@@ -280,7 +280,6 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     return index < 0 ? "kv" : "sequences[" + index + "]";
   }
 
-
   /** As {@link #checkSegment} for {@code out}, which must also be writable. */
   private static void checkOut(MemorySegment out, long bytes) {
     checkSegment("out", out, bytes);
