@@ -20,10 +20,13 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Widens a few cached rows of f16, bf16 or q8_0 keys or values into a small float buffer, so the
- * f32 loops of {@link AttentionBody} run on them unchanged. The kernel converts one tile (or, when
- * a task streams every KV head, a few tokens) at a time: the buffer stays in cache, and every
- * query head of the group reuses each converted row. Each element equals
- * {@link KvType#element}: the conversions are exact.
+ * f32 loops of {@link AttentionBody} and {@link LaneRowsBody} run on them unchanged. The kernel
+ * converts one tile (or, when a task streams every KV head, a few tokens) at a time: the buffer
+ * stays in cache, and every query head of the group reuses each converted row. Used for f16
+ * everywhere, and for bf16 and q8_0 where many rows share each key (lanes across rows), so that
+ * the conversion is paid once for all of them; with few rows per key, {@link Bf16Body} and
+ * {@link Q8Body} read those types in place. Each element equals {@link KvType#element}: the
+ * conversions are exact.
  */
 final class TypedRows {
   private TypedRows() {}

@@ -116,19 +116,37 @@ class SimdTypedKvTest {
       KvSequence seq = cache.newSequence();
       cache.append(seq, nk, values(random, nk * shape.kvStride()), 0,
           values(random, nk * shape.kvStride()), 0);
-      double[] expected = Oracle.attend(shape, options, nq, nk, q, dequantised(seq, true),
-          dequantised(seq, false));
-      float[] simd = new float[q.length];
-      float[] scalar = new float[q.length];
-      AttentionKernels.simd(threads).prefill(shape, options, nq, MemorySegment.ofArray(q), seq,
-          MemorySegment.ofArray(simd));
-      AttentionKernels.scalar().prefill(shape, options, nq, MemorySegment.ofArray(q), seq,
-          MemorySegment.ofArray(scalar));
-      double tol = tolerance(headDim, nk, options);
-      String context = type + " " + shape + " " + options + " nq=" + nq + " nk=" + nk + " block=" + blockTokens;
-      for (int i = 0; i < simd.length; i++) {
-        assertClose(expected[i], simd[i], tol, "simd vs oracle", i, context);
-        assertClose(scalar[i], simd[i], tol, "simd vs scalar", i, context);
+      assertAgrees(shape, options, nq, q, seq, threads,
+          type + " " + shape + " " + options + " nq=" + nq + " nk=" + nk + " block=" + blockTokens);
+    }
+  }
+
+  /**
+   * bf16 and q8_0 rows read in place (few rows per KV head: MHA and small groups), over head dims
+   * of whole vector chunks and with tails, for decode and for prefill, against the float64 oracle
+   * on dequantised values and against the scalar kernel.
+   */
+  @Test
+  void bf16AndQ8ReadInPlaceAgreeForWholeChunksAndTails() {
+    Random random = new Random(7);
+    for (KvType type : new KvType[] {KvType.BF16, KvType.Q8_0}) {
+      int[] dims = type == KvType.Q8_0 ? new int[] {32, 64, 96, 128, 160} : new int[] {1, 15, 31, 32, 33, 64, 100, 128, 130};
+      for (int headDim : dims) {
+        for (int group : new int[] {1, 2, 4, 8}) {
+          for (int nq : new int[] {1, 3}) {
+            AttentionShape shape = new AttentionShape(8, 8 / group, headDim);
+            int nk = 150;
+            AttentionOptions options = AttentionOptions.defaults().withCausal(true);
+            float[] q = values(random, nq * shape.queryStride());
+            try (PagedKvCache cache = PagedKvCache.builder(shape.kvHeads(), headDim).type(type)
+                .blockTokens(16).capacityTokens(nk).build()) {
+              KvSequence seq = cache.newSequence();
+              cache.append(seq, nk, values(random, nk * shape.kvStride()), 0,
+                  values(random, nk * shape.kvStride()), 0);
+              assertAgrees(shape, options, nq, q, seq, 2, type + " " + shape + " nq=" + nq);
+            }
+          }
+        }
       }
     }
   }
@@ -164,6 +182,27 @@ class SimdTypedKvTest {
           assertClose(one[i], row[i], tol, "batch vs single", i, type + " seq " + s);
         }
       }
+    }
+  }
+
+  /**
+   * The SIMD kernel's prefill of {@code nq} queries over {@code seq} agrees with the float64
+   * oracle on the dequantised cache and with the scalar kernel.
+   */
+  private static void assertAgrees(AttentionShape shape, AttentionOptions options, int nq, float[] q,
+      KvSequence seq, int threads, String context) {
+    double[] expected = Oracle.attend(shape, options, nq, seq.length(), q, dequantised(seq, true),
+        dequantised(seq, false));
+    float[] simd = new float[q.length];
+    float[] scalar = new float[q.length];
+    AttentionKernels.simd(threads).prefill(shape, options, nq, MemorySegment.ofArray(q), seq,
+        MemorySegment.ofArray(simd));
+    AttentionKernels.scalar().prefill(shape, options, nq, MemorySegment.ofArray(q), seq,
+        MemorySegment.ofArray(scalar));
+    double tol = tolerance(shape.headDim(), seq.length(), options);
+    for (int i = 0; i < simd.length; i++) {
+      assertClose(expected[i], simd[i], tol, "simd vs oracle", i, context);
+      assertClose(scalar[i], simd[i], tol, "simd vs scalar", i, context);
     }
   }
 

@@ -1,0 +1,272 @@
+package io.mqa4j.simd;
+
+import static io.mqa4j.simd.VectorConstants.LANES;
+import static io.mqa4j.simd.VectorConstants.SPECIES;
+
+import io.mqa4j.core.KvType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@link AttentionBody}'s scores and weighted sums for q8_0 keys and values, read straight from
+ * the cache with no widened copy. Each vector of {@code LANES} elements comes from as many signed
+ * bytes of one block, sign-extended and converted in registers, and is multiplied by its block's
+ * scale (or, in weighted sums, the scale is folded into the weight). The loops step by pairs of
+ * vectors: a q8_0 block of 32 elements holds a whole number of pairs at every lane count.
+ */
+final class Q8Body {
+  private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+  private static final ValueLayout.OfShort SHORT_LE =
+      ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+  /** Bytes loaded per vector: as many as there are lanes, but never under 64 bits. */
+  private static final VectorSpecies<Byte> BYTES =
+      VectorSpecies.of(byte.class, VectorShape.forBitSize(Math.max(64, LANES * 8)));
+  /** Vectors of floats per byte load: 2 with 4 lanes (a 64-bit load), else 1. */
+  private static final int PARTS = BYTES.length() / LANES;
+  private static final int PAIR = 2 * LANES;
+  private static final int BLOCK = KvType.Q8_0_BLOCK;
+  private static final int BLOCK_BYTES = KvType.Q8_0_BLOCK_BYTES;
+
+  private Q8Body() {}
+
+  private static float scale(MemorySegment s, long block) {
+    return Float.float16ToFloat(s.get(SHORT_LE, block));
+  }
+
+  private static ByteVector load(MemorySegment s, long at) {
+    return ByteVector.fromMemorySegment(BYTES, s, at, LE);
+  }
+
+  /** The first vector of the pair of elements whose bytes start at {@code at}, unscaled. */
+  private static FloatVector low(MemorySegment s, long at) {
+    return (FloatVector) load(s, at).convertShape(VectorOperators.B2F, SPECIES, 0);
+  }
+
+  /** The second vector of that pair: a load of its own, or the second half of the first's. */
+  private static FloatVector high(MemorySegment s, long at) {
+    return PARTS == 1
+        ? (FloatVector) load(s, at + LANES).convertShape(VectorOperators.B2F, SPECIES, 0)
+        : (FloatVector) load(s, at).convertShape(VectorOperators.B2F, SPECIES, 1);
+  }
+
+  /** As {@link AttentionBody#scores}, for q8_0 keys ({@code headDim} a multiple of 32). */
+  static void scores(float[] q, int qBase, int rows, int headDim, MemorySegment keys, long keyBase,
+      long keyStride, int from, int n, float[] scores, int scoreBase, int tile) {
+    int rows4 = rows & ~3;
+    int j = from;
+    for (; j + 2 <= n; j += 2) {
+      for (int r = 0; r < rows4; r += 4) {
+        dot4x2(q, qBase + r * headDim, headDim, keys, keyBase + j * keyStride,
+            keyBase + (j + 1) * keyStride, scores, scoreBase + r * tile + j, tile);
+      }
+    }
+    for (; j < n; j++) {
+      for (int r = 0; r < rows4; r++) {
+        scores[scoreBase + r * tile + j] =
+            dot1x1(q, qBase + r * headDim, headDim, keys, keyBase + j * keyStride);
+      }
+    }
+    for (int r = rows4; r < rows; r++) {
+      int k = from;
+      for (; k + 4 <= n; k += 4) {
+        dot1x4(q, qBase + r * headDim, headDim, keys, keyBase + k * keyStride, keyStride, scores,
+            scoreBase + r * tile + k);
+      }
+      for (; k < n; k++) {
+        scores[scoreBase + r * tile + k] =
+            dot1x1(q, qBase + r * headDim, headDim, keys, keyBase + k * keyStride);
+      }
+    }
+  }
+
+  // Four rows by two keys: each key's pair of vectors converted and scaled once, then sixteen
+  // multiply-adds into eight chains.
+  private static void dot4x2(float[] q, int q0, int headDim, MemorySegment k, long o0, long o1,
+      float[] scores, int s0, int tile) {
+    int q1 = q0 + headDim, q2 = q1 + headDim, q3 = q2 + headDim;
+    FloatVector a00 = FloatVector.zero(SPECIES), a10 = a00, a20 = a00, a30 = a00;
+    FloatVector a01 = a00, a11 = a00, a21 = a00, a31 = a00;
+    for (int b = 0; b < headDim / BLOCK; b++) {
+      long b0 = o0 + (long) b * BLOCK_BYTES, b1 = o1 + (long) b * BLOCK_BYTES;
+      float c0 = scale(k, b0), c1 = scale(k, b1);
+      for (int e = 0; e < BLOCK; e += PAIR) {
+        int x = b * BLOCK + e;
+        FloatVector k0 = low(k, b0 + 2 + e).mul(c0), h0 = high(k, b0 + 2 + e).mul(c0);
+        FloatVector k1 = low(k, b1 + 2 + e).mul(c1), h1 = high(k, b1 + 2 + e).mul(c1);
+        FloatVector ql = FloatVector.fromArray(SPECIES, q, q0 + x);
+        FloatVector qh = FloatVector.fromArray(SPECIES, q, q0 + x + LANES);
+        a00 = qh.fma(h0, ql.fma(k0, a00));
+        a01 = qh.fma(h1, ql.fma(k1, a01));
+        ql = FloatVector.fromArray(SPECIES, q, q1 + x);
+        qh = FloatVector.fromArray(SPECIES, q, q1 + x + LANES);
+        a10 = qh.fma(h0, ql.fma(k0, a10));
+        a11 = qh.fma(h1, ql.fma(k1, a11));
+        ql = FloatVector.fromArray(SPECIES, q, q2 + x);
+        qh = FloatVector.fromArray(SPECIES, q, q2 + x + LANES);
+        a20 = qh.fma(h0, ql.fma(k0, a20));
+        a21 = qh.fma(h1, ql.fma(k1, a21));
+        ql = FloatVector.fromArray(SPECIES, q, q3 + x);
+        qh = FloatVector.fromArray(SPECIES, q, q3 + x + LANES);
+        a30 = qh.fma(h0, ql.fma(k0, a30));
+        a31 = qh.fma(h1, ql.fma(k1, a31));
+      }
+    }
+    scores[s0] = a00.reduceLanes(VectorOperators.ADD);
+    scores[s0 + 1] = a01.reduceLanes(VectorOperators.ADD);
+    scores[s0 + tile] = a10.reduceLanes(VectorOperators.ADD);
+    scores[s0 + tile + 1] = a11.reduceLanes(VectorOperators.ADD);
+    scores[s0 + 2 * tile] = a20.reduceLanes(VectorOperators.ADD);
+    scores[s0 + 2 * tile + 1] = a21.reduceLanes(VectorOperators.ADD);
+    scores[s0 + 3 * tile] = a30.reduceLanes(VectorOperators.ADD);
+    scores[s0 + 3 * tile + 1] = a31.reduceLanes(VectorOperators.ADD);
+  }
+
+  // One row by four keys: per block and key, an unscaled partial dot product, then one
+  // multiply-add by the block's scale into the key's sum.
+  private static void dot1x4(float[] q, int q0, int headDim, MemorySegment keys, long o0,
+      long stride, float[] scores, int s0) {
+    FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+    for (int b = 0; b < headDim / BLOCK; b++) {
+      long b0 = o0 + (long) b * BLOCK_BYTES, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
+      FloatVector t0 = FloatVector.zero(SPECIES), t1 = t0, t2 = t0, t3 = t0;
+      for (int e = 0; e < BLOCK; e += PAIR) {
+        FloatVector ql = FloatVector.fromArray(SPECIES, q, q0 + b * BLOCK + e);
+        FloatVector qh = FloatVector.fromArray(SPECIES, q, q0 + b * BLOCK + e + LANES);
+        t0 = qh.fma(high(keys, b0 + 2 + e), ql.fma(low(keys, b0 + 2 + e), t0));
+        t1 = qh.fma(high(keys, b1 + 2 + e), ql.fma(low(keys, b1 + 2 + e), t1));
+        t2 = qh.fma(high(keys, b2 + 2 + e), ql.fma(low(keys, b2 + 2 + e), t2));
+        t3 = qh.fma(high(keys, b3 + 2 + e), ql.fma(low(keys, b3 + 2 + e), t3));
+      }
+      a0 = t0.fma(FloatVector.broadcast(SPECIES, scale(keys, b0)), a0);
+      a1 = t1.fma(FloatVector.broadcast(SPECIES, scale(keys, b1)), a1);
+      a2 = t2.fma(FloatVector.broadcast(SPECIES, scale(keys, b2)), a2);
+      a3 = t3.fma(FloatVector.broadcast(SPECIES, scale(keys, b3)), a3);
+    }
+    scores[s0] = a0.reduceLanes(VectorOperators.ADD);
+    scores[s0 + 1] = a1.reduceLanes(VectorOperators.ADD);
+    scores[s0 + 2] = a2.reduceLanes(VectorOperators.ADD);
+    scores[s0 + 3] = a3.reduceLanes(VectorOperators.ADD);
+  }
+
+  private static float dot1x1(float[] q, int q0, int headDim, MemorySegment k, long o) {
+    FloatVector a = FloatVector.zero(SPECIES);
+    for (int b = 0; b < headDim / BLOCK; b++) {
+      long bo = o + (long) b * BLOCK_BYTES;
+      FloatVector t = FloatVector.zero(SPECIES);
+      for (int e = 0; e < BLOCK; e += PAIR) {
+        int x = q0 + b * BLOCK + e;
+        t = FloatVector.fromArray(SPECIES, q, x + LANES).fma(high(k, bo + 2 + e),
+            FloatVector.fromArray(SPECIES, q, x).fma(low(k, bo + 2 + e), t));
+      }
+      a = t.fma(FloatVector.broadcast(SPECIES, scale(k, bo)), a);
+    }
+    return a.reduceLanes(VectorOperators.ADD);
+  }
+
+  /** As {@link AttentionBody#accumulate}, for q8_0 values ({@code headDim} a multiple of 32). */
+  static void accumulate(float[] acc, int accBase, int rows, int headDim, float[] p, int pBase,
+      int tile, int pKeyStride, MemorySegment values, long valueBase, long valueStride, int from,
+      int n) {
+    int rows4 = rows & ~3;
+    for (int r = 0; r < rows4; r += 4) {
+      for (int x = 0; x < headDim; x += PAIR) {
+        accumulate4x1(acc, accBase + r * headDim, x, headDim, p, pBase + r * tile, tile,
+            pKeyStride, values, valueBase, valueStride, from, n);
+      }
+    }
+    for (int r = rows4; r < rows; r++) {
+      int o = accBase + r * headDim;
+      int pr = pBase + r * tile;
+      int x = 0;
+      // Two pairs of vectors at a time: four chains, the weight times each block's scale.
+      for (; x + 2 * PAIR <= headDim; x += 2 * PAIR) {
+        FloatVector a0 = FloatVector.fromArray(SPECIES, acc, o + x);
+        FloatVector a1 = FloatVector.fromArray(SPECIES, acc, o + x + LANES);
+        FloatVector a2 = FloatVector.fromArray(SPECIES, acc, o + x + PAIR);
+        FloatVector a3 = FloatVector.fromArray(SPECIES, acc, o + x + PAIR + LANES);
+        long b0 = valueBase + (long) (x / BLOCK) * BLOCK_BYTES;
+        long b1 = valueBase + (long) ((x + PAIR) / BLOCK) * BLOCK_BYTES;
+        long at0 = b0 + 2 + x % BLOCK, at1 = b1 + 2 + (x + PAIR) % BLOCK;
+        for (int j = from; j < n; j++) {
+          long row = j * valueStride;
+          float w = p[pr + j * pKeyStride];
+          FloatVector w0 = FloatVector.broadcast(SPECIES, w * scale(values, b0 + row));
+          FloatVector w1 = FloatVector.broadcast(SPECIES, w * scale(values, b1 + row));
+          a0 = low(values, at0 + row).fma(w0, a0);
+          a1 = high(values, at0 + row).fma(w0, a1);
+          a2 = low(values, at1 + row).fma(w1, a2);
+          a3 = high(values, at1 + row).fma(w1, a3);
+        }
+        a0.intoArray(acc, o + x);
+        a1.intoArray(acc, o + x + LANES);
+        a2.intoArray(acc, o + x + PAIR);
+        a3.intoArray(acc, o + x + PAIR + LANES);
+      }
+      for (; x < headDim; x += PAIR) {
+        FloatVector a0 = FloatVector.fromArray(SPECIES, acc, o + x);
+        FloatVector a1 = FloatVector.fromArray(SPECIES, acc, o + x + LANES);
+        long b0 = valueBase + (long) (x / BLOCK) * BLOCK_BYTES;
+        long at = b0 + 2 + x % BLOCK;
+        for (int j = from; j < n; j++) {
+          long row = j * valueStride;
+          FloatVector w = FloatVector.broadcast(SPECIES, p[pr + j * pKeyStride] * scale(values, b0 + row));
+          a0 = low(values, at + row).fma(w, a0);
+          a1 = high(values, at + row).fma(w, a1);
+        }
+        a0.intoArray(acc, o + x);
+        a1.intoArray(acc, o + x + LANES);
+      }
+    }
+  }
+
+  // Four rows by one pair of vectors: the pair converted and scaled once per key, then eight
+  // multiply-adds into chains of their own.
+  private static void accumulate4x1(float[] acc, int o0, int x, int headDim, float[] p, int p0,
+      int tile, int pKeyStride, MemorySegment values, long valueBase, long valueStride, int from,
+      int n) {
+    int o1 = o0 + headDim, o2 = o1 + headDim, o3 = o2 + headDim;
+    int p1 = p0 + tile, p2 = p1 + tile, p3 = p2 + tile;
+    long block = valueBase + (long) (x / BLOCK) * BLOCK_BYTES;
+    long at = block + 2 + x % BLOCK;
+    FloatVector l0 = FloatVector.fromArray(SPECIES, acc, o0 + x);
+    FloatVector h0 = FloatVector.fromArray(SPECIES, acc, o0 + x + LANES);
+    FloatVector l1 = FloatVector.fromArray(SPECIES, acc, o1 + x);
+    FloatVector h1 = FloatVector.fromArray(SPECIES, acc, o1 + x + LANES);
+    FloatVector l2 = FloatVector.fromArray(SPECIES, acc, o2 + x);
+    FloatVector h2 = FloatVector.fromArray(SPECIES, acc, o2 + x + LANES);
+    FloatVector l3 = FloatVector.fromArray(SPECIES, acc, o3 + x);
+    FloatVector h3 = FloatVector.fromArray(SPECIES, acc, o3 + x + LANES);
+    for (int j = from; j < n; j++) {
+      long row = j * valueStride;
+      float c = scale(values, block + row);
+      FloatVector vl = low(values, at + row).mul(c), vh = high(values, at + row).mul(c);
+      int pj = j * pKeyStride;
+      FloatVector w = FloatVector.broadcast(SPECIES, p[p0 + pj]);
+      l0 = vl.fma(w, l0);
+      h0 = vh.fma(w, h0);
+      w = FloatVector.broadcast(SPECIES, p[p1 + pj]);
+      l1 = vl.fma(w, l1);
+      h1 = vh.fma(w, h1);
+      w = FloatVector.broadcast(SPECIES, p[p2 + pj]);
+      l2 = vl.fma(w, l2);
+      h2 = vh.fma(w, h2);
+      w = FloatVector.broadcast(SPECIES, p[p3 + pj]);
+      l3 = vl.fma(w, l3);
+      h3 = vh.fma(w, h3);
+    }
+    l0.intoArray(acc, o0 + x);
+    h0.intoArray(acc, o0 + x + LANES);
+    l1.intoArray(acc, o1 + x);
+    h1.intoArray(acc, o1 + x + LANES);
+    l2.intoArray(acc, o2 + x);
+    h2.intoArray(acc, o2 + x + LANES);
+    l3.intoArray(acc, o3 + x);
+    h3.intoArray(acc, o3 + x + LANES);
+  }
+}
