@@ -138,11 +138,11 @@ final class AttentionBody {
   }
 
   /**
-   * Turns one row's raw scores over keys {@code [first, first + tile)} into softmax weights
-   * relative to the row's updated running maximum, masking keys outside {@code [from, to)}.
-   * Returns the factor by which the row's earlier sum and accumulator must be scaled, with the
-   * new maximum in {@code state[0]} and the new sum in {@code state[1]}; returns 1 and leaves
-   * zero weights when the row sees no key of the tile.
+   * Turns one row's raw scores over keys {@code [first, first + tile)} ({@code tile} a multiple
+   * of the lane count) into softmax weights relative to the row's updated running maximum,
+   * masking keys outside {@code [from, to)}. Returns the factor by which the row's earlier sum and
+   * accumulator must be scaled, with the new maximum in {@code max[r]} and the new sum in
+   * {@code sum[r]}; returns 1 and leaves zero weights when the row sees no key of the tile.
    */
   static float softmaxRow(float[] scores, int base, int tile, int first, int from, int to,
       int position, float softCap, float slope, float[] max, float[] sum, int r) {

@@ -398,9 +398,12 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           }
         }
         int rows = kvHeadsPerTask * rowsPerHead;
+        // Tiles end at cache blocks (16 tokens by default): the softmax covers the tile's keys
+        // rounded up to whole vectors, not TILE.
+        int width = roundUpToLanes(n);
         for (int r = 0; r < rows; r++) {
           int qi = (r % rowsPerHead) / group;
-          float correction = AttentionBody.softmaxRow(s.scores, r * TILE, TILE, tileStart,
+          float correction = AttentionBody.softmaxRow(s.scores, r * TILE, width, tileStart,
               s.from[qi], Math.min(s.to[qi], tileStart + n), s.position[qi], softCap,
               s.slope[r], s.max, s.sum, r);
           if (correction != 1f) {
