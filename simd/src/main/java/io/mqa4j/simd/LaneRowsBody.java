@@ -236,4 +236,137 @@ final class LaneRowsBody {
       c.intoArray(correction, r);
     }
   }
+
+  /**
+   * {@code accT[x * rowPad + r] += sum_j st[j * rowPad + r] * v_j[x]} for every row and keys
+   * {@code [0, n)}, value {@code j} at {@code valueBase + j * valueStride}: the weighted sum with
+   * the accumulator transposed like the queries, so each vector of a key's weights is loaded
+   * once per block of four head elements, each value element is broadcast, and no weight is
+   * broadcast per row.
+   */
+  static void accumulate(float[] accT, int rowPad, int headDim, float[] st, MemorySegment values,
+      long valueBase, long valueStride, int n) {
+    int x = 0;
+    for (; x + 4 <= headDim; x += 4) {
+      int r = 0;
+      for (; r + 4 * LANES <= rowPad; r += 4 * LANES) {
+        accumulate4x4(accT, rowPad, r, x, st, values, valueBase, valueStride, n);
+      }
+      for (; r < rowPad; r += LANES) {
+        accumulate4x1(accT, rowPad, r, x, st, values, valueBase, valueStride, n);
+      }
+    }
+    for (; x < headDim; x++) { // head elements past the last four
+      for (int r = 0; r < rowPad; r += LANES) {
+        int at = x * rowPad + r;
+        FloatVector a = FloatVector.fromArray(SPECIES, accT, at);
+        for (int j = 0; j < n; j++) {
+          FloatVector b = FloatVector.broadcast(SPECIES,
+              values.get(F32, valueBase + j * valueStride + 4L * x));
+          a = FloatVector.fromArray(SPECIES, st, j * rowPad + r).fma(b, a);
+        }
+        a.intoArray(accT, at);
+      }
+    }
+  }
+
+  // Four head elements by four vectors of rows: sixteen chains; per key, four weight vectors
+  // loaded and four value elements broadcast.
+  private static void accumulate4x4(float[] accT, int rowPad, int r, int x, float[] st,
+      MemorySegment v, long valueBase, long valueStride, int n) {
+    int i0 = x * rowPad + r, i1 = i0 + rowPad, i2 = i1 + rowPad, i3 = i2 + rowPad;
+    FloatVector a00 = FloatVector.fromArray(SPECIES, accT, i0);
+    FloatVector a01 = FloatVector.fromArray(SPECIES, accT, i0 + LANES);
+    FloatVector a02 = FloatVector.fromArray(SPECIES, accT, i0 + 2 * LANES);
+    FloatVector a03 = FloatVector.fromArray(SPECIES, accT, i0 + 3 * LANES);
+    FloatVector a10 = FloatVector.fromArray(SPECIES, accT, i1);
+    FloatVector a11 = FloatVector.fromArray(SPECIES, accT, i1 + LANES);
+    FloatVector a12 = FloatVector.fromArray(SPECIES, accT, i1 + 2 * LANES);
+    FloatVector a13 = FloatVector.fromArray(SPECIES, accT, i1 + 3 * LANES);
+    FloatVector a20 = FloatVector.fromArray(SPECIES, accT, i2);
+    FloatVector a21 = FloatVector.fromArray(SPECIES, accT, i2 + LANES);
+    FloatVector a22 = FloatVector.fromArray(SPECIES, accT, i2 + 2 * LANES);
+    FloatVector a23 = FloatVector.fromArray(SPECIES, accT, i2 + 3 * LANES);
+    FloatVector a30 = FloatVector.fromArray(SPECIES, accT, i3);
+    FloatVector a31 = FloatVector.fromArray(SPECIES, accT, i3 + LANES);
+    FloatVector a32 = FloatVector.fromArray(SPECIES, accT, i3 + 2 * LANES);
+    FloatVector a33 = FloatVector.fromArray(SPECIES, accT, i3 + 3 * LANES);
+    for (int j = 0; j < n; j++) {
+      int wi = j * rowPad + r;
+      FloatVector w0 = FloatVector.fromArray(SPECIES, st, wi);
+      FloatVector w1 = FloatVector.fromArray(SPECIES, st, wi + LANES);
+      FloatVector w2 = FloatVector.fromArray(SPECIES, st, wi + 2 * LANES);
+      FloatVector w3 = FloatVector.fromArray(SPECIES, st, wi + 3 * LANES);
+      long vo = valueBase + j * valueStride + 4L * x;
+      FloatVector b = FloatVector.broadcast(SPECIES, v.get(F32, vo));
+      a00 = w0.fma(b, a00);
+      a01 = w1.fma(b, a01);
+      a02 = w2.fma(b, a02);
+      a03 = w3.fma(b, a03);
+      b = FloatVector.broadcast(SPECIES, v.get(F32, vo + 4));
+      a10 = w0.fma(b, a10);
+      a11 = w1.fma(b, a11);
+      a12 = w2.fma(b, a12);
+      a13 = w3.fma(b, a13);
+      b = FloatVector.broadcast(SPECIES, v.get(F32, vo + 8));
+      a20 = w0.fma(b, a20);
+      a21 = w1.fma(b, a21);
+      a22 = w2.fma(b, a22);
+      a23 = w3.fma(b, a23);
+      b = FloatVector.broadcast(SPECIES, v.get(F32, vo + 12));
+      a30 = w0.fma(b, a30);
+      a31 = w1.fma(b, a31);
+      a32 = w2.fma(b, a32);
+      a33 = w3.fma(b, a33);
+    }
+    a00.intoArray(accT, i0);
+    a01.intoArray(accT, i0 + LANES);
+    a02.intoArray(accT, i0 + 2 * LANES);
+    a03.intoArray(accT, i0 + 3 * LANES);
+    a10.intoArray(accT, i1);
+    a11.intoArray(accT, i1 + LANES);
+    a12.intoArray(accT, i1 + 2 * LANES);
+    a13.intoArray(accT, i1 + 3 * LANES);
+    a20.intoArray(accT, i2);
+    a21.intoArray(accT, i2 + LANES);
+    a22.intoArray(accT, i2 + 2 * LANES);
+    a23.intoArray(accT, i2 + 3 * LANES);
+    a30.intoArray(accT, i3);
+    a31.intoArray(accT, i3 + LANES);
+    a32.intoArray(accT, i3 + 2 * LANES);
+    a33.intoArray(accT, i3 + 3 * LANES);
+  }
+
+  // Four head elements by one vector of rows (rows left over after groups of four vectors).
+  private static void accumulate4x1(float[] accT, int rowPad, int r, int x, float[] st,
+      MemorySegment v, long valueBase, long valueStride, int n) {
+    int i0 = x * rowPad + r, i1 = i0 + rowPad, i2 = i1 + rowPad, i3 = i2 + rowPad;
+    FloatVector a0 = FloatVector.fromArray(SPECIES, accT, i0);
+    FloatVector a1 = FloatVector.fromArray(SPECIES, accT, i1);
+    FloatVector a2 = FloatVector.fromArray(SPECIES, accT, i2);
+    FloatVector a3 = FloatVector.fromArray(SPECIES, accT, i3);
+    for (int j = 0; j < n; j++) {
+      FloatVector w = FloatVector.fromArray(SPECIES, st, j * rowPad + r);
+      long vo = valueBase + j * valueStride + 4L * x;
+      a0 = w.fma(FloatVector.broadcast(SPECIES, v.get(F32, vo)), a0);
+      a1 = w.fma(FloatVector.broadcast(SPECIES, v.get(F32, vo + 4)), a1);
+      a2 = w.fma(FloatVector.broadcast(SPECIES, v.get(F32, vo + 8)), a2);
+      a3 = w.fma(FloatVector.broadcast(SPECIES, v.get(F32, vo + 12)), a3);
+    }
+    a0.intoArray(accT, i0);
+    a1.intoArray(accT, i1);
+    a2.intoArray(accT, i2);
+    a3.intoArray(accT, i3);
+  }
+
+  /** {@code accT[x * rowPad + r] *= c[r]} for every head element: the softmax's rescale. */
+  static void rescale(float[] accT, int rowPad, int headDim, float[] c) {
+    for (int r = 0; r < rowPad; r += LANES) {
+      FloatVector cr = FloatVector.fromArray(SPECIES, c, r);
+      for (int x = 0; x < headDim; x++) {
+        int at = x * rowPad + r;
+        FloatVector.fromArray(SPECIES, accT, at).mul(cr).intoArray(accT, at);
+      }
+    }
+  }
 }

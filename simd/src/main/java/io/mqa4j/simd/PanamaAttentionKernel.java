@@ -302,7 +302,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         s.sum[r] = 0f;
         s.slope[r] = options.alibiSlope(head, heads);
       }
-      java.util.Arrays.fill(s.acc, 0, rows * headDim, 0f);
+      java.util.Arrays.fill(s.acc, 0, rowPad * headDim, 0f);
       if (lanes) {
         transposeQueries(s, rows, rowPad, headDim);
       }
@@ -332,9 +332,18 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           Bf16Body.fromEvenOdd(s.acc, r * headDim, headDim, s.chunk);
         }
       }
+      float[] acc = s.acc;
+      if (transposedAcc(lanes, rowPad)) { // back to one row after another, in the spare q buffer
+        for (int r = 0; r < rows; r++) {
+          for (int x = 0; x < headDim; x++) {
+            s.q[r * headDim + x] = s.acc[x * rowPad + r];
+          }
+        }
+        acc = s.q;
+      }
       if (splits == 1) {
         for (int r = 0; r < rows; r++) {
-          finishRow(s.acc, r * headDim, s.max[r], s.sum[r], headOfRow(firstKvHead, rowsPerHead, r),
+          finishRow(acc, r * headDim, s.max[r], s.sum[r], headOfRow(firstKvHead, rowsPerHead, r),
               queryOfRow(firstQuery, rowsPerHead, r));
         }
       } else {
@@ -343,7 +352,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         for (int r = 0; r < rows; r++, at += stride) {
           partials[at] = s.max[r];
           partials[at + 1] = s.sum[r];
-          System.arraycopy(s.acc, r * headDim, partials, at + 2, headDim);
+          System.arraycopy(acc, r * headDim, partials, at + 2, headDim);
         }
       }
     }
@@ -505,18 +514,29 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         }
         LaneRowsBody.softmax(s.scores, rowPad, n, masked, s.low, s.high, softCap, alibi, s.slope,
             s.posRel, s.max, s.sum, s.correction);
-        for (int r = 0; r < rows; r++) {
-          if (s.correction[r] != 1f) {
-            AttentionBody.scale(s.acc, s.accSeg, r * headDim, headDim, s.correction[r]);
-          }
-        }
         if (typed) {
           TypedRows.convert(type, values, base, tokenBytes, 0, n, 1, headDim, s.rowsSeg);
-          AttentionBody.accumulate(s.acc, s.accSeg, 0, rows, headDim, s.scores, 0, 1, rowPad,
-              s.rowsSeg, 0, 4L * headDim, 0, n);
+        }
+        MemorySegment v = typed ? s.rowsSeg : values;
+        long vBase = typed ? 0 : base;
+        long vStride = typed ? 4L * headDim : tokenBytes;
+        if (transposedAcc(true, rowPad)) {
+          boolean rescale = false;
+          for (int r = 0; r < rows; r++) {
+            rescale |= s.correction[r] != 1f;
+          }
+          if (rescale) {
+            LaneRowsBody.rescale(s.acc, rowPad, headDim, s.correction);
+          }
+          LaneRowsBody.accumulate(s.acc, rowPad, headDim, s.scores, v, vBase, vStride, n);
         } else {
-          AttentionBody.accumulate(s.acc, s.accSeg, 0, rows, headDim, s.scores, 0, 1, rowPad,
-              values, base, tokenBytes, 0, n);
+          for (int r = 0; r < rows; r++) {
+            if (s.correction[r] != 1f) {
+              AttentionBody.scale(s.acc, s.accSeg, r * headDim, headDim, s.correction[r]);
+            }
+          }
+          AttentionBody.accumulate(s.acc, s.accSeg, 0, rows, headDim, s.scores, 0, 1, rowPad, v,
+              vBase, vStride, 0, n);
         }
       }
     }
@@ -591,6 +611,17 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       }
       AttentionBody.store(acc, accOff, factor, out, outRow, headDim);
     }
+  }
+
+  /**
+   * Whether a lane-rows task keeps its accumulator transposed, {@code [headDim][rowPad]}, and
+   * sums values with {@link LaneRowsBody#accumulate}: with four vectors of rows or more, where
+   * each broadcast value element feeds four multiply-adds (measured 5-7% faster prefill); with
+   * fewer (MQA decode: 32 rows), rows stay whole and {@link AttentionBody#accumulate} loads each
+   * value vector once for four rows.
+   */
+  static boolean transposedAcc(boolean lanes, int rowPad) {
+    return lanes && rowPad >= 4 * VectorConstants.LANES;
   }
 
   /**
