@@ -212,10 +212,22 @@ final class LaneRowsBody {
           FloatVector.fromArray(SPECIES, st, at).blend(NEG_INF, hidden).intoArray(st, at);
         }
       }
-      FloatVector tileMax = FloatVector.broadcast(SPECIES, NEG_INF);
-      for (int j = 0; j < n; j++) {
-        tileMax = tileMax.max(FloatVector.fromArray(SPECIES, st, j * rowPad + r));
+      // Four chains: a lane-wise max with Java's NaN and -0 rules is several instructions long,
+      // and one chain through all keys waited on it (measured: the max pass took as long as the
+      // exponentials).
+      FloatVector m0 = FloatVector.broadcast(SPECIES, NEG_INF), m1 = m0, m2 = m0, m3 = m0;
+      int j4 = n & ~3;
+      for (int j = 0; j < j4; j += 4) {
+        int at = j * rowPad + r;
+        m0 = m0.max(FloatVector.fromArray(SPECIES, st, at));
+        m1 = m1.max(FloatVector.fromArray(SPECIES, st, at + rowPad));
+        m2 = m2.max(FloatVector.fromArray(SPECIES, st, at + 2 * rowPad));
+        m3 = m3.max(FloatVector.fromArray(SPECIES, st, at + 3 * rowPad));
       }
+      for (int j = j4; j < n; j++) {
+        m0 = m0.max(FloatVector.fromArray(SPECIES, st, j * rowPad + r));
+      }
+      FloatVector tileMax = m0.max(m1).max(m2.max(m3));
       FloatVector oldMax = FloatVector.fromArray(SPECIES, max, r);
       FloatVector newMax = oldMax.max(tileMax);
       // A row that has seen no key yet keeps max -inf; subtracting 0 instead gives weights
