@@ -23,6 +23,8 @@ public final class Roofline {
   /** Independent accumulators: FMA latency (4 cycles) times pipes (2), with room to spare. */
   private static final int CHAINS = 12;
 
+  private static final long FMA_BLOCK = 100_000;
+
   private Roofline() {}
 
   /** Medians of {@code repeats} passes with {@code threads} threads and with one, reading a buffer of {@code bufferBytes}. */
@@ -30,6 +32,7 @@ public final class Roofline {
     try (Arena arena = Arena.ofShared()) {
       MemorySegment buffer = arena.allocate(bufferBytes, 4096);
       buffer.fill((byte) 0x3c); // touch every page before timing
+      warmUp(buffer);
       double readAll = medianReadGBps(buffer, threads, repeats);
       double readOne = medianReadGBps(buffer, 1, repeats);
       double fmaAll = medianFmaGflops(threads, repeats);
@@ -37,6 +40,22 @@ public final class Roofline {
       return new Result(readAll, fmaAll, readOne, fmaOne, threads, SPECIES.vectorBitSize(),
           SPECIES.length(), bufferBytes);
     }
+  }
+
+  /**
+   * Gets both loops compiled on short calls first. Left to compile during a timed pass, each
+   * would run its one long call interpreted and then in on-stack-replaced code that boxes its
+   * vectors, which took seconds per pass.
+   */
+  private static void warmUp(MemorySegment buffer) {
+    long chunk = Math.min(buffer.byteSize(), 64L << 10) / (4L * SPECIES.vectorByteSize())
+        * (4L * SPECIES.vectorByteSize());
+    float keep = 0f;
+    for (int i = 0; i < 20_000; i++) {
+      keep += sum(buffer, 0, chunk);
+      keep += fmaBlock(1_000);
+    }
+    if (keep == 42f) System.out.print("");
   }
 
   private static double medianReadGBps(MemorySegment buffer, int threads, int repeats) {
@@ -62,7 +81,7 @@ public final class Roofline {
     return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 
-  private static float sum(MemorySegment m, long from, long to) {
+  static float sum(MemorySegment m, long from, long to) {
     long step = SPECIES.vectorByteSize();
     ByteOrder order = ByteOrder.nativeOrder();
     FloatVector a = FloatVector.zero(SPECIES), b = a, c = a, d = a;
@@ -91,7 +110,16 @@ public final class Roofline {
     return median(rates);
   }
 
-  private static float fmaChains(long iterations) {
+  /** {@code iterations} steps of twelve FMA chains, as calls short enough to compile whole. */
+  static float fmaChains(long iterations) {
+    float keep = 0f;
+    for (long done = 0; done < iterations; done += FMA_BLOCK) {
+      keep += fmaBlock(Math.min(FMA_BLOCK, iterations - done));
+    }
+    return keep;
+  }
+
+  private static float fmaBlock(long iterations) {
     FloatVector m = FloatVector.broadcast(SPECIES, 0.999999f);
     FloatVector c = FloatVector.broadcast(SPECIES, 1e-7f);
     FloatVector a0 = FloatVector.broadcast(SPECIES, 1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;

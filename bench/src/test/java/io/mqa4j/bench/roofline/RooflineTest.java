@@ -1,0 +1,51 @@
+package io.mqa4j.bench.roofline;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+import javax.management.ObjectName;
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+
+class RooflineTest {
+
+  @Test
+  void reportsTheShapeItMeasured() {
+    Roofline.Result r = Roofline.measure(2, 8L << 20, 1);
+    assertEquals(2, r.threads());
+    assertEquals(8L << 20, r.bufferBytes());
+    assertEquals(FloatVector.SPECIES_PREFERRED.vectorBitSize(), r.speciesBits());
+    assertTrue(r.readGBps() > 0 && r.readGBpsOneThread() > 0, r.toString());
+    assertTrue(r.fmaGflops() > 0 && r.fmaGflopsOneThread() > 0, r.toString());
+  }
+
+  /**
+   * Once measure has warmed them up, a fresh call of either loop runs compiled code that keeps
+   * its vectors in registers: boxed vectors would allocate on every step and time the allocator,
+   * not the machine.
+   */
+  @Test
+  void timedLoopsAllocateNothingOnceWarm() throws Exception {
+    Roofline.measure(1, 4L << 20, 1);
+    try (Arena arena = Arena.ofShared()) { // as measure allocates its buffer
+      MemorySegment buffer = arena.allocate(4L << 20, 4096);
+      long before = allocatedBytes();
+      float keep = Roofline.fmaChains(2_000_000);
+      long fma = allocatedBytes() - before;
+      before = allocatedBytes();
+      keep += Roofline.sum(buffer, 0, buffer.byteSize());
+      long read = allocatedBytes() - before;
+      assertTrue(fma < 64 << 10 && read < 64 << 10,
+          "allocated " + fma + " bytes in the FMA loop, " + read + " in the read loop (" + keep + ")");
+    }
+  }
+
+  private static long allocatedBytes() throws Exception {
+    return (Long) ManagementFactory.getPlatformMBeanServer().invoke(
+        new ObjectName(ManagementFactory.THREAD_MXBEAN_NAME), "getThreadAllocatedBytes",
+        new Object[] {Thread.currentThread().threadId()}, new String[] {long.class.getName()});
+  }
+}
