@@ -37,8 +37,10 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
    */
   private static final int WIDE_STEP_ROWS = 256;
   /**
-   * Tokens per step for f16 and q8_0 rows, which are widened per head before use: longer runs
-   * per head pay for the conversion's overhead (measured: 16 beats 4, 8, 32 and 64).
+   * Tokens per step for f16 rows, the one type still widened per head before use in decode:
+   * longer runs per head pay for the conversion's overhead (measured when q8_0 was widened the
+   * same way: 16 beat 4, 8, 32 and 64). bf16 and q8_0 rows, read in place, take the f32 step
+   * (with 32 KV heads, 8 tokens beat 4, 12, 16 and 24 for bf16; q8_0 was within 4% at 8 to 16).
    */
   private static final int WIDE_TYPED_KEY_STEP = 16;
   /** Fewest keys worth a split of their own. */
