@@ -45,18 +45,28 @@ final class TypedRows {
   static void convert(KvType type, MemorySegment src, long srcBase, long tokenStride, int from,
       int to, int heads, int headDim, MemorySegment dst) {
     long headBytes = type.headBytes(headDim);
+    if (tokenStride == heads * headBytes) {
+      // Rows back to back (one KV head, as in MQA): one long run. Converting row by row spends
+      // more on each short loop's entry than on its eight or so vectors (measured: 0.17 against
+      // 0.05 ns per element for bf16 rows of 128).
+      run(type, src, srcBase + from * tokenStride, (to - from) * heads * headDim, dst, 0);
+      return;
+    }
     for (int j = from; j < to; j++) {
       long row = srcBase + j * tokenStride;
       for (int g = 0; g < heads; g++) {
-        int at = ((j - from) * heads + g) * headDim;
-        long o = row + g * headBytes;
-        switch (type) {
-          case BF16 -> bf16(src, o, headDim, dst, at);
-          case F16 -> f16(src, o, headDim, dst, at);
-          case Q8_0 -> q8(src, o, headDim, dst, at);
-          case F32 -> throw new IllegalArgumentException("f32 rows are read in place");
-        }
+        run(type, src, row + g * headBytes, headDim, dst, ((j - from) * heads + g) * headDim);
       }
+    }
+  }
+
+  /** Converts {@code n} elements stored back to back from {@code o} (whole q8_0 blocks). */
+  private static void run(KvType type, MemorySegment src, long o, int n, MemorySegment dst, int at) {
+    switch (type) {
+      case BF16 -> bf16(src, o, n, dst, at);
+      case F16 -> f16(src, o, n, dst, at);
+      case Q8_0 -> q8(src, o, n, dst, at);
+      case F32 -> throw new IllegalArgumentException("f32 rows are read in place");
     }
   }
 
