@@ -7,8 +7,6 @@ import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.AttentionOptions;
 import io.mqa4j.core.AttentionShape;
 import io.mqa4j.core.ContiguousKvCache;
-import java.lang.management.ManagementFactory;
-import javax.management.ObjectName;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -44,16 +42,10 @@ class DecodeAllocationTest {
 
   private static long allocatedOver(int steps, AttentionKernel kernel, AttentionShape shape,
       AttentionOptions options, float[] q, ContiguousKvCache cache, float[] out) throws Exception {
-    long before = allocatedBytes();
+    long before = ThreadAllocation.bytes();
     for (int i = 0; i < steps; i++) {
       kernel.decode(shape, options, q, 0, cache, out, 0);
     }
-    return allocatedBytes() - before;
-  }
-
-  private static long allocatedBytes() throws Exception {
-    return (Long) ManagementFactory.getPlatformMBeanServer().invoke(
-        new ObjectName(ManagementFactory.THREAD_MXBEAN_NAME), "getThreadAllocatedBytes",
-        new Object[] {Thread.currentThread().threadId()}, new String[] {"long"});
+    return ThreadAllocation.bytes() - before;
   }
 }

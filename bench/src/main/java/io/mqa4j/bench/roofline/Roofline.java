@@ -48,8 +48,7 @@ public final class Roofline {
    * vectors, which took seconds per pass.
    */
   private static void warmUp(MemorySegment buffer) {
-    long chunk = Math.min(buffer.byteSize(), 64L << 10) / (4L * SPECIES.vectorByteSize())
-        * (4L * SPECIES.vectorByteSize());
+    long chunk = wholeSteps(Math.min(buffer.byteSize(), 64L << 10));
     float keep = 0f;
     for (int i = 0; i < 20_000; i++) {
       keep += sum(buffer, 0, chunk);
@@ -59,7 +58,7 @@ public final class Roofline {
   }
 
   private static double medianReadGBps(MemorySegment buffer, int threads, int repeats) {
-    long slice = buffer.byteSize() / threads / (4L * SPECIES.vectorByteSize()) * (4L * SPECIES.vectorByteSize());
+    long slice = wholeSteps(buffer.byteSize() / threads);
     double[] rates = new double[repeats];
     for (int rep = -1; rep < repeats; rep++) {
       long nanos = runParallel(threads, t -> {
@@ -79,6 +78,12 @@ public final class Roofline {
     java.util.Arrays.sort(sorted);
     int n = sorted.length;
     return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  }
+
+  /** {@code bytes} rounded down to whole steps of {@link #sum}'s loop (four vectors). */
+  private static long wholeSteps(long bytes) {
+    long step = 4L * SPECIES.vectorByteSize();
+    return bytes / step * step;
   }
 
   static float sum(MemorySegment m, long from, long to) {

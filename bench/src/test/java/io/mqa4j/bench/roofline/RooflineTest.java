@@ -3,10 +3,9 @@ package io.mqa4j.bench.roofline;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mqa4j.bench.ThreadAllocation;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.management.ManagementFactory;
-import javax.management.ObjectName;
 import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 
@@ -32,20 +31,14 @@ class RooflineTest {
     Roofline.measure(1, 4L << 20, 1);
     try (Arena arena = Arena.ofShared()) { // as measure allocates its buffer
       MemorySegment buffer = arena.allocate(4L << 20, 4096);
-      long before = allocatedBytes();
+      long before = ThreadAllocation.bytes();
       float keep = Roofline.fmaChains(2_000_000);
-      long fma = allocatedBytes() - before;
-      before = allocatedBytes();
+      long fma = ThreadAllocation.bytes() - before;
+      before = ThreadAllocation.bytes();
       keep += Roofline.sum(buffer, 0, buffer.byteSize());
-      long read = allocatedBytes() - before;
+      long read = ThreadAllocation.bytes() - before;
       assertTrue(fma < 64 << 10 && read < 64 << 10,
           "allocated " + fma + " bytes in the FMA loop, " + read + " in the read loop (" + keep + ")");
     }
-  }
-
-  private static long allocatedBytes() throws Exception {
-    return (Long) ManagementFactory.getPlatformMBeanServer().invoke(
-        new ObjectName(ManagementFactory.THREAD_MXBEAN_NAME), "getThreadAllocatedBytes",
-        new Object[] {Thread.currentThread().threadId()}, new String[] {long.class.getName()});
   }
 }
