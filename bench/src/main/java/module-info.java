@@ -1,6 +1,6 @@
 /**
  * mqa4j bench: the JMH benchmarks and the {@code mqa} command line (attend, compare, roofline,
- * profile, report).
+ * share, profile, report).
  */
 module io.mqa4j.bench {
   requires io.mqa4j.core;

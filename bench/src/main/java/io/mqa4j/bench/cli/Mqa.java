@@ -17,7 +17,7 @@ import picocli.CommandLine.ScopeType;
  */
 @Command(name = "mqa", mixinStandardHelpOptions = true, versionProvider = Mqa.Version.class,
     description = "Attention kernels for MHA, GQA and MQA on the CPU: compare, measure, check.",
-    subcommands = {CompareCommand.class, AttendCommand.class, RooflineCommand.class,
+    subcommands = {CompareCommand.class, AttendCommand.class, RooflineCommand.class, ShareCommand.class,
         ProfileCommand.class, ReportCommand.class, CommandLine.HelpCommand.class},
     footer = {"", "Examples:", "  ./mqa compare --quick", "  ./mqa attend --q q.npy --k k.npy --v v.npy --out o.npy --causal",
         "  ./mqa profile --model llama-3-8b --context 8192"})

@@ -1,5 +1,6 @@
 package io.mqa4j.bench.compare;
 
+import io.mqa4j.core.ContiguousKvCache;
 import io.mqa4j.core.KvSequence;
 import io.mqa4j.core.KvType;
 import io.mqa4j.core.KvView;
@@ -8,10 +9,11 @@ import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
 
 /**
- * Random keys and values for one layout and element type in a paged KV cache, filled once at the
- * longest context a run needs; {@link #view(int)} exposes the first tokens without copying.
+ * Random keys and values for one layout and element type in a KV cache (paged, or f32
+ * contiguous), filled once at the longest context a run needs; {@link #view(int)} exposes the
+ * first tokens without copying.
  */
-final class KvSource implements AutoCloseable {
+public final class KvSource implements AutoCloseable {
 
   private final KvView full;
   private final AutoCloseable owner;
@@ -25,25 +27,48 @@ final class KvSource implements AutoCloseable {
    * A paged cache of {@code type} with blocks of {@code blockTokens} tokens, holding one sequence
    * of {@code tokens} random tokens.
    */
-  static KvSource random(int kvHeads, int headDim, KvType type, int blockTokens, int tokens, long seed) {
+  public static KvSource random(int kvHeads, int headDim, KvType type, int blockTokens, int tokens,
+      long seed) {
     PagedKvCache cache = PagedKvCache.builder(kvHeads, headDim).type(type).blockTokens(blockTokens)
         .capacityTokens(tokens).build();
     try {
       KvSequence sequence = cache.newSequence();
-      SplittableRandom random = new SplittableRandom(seed);
-      int chunk = 256;
-      float[] k = new float[chunk * kvHeads * headDim];
-      float[] v = new float[k.length];
-      for (int t = 0; t < tokens; t += chunk) {
-        int n = Math.min(chunk, tokens - t);
-        fill(random, k, n * kvHeads * headDim);
-        fill(random, v, n * kvHeads * headDim);
-        cache.append(sequence, n, k, 0, v, 0);
-      }
+      fillRandom(kvHeads * headDim, tokens, seed,
+          (n, k, v) -> cache.append(sequence, n, k, 0, v, 0));
       return new KvSource(sequence, cache);
     } catch (RuntimeException e) {
       cache.close();
       throw e;
+    }
+  }
+
+  /** An f32 contiguous cache holding {@code tokens} random tokens. */
+  public static KvSource contiguous(int kvHeads, int headDim, int tokens, long seed) {
+    ContiguousKvCache cache = new ContiguousKvCache(kvHeads, headDim, tokens);
+    try {
+      fillRandom(kvHeads * headDim, tokens, seed, (n, k, v) -> cache.append(n, k, 0, v, 0));
+      return new KvSource(cache, cache);
+    } catch (RuntimeException e) {
+      cache.close();
+      throw e;
+    }
+  }
+
+  private interface Appender {
+    void append(int tokens, float[] k, float[] v);
+  }
+
+  /** Random tokens in chunks, so that no K or V array of the whole context is ever held. */
+  private static void fillRandom(int tokenFloats, int tokens, long seed, Appender appender) {
+    SplittableRandom random = new SplittableRandom(seed);
+    int chunk = 256;
+    float[] k = new float[chunk * tokenFloats];
+    float[] v = new float[k.length];
+    for (int t = 0; t < tokens; t += chunk) {
+      int n = Math.min(chunk, tokens - t);
+      fill(random, k, n * tokenFloats);
+      fill(random, v, n * tokenFloats);
+      appender.append(n, k, v);
     }
   }
 
@@ -54,7 +79,7 @@ final class KvSource implements AutoCloseable {
   }
 
   /** The first {@code length} tokens. */
-  KvView view(int length) {
+  public KvView view(int length) {
     if (length > full.length()) {
       throw new IllegalArgumentException("length " + length + " exceeds the " + full.length() + " tokens filled");
     }

@@ -47,7 +47,7 @@ public final class Roofline {
    * would run its one long call interpreted and then in on-stack-replaced code that boxes its
    * vectors, which took seconds per pass.
    */
-  private static void warmUp(MemorySegment buffer) {
+  static void warmUp(MemorySegment buffer) {
     long chunk = wholeSteps(Math.min(buffer.byteSize(), 64L << 10));
     float keep = 0f;
     for (int i = 0; i < 20_000; i++) {
@@ -58,22 +58,28 @@ public final class Roofline {
   }
 
   private static double medianReadGBps(MemorySegment buffer, int threads, int repeats) {
-    long slice = wholeSteps(buffer.byteSize() / threads);
     double[] rates = new double[repeats];
     for (int rep = -1; rep < repeats; rep++) {
-      long nanos = runParallel(threads, t -> {
-        float s = sum(buffer, t * slice, (t + 1) * slice);
-        if (s == 42f) System.out.print(""); // keeps the sum alive
-      });
+      double rate = readGBps(buffer, threads);
       if (rep >= 0) { // the first pass warms the JIT
-        rates[rep] = slice * (double) threads / nanos;
+        rates[rep] = rate;
       }
     }
     return median(rates);
   }
 
+  /** One pass of {@link #sum} over {@code buffer}, split between {@code threads} threads. */
+  static double readGBps(MemorySegment buffer, int threads) {
+    long slice = wholeSteps(buffer.byteSize() / threads);
+    long nanos = runParallel(threads, t -> {
+      float s = sum(buffer, t * slice, (t + 1) * slice);
+      if (s == 42f) System.out.print(""); // keeps the sum alive
+    });
+    return slice * (double) threads / nanos;
+  }
+
   /** The median: on a shared machine the best pass can be an outlier, the median is not. */
-  private static double median(double[] values) {
+  static double median(double[] values) {
     double[] sorted = values.clone();
     java.util.Arrays.sort(sorted);
     int n = sorted.length;
