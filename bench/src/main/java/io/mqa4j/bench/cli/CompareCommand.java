@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -52,17 +53,8 @@ final class CompareCommand implements Callable<Integer> {
           + "(--quick: decode 1024,4096, prefill 128).")
   List<Integer> contexts;
 
-  @Option(names = "--query-heads", defaultValue = "32", paramLabel = "H",
-      description = "Query heads. Default: ${DEFAULT-VALUE}.")
-  int queryHeads;
-
-  @Option(names = "--kv-heads", defaultValue = "8", paramLabel = "KV",
-      description = "KV heads of the GQA layout. Default: ${DEFAULT-VALUE}.")
-  int kvHeads;
-
-  @Option(names = "--head-dim", defaultValue = "128", paramLabel = "D",
-      description = "Elements per head. Default: ${DEFAULT-VALUE}.")
-  int headDim;
+  @Mixin
+  HeadOptions heads = new HeadOptions();
 
   @Option(names = "--layouts", split = ",", defaultValue = "mha,gqa,mqa", paramLabel = "LAYOUT",
       description = "Layouts among mha, gqa, mqa. Default: ${DEFAULT-VALUE}.")
@@ -226,16 +218,8 @@ final class CompareCommand implements Callable<Integer> {
       case "both" -> List.of("decode", "prefill");
       default -> throw new BadInputException("--phase must be decode, prefill or both, got '" + phase + "'");
     };
-    if (queryHeads < 1) {
-      throw new BadInputException("--query-heads must be >= 1, got " + queryHeads);
-    }
-    if (headDim < 1) {
-      throw new BadInputException("--head-dim must be >= 1, got " + headDim);
-    }
     List<String> layoutList = distinct("--layouts", layouts, List.of("mha", "gqa", "mqa"));
-    if (layoutList.contains("gqa") && (kvHeads < 1 || queryHeads % kvHeads != 0)) {
-      throw new BadInputException("--kv-heads must divide --query-heads=" + queryHeads + ", got " + kvHeads);
-    }
+    heads.check(layoutList.contains("gqa"));
     List<String> kernelList = distinct("--kernels", kernels, List.of("scalar", "simd"));
     if (kernelList.contains("simd") && !AttentionKernels.simdAvailable()) {
       throw new BadInputException("--kernels simd: the SIMD kernel is not available (run through "
@@ -244,9 +228,9 @@ final class CompareCommand implements Callable<Integer> {
     List<String> dtypeList = new ArrayList<>();
     for (String d : dtypes == null ? DEFAULT_DTYPES : dtypes) {
       KvType type = Kernels.kvType("--dtypes", d);
-      if (!type.supportsHeadDim(headDim)) {
+      if (!type.supportsHeadDim(heads.headDim)) {
         throw new BadInputException("--dtypes " + type.label() + " needs --head-dim to be a multiple of "
-            + KvType.Q8_0_BLOCK + ", got " + headDim);
+            + KvType.Q8_0_BLOCK + ", got " + heads.headDim);
       }
       if (!dtypeList.contains(type.label())) {
         dtypeList.add(type.label());
@@ -276,7 +260,7 @@ final class CompareCommand implements Callable<Integer> {
       decodeContexts = List.copyOf(new LinkedHashSet<>(contexts));
       prefillContexts = decodeContexts;
     }
-    return new CompareSettings(phases, decodeContexts, prefillContexts, queryHeads, kvHeads, headDim,
+    return new CompareSettings(phases, decodeContexts, prefillContexts, heads.queryHeads, heads.kvHeads, heads.headDim,
         layoutList, kernelList, dtypeList, n, maxScalarPrefill, blockTokens,
         quick ? StepTimer.Budget.QUICK : StepTimer.Budget.NORMAL);
   }

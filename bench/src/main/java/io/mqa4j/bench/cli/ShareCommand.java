@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -36,17 +37,8 @@ final class ShareCommand implements Callable<Integer> {
       description = "mha, gqa or mqa. Default: ${DEFAULT-VALUE}.")
   String layout;
 
-  @Option(names = "--query-heads", defaultValue = "32", paramLabel = "H",
-      description = "Query heads. Default: ${DEFAULT-VALUE}.")
-  int queryHeads;
-
-  @Option(names = "--kv-heads", defaultValue = "8", paramLabel = "KV",
-      description = "KV heads of the GQA layout. Default: ${DEFAULT-VALUE}.")
-  int kvHeads;
-
-  @Option(names = "--head-dim", defaultValue = "128", paramLabel = "D",
-      description = "Elements per head. Default: ${DEFAULT-VALUE}.")
-  int headDim;
+  @Mixin
+  HeadOptions heads = new HeadOptions();
 
   @Option(names = "--context", defaultValue = "16384", paramLabel = "N",
       description = "Keys in every cache. Default: ${DEFAULT-VALUE}.")
@@ -103,8 +95,8 @@ final class ShareCommand implements Callable<Integer> {
       List<DecodeShare.Case> cases = new ArrayList<>();
       for (String name : names) {
         KvSource source = name.equals("contiguous")
-            ? KvSource.contiguous(shape.kvHeads(), headDim, context, 42)
-            : KvSource.random(shape.kvHeads(), headDim, KvType.parse(name), blockTokens, context, 42);
+            ? KvSource.contiguous(shape.kvHeads(), shape.headDim(), context, 42)
+            : KvSource.random(shape.kvHeads(), shape.headDim(), KvType.parse(name), blockTokens, context, 42);
         sources.add(source);
         cases.add(new DecodeShare.Case(label(name), source.view(context)));
       }
@@ -121,16 +113,14 @@ final class ShareCommand implements Callable<Integer> {
   }
 
   private AttentionShape shape() {
-    require(queryHeads >= 1, "--query-heads must be >= 1, got " + queryHeads);
-    require(headDim >= 1, "--head-dim must be >= 1, got " + headDim);
-    return switch (layout.strip().toLowerCase(Locale.ROOT)) {
-      case "mha" -> AttentionShape.mha(queryHeads, headDim);
-      case "mqa" -> AttentionShape.mqa(queryHeads, headDim);
-      case "gqa" -> {
-        require(kvHeads >= 1 && queryHeads % kvHeads == 0,
-            "--kv-heads must divide --query-heads (" + queryHeads + "), got " + kvHeads);
-        yield AttentionShape.gqa(queryHeads, kvHeads, headDim);
-      }
+    String name = layout.strip().toLowerCase(Locale.ROOT);
+    heads.check(name.equals("gqa"));
+    int h = heads.queryHeads;
+    int d = heads.headDim;
+    return switch (name) {
+      case "mha" -> AttentionShape.mha(h, d);
+      case "mqa" -> AttentionShape.mqa(h, d);
+      case "gqa" -> AttentionShape.gqa(h, heads.kvHeads, d);
       default -> throw new BadInputException("--layout must be mha, gqa or mqa, got '" + layout + "'");
     };
   }
@@ -142,8 +132,8 @@ final class ShareCommand implements Callable<Integer> {
       String name = raw.strip().toLowerCase(Locale.ROOT);
       if (!name.equals("contiguous")) {
         KvType type = Kernels.kvType("--caches", name);
-        require(type.supportsHeadDim(headDim), "--caches " + type.label()
-            + " needs a head dim that is a multiple of " + KvType.Q8_0_BLOCK + ", got " + headDim);
+        require(type.supportsHeadDim(heads.headDim), "--caches " + type.label()
+            + " needs a head dim that is a multiple of " + KvType.Q8_0_BLOCK + ", got " + heads.headDim);
         name = type.label();
       }
       require(!names.contains(name), "--caches names '" + name + "' twice");
@@ -171,7 +161,7 @@ final class ShareCommand implements Callable<Integer> {
     }
     out.printf("%s decode, %d query heads over %d KV heads, head dim %d, %d keys; %s; "
             + "%d rounds of %d steps%n", layout.toUpperCase(Locale.ROOT), shape.queryHeads(),
-        shape.kvHeads(), headDim, context, attention.description(), r.rounds(), r.stepsPerRound());
+        shape.kvHeads(), shape.headDim(), context, attention.description(), r.rounds(), r.stepsPerRound());
     out.printf("memory read beside it: median %.1f GB/s (rounds %.1f-%.1f), %d threads, %d MiB%n",
         r.readGBpsMedian(), r.readGBpsMin(), r.readGBpsMax(), r.threads(), r.bufferBytes() >> 20);
     out.printf("%-16s %12s %9s %22s %24s%n", "cache", "ms/step", "GB/s", "share of read (rounds)",

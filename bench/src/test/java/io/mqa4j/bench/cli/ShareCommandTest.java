@@ -107,7 +107,7 @@ class ShareCommandTest {
   void gqaKvHeadsMustDivideQueryHeads() {
     CliRun run = share("--layout", "gqa", "--kv-heads", "3");
     assertEquals(2, run.exitCode());
-    assertTrue(run.err().contains("--kv-heads must divide --query-heads (4), got 3"), run.err());
+    assertTrue(run.err().contains("--kv-heads must divide --query-heads=4, got 3"), run.err());
   }
 
   @Test
