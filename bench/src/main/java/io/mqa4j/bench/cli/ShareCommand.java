@@ -6,6 +6,7 @@ import io.mqa4j.bench.compare.KvSource;
 import io.mqa4j.bench.roofline.DecodeShare;
 import io.mqa4j.bench.roofline.ReadProbe;
 import io.mqa4j.core.AttentionKernel;
+import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.AttentionShape;
 import io.mqa4j.core.KvType;
 import java.io.PrintWriter;
@@ -57,7 +58,7 @@ final class ShareCommand implements Callable<Integer> {
   String kernel;
 
   @Option(names = "--threads", paramLabel = "N",
-      description = "Threads of the kernel and of the read. Default: every processor.")
+      description = "Threads of the SIMD kernel and of the read (the scalar kernel and its read use one). Default: every processor.")
   Integer threads;
 
   @Option(names = "--rounds", defaultValue = "9", paramLabel = "N",
@@ -88,7 +89,9 @@ final class ShareCommand implements Callable<Integer> {
     require(bufferMib >= 64, "--buffer-mib must be >= 64, got " + bufferMib);
     List<String> names = cacheNames();
     AttentionKernel attention = Kernels.byName(kernel, threads);
-    int readThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+    // The scalar kernel runs on one thread, so it is judged against what one thread reads.
+    int readThreads = attention == AttentionKernels.scalar() ? 1
+        : threads == null ? AttentionKernels.defaultThreads() : threads;
     List<KvSource> sources = new ArrayList<>();
     DecodeShare.Result result;
     try {

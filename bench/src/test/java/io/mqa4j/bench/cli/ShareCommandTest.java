@@ -77,6 +77,16 @@ class ShareCommandTest {
   }
 
   @Test
+  void theScalarKernelIsJudgedAgainstOneThreadsRead() throws Exception {
+    CliRun run = share("--kernel", "scalar", "--threads", "2", "--caches", "f32", "--json");
+    assertEquals(0, run.exitCode(), run.err());
+    assertEquals(1, new ObjectMapper().readTree(run.out()).get("threads").asInt());
+    run = share("--kernel", "simd", "--threads", "2", "--caches", "f32", "--json");
+    assertEquals(0, run.exitCode(), run.err());
+    assertEquals(2, new ObjectMapper().readTree(run.out()).get("threads").asInt());
+  }
+
+  @Test
   void tableNamesTheLayoutAndTheReferenceCache() {
     CliRun run = share("--layout", "gqa", "--kv-heads", "2", "--caches", "bf16,f32");
     assertEquals(0, run.exitCode(), run.err());
