@@ -94,6 +94,11 @@ final class Bf16Body {
       }
     }
     for (int r = rows4; r < rows; r++) {
+      if (headDim == RESIDENT_DIM) {
+        scoresResident(q, qBase + r * headDim, keys, keyBase, keyStride, from, n, scores,
+            scoreBase + r * tile);
+        continue;
+      }
       int k = from;
       for (; k + 4 <= n; k += 4) {
         dot1x4(q, qBase + r * headDim, headDim, bound, keys, keyBase + k * keyStride, keyStride,
@@ -178,6 +183,35 @@ final class Bf16Body {
     scores[s0 + 1] = e1.add(d1).reduceLanes(VectorOperators.ADD) + tail(q, q0, headDim, bound, keys, o1);
     scores[s0 + 2] = e2.add(d2).reduceLanes(VectorOperators.ADD) + tail(q, q0, headDim, bound, keys, o2);
     scores[s0 + 3] = e3.add(d3).reduceLanes(VectorOperators.ADD) + tail(q, q0, headDim, bound, keys, o3);
+  }
+
+  /** The head dim whose query row {@link #scoresResident} holds in eight registers. */
+  static final int RESIDENT_DIM = 4 * CHUNK;
+
+  // As AttentionBody.scoresResident, for bf16 keys: the row held in registers, one loop over
+  // the keys, no loop over the head restarted for every four keys.
+  private static void scoresResident(float[] q, int q0, MemorySegment keys, long keyBase,
+      long stride, int from, int n, float[] scores, int s0) {
+    FloatVector e0 = FloatVector.fromArray(SPECIES, q, q0);
+    FloatVector d0 = FloatVector.fromArray(SPECIES, q, q0 + LANES);
+    FloatVector e1 = FloatVector.fromArray(SPECIES, q, q0 + CHUNK);
+    FloatVector d1 = FloatVector.fromArray(SPECIES, q, q0 + CHUNK + LANES);
+    FloatVector e2 = FloatVector.fromArray(SPECIES, q, q0 + 2 * CHUNK);
+    FloatVector d2 = FloatVector.fromArray(SPECIES, q, q0 + 2 * CHUNK + LANES);
+    FloatVector e3 = FloatVector.fromArray(SPECIES, q, q0 + 3 * CHUNK);
+    FloatVector d3 = FloatVector.fromArray(SPECIES, q, q0 + 3 * CHUNK + LANES);
+    for (int k = from; k < n; k++) {
+      long a = keyBase + k * stride;
+      IntVector b0 = load(keys, a);
+      IntVector b1 = load(keys, a + 2L * CHUNK);
+      IntVector b2 = load(keys, a + 4L * CHUNK);
+      IntVector b3 = load(keys, a + 6L * CHUNK);
+      FloatVector even = e1.fma(even(b1), e0.mul(even(b0)));
+      FloatVector odd = d1.fma(odd(b1), d0.mul(odd(b0)));
+      even = e3.fma(even(b3), e2.fma(even(b2), even));
+      odd = d3.fma(odd(b3), d2.fma(odd(b2), odd));
+      scores[s0 + k] = even.add(odd).reduceLanes(VectorOperators.ADD);
+    }
   }
 
   private static float dot1x1(float[] q, int q0, int headDim, int bound, MemorySegment k, long o) {

@@ -73,6 +73,11 @@ final class Q8Body {
       }
     }
     for (int r = rows4; r < rows; r++) {
+      if (headDim == RESIDENT_DIM) {
+        scoresResident(q, qBase + r * headDim, keys, keyBase, keyStride, from, n, scores,
+            scoreBase + r * tile);
+        continue;
+      }
       int k = from;
       for (; k + 4 <= n; k += 4) {
         dot1x4(q, qBase + r * headDim, headDim, keys, keyBase + k * keyStride, keyStride, scores,
@@ -152,6 +157,45 @@ final class Q8Body {
     scores[s0 + 1] = a1.reduceLanes(VectorOperators.ADD);
     scores[s0 + 2] = a2.reduceLanes(VectorOperators.ADD);
     scores[s0 + 3] = a3.reduceLanes(VectorOperators.ADD);
+  }
+
+  /** The head dim whose query row {@link #scoresResident} holds in eight registers. */
+  static final int RESIDENT_DIM = 4 * PAIR;
+
+  /** Where, in a row, the bytes of the elements of pair {@code pair} start. */
+  private static long pairBytes(int pair) {
+    return (long) (pair * PAIR / BLOCK) * BLOCK_BYTES + 2 + pair * PAIR % BLOCK;
+  }
+
+  /** Where, in a row, the block that holds pair {@code pair} starts (its scale). */
+  private static long pairBlock(int pair) {
+    return (long) (pair * PAIR / BLOCK) * BLOCK_BYTES;
+  }
+
+  // As AttentionBody.scoresResident, for q8_0 keys: the row held in registers, one loop over
+  // the keys, no loop over the head restarted for every four keys.
+  private static void scoresResident(float[] q, int q0, MemorySegment keys, long keyBase,
+      long stride, int from, int n, float[] scores, int s0) {
+    FloatVector l0 = FloatVector.fromArray(SPECIES, q, q0);
+    FloatVector h0 = FloatVector.fromArray(SPECIES, q, q0 + LANES);
+    FloatVector l1 = FloatVector.fromArray(SPECIES, q, q0 + PAIR);
+    FloatVector h1 = FloatVector.fromArray(SPECIES, q, q0 + PAIR + LANES);
+    FloatVector l2 = FloatVector.fromArray(SPECIES, q, q0 + 2 * PAIR);
+    FloatVector h2 = FloatVector.fromArray(SPECIES, q, q0 + 2 * PAIR + LANES);
+    FloatVector l3 = FloatVector.fromArray(SPECIES, q, q0 + 3 * PAIR);
+    FloatVector h3 = FloatVector.fromArray(SPECIES, q, q0 + 3 * PAIR + LANES);
+    for (int k = from; k < n; k++) {
+      long a = keyBase + k * stride;
+      FloatVector t0 = h0.fma(high(keys, a + pairBytes(0)), l0.mul(low(keys, a + pairBytes(0))));
+      FloatVector t1 = h1.fma(high(keys, a + pairBytes(1)), l1.mul(low(keys, a + pairBytes(1))));
+      FloatVector t2 = h2.fma(high(keys, a + pairBytes(2)), l2.mul(low(keys, a + pairBytes(2))));
+      FloatVector t3 = h3.fma(high(keys, a + pairBytes(3)), l3.mul(low(keys, a + pairBytes(3))));
+      FloatVector acc = t0.mul(scale(keys, a + pairBlock(0)));
+      acc = t1.fma(FloatVector.broadcast(SPECIES, scale(keys, a + pairBlock(1))), acc);
+      acc = t2.fma(FloatVector.broadcast(SPECIES, scale(keys, a + pairBlock(2))), acc);
+      acc = t3.fma(FloatVector.broadcast(SPECIES, scale(keys, a + pairBlock(3))), acc);
+      scores[s0 + k] = acc.reduceLanes(VectorOperators.ADD);
+    }
   }
 
   private static float dot1x1(float[] q, int q0, int headDim, MemorySegment k, long o) {
