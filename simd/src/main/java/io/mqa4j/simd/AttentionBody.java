@@ -49,10 +49,15 @@ final class AttentionBody {
       }
     }
     // Rows left over (all of them in MHA decode): one row against four keys at a time, or, at
-    // head dim RESIDENT_DIM, the row held in registers against every key.
+    // head dims RESIDENT_DIM and half of it, the row held in registers against every key.
     for (int r = rows4; r < rows; r++) {
       if (headDim == RESIDENT_DIM) {
         scoresResident(q, qBase + r * headDim, keys, keyBase, keyStride, from, n, scores,
+            scoreBase + r * tile);
+        continue;
+      }
+      if (headDim == RESIDENT_DIM / 2) {
+        scoresResidentHalf(q, qBase + r * headDim, keys, keyBase, keyStride, from, n, scores,
             scoreBase + r * tile);
         continue;
       }
@@ -97,6 +102,24 @@ final class AttentionBody {
       c1 = q5v.fma(FloatVector.fromMemorySegment(SPECIES, keys, a + 5 * bytes, ORDER), c1);
       c0 = q6v.fma(FloatVector.fromMemorySegment(SPECIES, keys, a + 6 * bytes, ORDER), c0);
       c1 = q7v.fma(FloatVector.fromMemorySegment(SPECIES, keys, a + 7 * bytes, ORDER), c1);
+      scores[s0 + k] = c0.add(c1).reduceLanes(VectorOperators.ADD);
+    }
+  }
+
+  // scoresResident for rows of half its length, four vectors.
+  private static void scoresResidentHalf(float[] q, int q0, MemorySegment keys, long keyBase,
+      long stride, int from, int n, float[] scores, int s0) {
+    FloatVector q0v = FloatVector.fromArray(SPECIES, q, q0);
+    FloatVector q1v = FloatVector.fromArray(SPECIES, q, q0 + LANES);
+    FloatVector q2v = FloatVector.fromArray(SPECIES, q, q0 + 2 * LANES);
+    FloatVector q3v = FloatVector.fromArray(SPECIES, q, q0 + 3 * LANES);
+    long bytes = 4L * LANES;
+    for (int k = from; k < n; k++) {
+      long a = keyBase + k * stride;
+      FloatVector c0 = q0v.mul(FloatVector.fromMemorySegment(SPECIES, keys, a, ORDER));
+      FloatVector c1 = q1v.mul(FloatVector.fromMemorySegment(SPECIES, keys, a + bytes, ORDER));
+      c0 = q2v.fma(FloatVector.fromMemorySegment(SPECIES, keys, a + 2 * bytes, ORDER), c0);
+      c1 = q3v.fma(FloatVector.fromMemorySegment(SPECIES, keys, a + 3 * bytes, ORDER), c1);
       scores[s0 + k] = c0.add(c1).reduceLanes(VectorOperators.ADD);
     }
   }

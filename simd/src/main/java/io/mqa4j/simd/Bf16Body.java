@@ -99,6 +99,11 @@ final class Bf16Body {
             scoreBase + r * tile);
         continue;
       }
+      if (headDim == RESIDENT_DIM / 2) {
+        scoresResidentHalf(q, qBase + r * headDim, keys, keyBase, keyStride, from, n, scores,
+            scoreBase + r * tile);
+        continue;
+      }
       int k = from;
       for (; k + 4 <= n; k += 4) {
         dot1x4(q, qBase + r * headDim, headDim, bound, keys, keyBase + k * keyStride, keyStride,
@@ -210,6 +215,23 @@ final class Bf16Body {
       FloatVector odd = d1.fma(odd(b1), d0.mul(odd(b0)));
       even = e3.fma(even(b3), e2.fma(even(b2), even));
       odd = d3.fma(odd(b3), d2.fma(odd(b2), odd));
+      scores[s0 + k] = even.add(odd).reduceLanes(VectorOperators.ADD);
+    }
+  }
+
+  // scoresResident for rows of half its length, two chunks.
+  private static void scoresResidentHalf(float[] q, int q0, MemorySegment keys, long keyBase,
+      long stride, int from, int n, float[] scores, int s0) {
+    FloatVector e0 = FloatVector.fromArray(SPECIES, q, q0);
+    FloatVector d0 = FloatVector.fromArray(SPECIES, q, q0 + LANES);
+    FloatVector e1 = FloatVector.fromArray(SPECIES, q, q0 + CHUNK);
+    FloatVector d1 = FloatVector.fromArray(SPECIES, q, q0 + CHUNK + LANES);
+    for (int k = from; k < n; k++) {
+      long a = keyBase + k * stride;
+      IntVector b0 = load(keys, a);
+      IntVector b1 = load(keys, a + 2L * CHUNK);
+      FloatVector even = e1.fma(even(b1), e0.mul(even(b0)));
+      FloatVector odd = d1.fma(odd(b1), d0.mul(odd(b0)));
       scores[s0 + k] = even.add(odd).reduceLanes(VectorOperators.ADD);
     }
   }

@@ -152,39 +152,49 @@ class SimdTypedKvTest {
   }
 
   /**
-   * At head dim {@code 8 * LANES} one-row scoring holds the query row in registers and walks a
-   * step's keys in one loop: every type, MHA and groups of three (rows the four-row loops leave
-   * to it), key counts off the loops' steps and windows that start inside a tile, for decode and
-   * prefill, against the oracle and the scalar kernel.
+   * At head dims of 4, 8 and 16 vectors one-row scoring holds the query row (or, for q8_0 at 16,
+   * each half in turn) in registers and walks a step's keys in one loop: every type, MHA and
+   * groups of three (rows the four-row loops leave to it), key counts off the loops' steps and
+   * windows that start inside a tile, for decode and prefill, against the oracle and the scalar
+   * kernel.
    */
   @Test
   void oneRowScoresWithTheQueryRowInRegistersAgree() {
-    int headDim = 8 * VectorConstants.LANES;
     Random random = new Random(11);
     AttentionKernel simd = AttentionKernels.simd(1);
-    for (KvType type : KvType.values()) {
-      for (int group : new int[] {1, 3}) {
-        AttentionShape shape = new AttentionShape(6, 6 / group, headDim);
-        for (int nk : new int[] {1, 5, 67, 130}) {
-          for (AttentionOptions options : new AttentionOptions[] {AttentionOptions.defaults(),
-              AttentionOptions.defaults().withSlidingWindow(37)}) {
-            String context = type + " " + shape + " " + options + " nk=" + nk;
-            float[] q = values(random, shape.queryStride());
-            try (PagedKvCache cache = PagedKvCache.builder(shape.kvHeads(), headDim).type(type)
-                .blockTokens(16).capacityTokens(nk).build()) {
-              KvSequence seq = cache.newSequence();
-              cache.append(seq, nk, values(random, nk * shape.kvStride()), 0,
-                  values(random, nk * shape.kvStride()), 0);
-              double[] expected = Oracle.attend(shape, options, 1, nk, q, dequantised(seq, true),
-                  dequantised(seq, false));
-              float[] out = new float[q.length];
-              simd.decode(shape, options, q, 0, seq, out, 0);
-              double tol = tolerance(headDim, nk, options);
-              for (int i = 0; i < out.length; i++) {
-                assertClose(expected[i], out[i], tol, "decode vs oracle", i, context);
-              }
-              assertAgrees(shape, options, 1, q, seq, 1, context);
+    for (int vectors : new int[] {4, 8, 16}) {
+      int headDim = vectors * VectorConstants.LANES;
+      for (KvType type : KvType.values()) {
+        if (type != KvType.Q8_0 || headDim % KvType.Q8_0_BLOCK == 0) {
+          assertOneRowScoresAgree(simd, type, headDim, random);
+        }
+      }
+    }
+  }
+
+  private static void assertOneRowScoresAgree(AttentionKernel simd, KvType type, int headDim,
+      Random random) {
+    for (int group : new int[] {1, 3}) {
+      AttentionShape shape = new AttentionShape(6, 6 / group, headDim);
+      for (int nk : new int[] {1, 5, 67, 130}) {
+        for (AttentionOptions options : new AttentionOptions[] {AttentionOptions.defaults(),
+            AttentionOptions.defaults().withSlidingWindow(37)}) {
+          String context = type + " " + shape + " " + options + " nk=" + nk;
+          float[] q = values(random, shape.queryStride());
+          try (PagedKvCache cache = PagedKvCache.builder(shape.kvHeads(), headDim).type(type)
+              .blockTokens(16).capacityTokens(nk).build()) {
+            KvSequence seq = cache.newSequence();
+            cache.append(seq, nk, values(random, nk * shape.kvStride()), 0,
+                values(random, nk * shape.kvStride()), 0);
+            double[] expected = Oracle.attend(shape, options, 1, nk, q, dequantised(seq, true),
+                dequantised(seq, false));
+            float[] out = new float[q.length];
+            simd.decode(shape, options, q, 0, seq, out, 0);
+            double tol = tolerance(headDim, nk, options);
+            for (int i = 0; i < out.length; i++) {
+              assertClose(expected[i], out[i], tol, "decode vs oracle", i, context);
             }
+            assertAgrees(shape, options, 1, q, seq, 1, context);
           }
         }
       }
