@@ -106,7 +106,8 @@ final class AttentionBody {
     }
   }
 
-  // scoresResident for rows of half its length, four vectors.
+  // scoresResident for rows of half its length (head dim 64 at 512-bit), whose loop over the
+  // head ran only four times per four keys.
   private static void scoresResidentHalf(float[] q, int q0, MemorySegment keys, long keyBase,
       long stride, int from, int n, float[] scores, int s0) {
     FloatVector q0v = FloatVector.fromArray(SPECIES, q, q0);

@@ -211,15 +211,16 @@ final class Bf16Body {
       IntVector b1 = load(keys, a + 2L * CHUNK);
       IntVector b2 = load(keys, a + 4L * CHUNK);
       IntVector b3 = load(keys, a + 6L * CHUNK);
-      FloatVector even = e1.fma(even(b1), e0.mul(even(b0)));
-      FloatVector odd = d1.fma(odd(b1), d0.mul(odd(b0)));
-      even = e3.fma(even(b3), e2.fma(even(b2), even));
-      odd = d3.fma(odd(b3), d2.fma(odd(b2), odd));
-      scores[s0 + k] = even.add(odd).reduceLanes(VectorOperators.ADD);
+      FloatVector sumEven = e1.fma(even(b1), e0.mul(even(b0)));
+      FloatVector sumOdd = d1.fma(odd(b1), d0.mul(odd(b0)));
+      sumEven = e3.fma(even(b3), e2.fma(even(b2), sumEven));
+      sumOdd = d3.fma(odd(b3), d2.fma(odd(b2), sumOdd));
+      scores[s0 + k] = sumEven.add(sumOdd).reduceLanes(VectorOperators.ADD);
     }
   }
 
-  // scoresResident for rows of half its length, two chunks.
+  // scoresResident for rows of half its length (head dim 64 at 512-bit), whose loop over the
+  // head ran only twice per four keys.
   private static void scoresResidentHalf(float[] q, int q0, MemorySegment keys, long keyBase,
       long stride, int from, int n, float[] scores, int s0) {
     FloatVector e0 = FloatVector.fromArray(SPECIES, q, q0);
@@ -230,9 +231,9 @@ final class Bf16Body {
       long a = keyBase + k * stride;
       IntVector b0 = load(keys, a);
       IntVector b1 = load(keys, a + 2L * CHUNK);
-      FloatVector even = e1.fma(even(b1), e0.mul(even(b0)));
-      FloatVector odd = d1.fma(odd(b1), d0.mul(odd(b0)));
-      scores[s0 + k] = even.add(odd).reduceLanes(VectorOperators.ADD);
+      FloatVector sumEven = e1.fma(even(b1), e0.mul(even(b0)));
+      FloatVector sumOdd = d1.fma(odd(b1), d0.mul(odd(b0)));
+      scores[s0 + k] = sumEven.add(sumOdd).reduceLanes(VectorOperators.ADD);
     }
   }
 

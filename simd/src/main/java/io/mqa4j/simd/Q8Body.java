@@ -73,9 +73,10 @@ final class Q8Body {
       }
     }
     for (int r = rows4; r < rows; r++) {
-      // Longer rows in parts of RESIDENT_DIM, each part's partial sums added to the scores
-      // (measured for head dim 256 at 512-bit: faster than dot1x4 in five JVMs of seven).
-      if (headDim % RESIDENT_DIM == 0) {
+      // Rows of two parts (head dim 256 at 512-bit) take two passes, the second adding its
+      // partial sums to the first's: faster than dot1x4 in five JVMs of seven. Longer rows were
+      // not measured and keep dot1x4.
+      if (headDim == RESIDENT_DIM || headDim == 2 * RESIDENT_DIM) {
         for (int part = 0; part < headDim / RESIDENT_DIM; part++) {
           scoresResident(q, qBase + r * headDim + part * RESIDENT_DIM, keys,
               keyBase + (long) part * (RESIDENT_DIM / BLOCK) * BLOCK_BYTES, keyStride, from, n,
@@ -169,15 +170,18 @@ final class Q8Body {
     scores[s0 + 3] = a3.reduceLanes(VectorOperators.ADD);
   }
 
-  /** The head dim whose query row {@link #scoresResident} holds in eight registers. */
+  /**
+   * The head dim whose query row {@link #scoresResident} holds in eight registers, and the part
+   * of a longer row it scores per pass.
+   */
   static final int RESIDENT_DIM = 4 * PAIR;
 
-  /** Where, in a row, the bytes of the elements of pair {@code pair} start. */
+  /** Where, from the start of a row or part, the bytes of pair {@code pair} start. */
   private static long pairBytes(int pair) {
     return (long) (pair * PAIR / BLOCK) * BLOCK_BYTES + 2 + pair * PAIR % BLOCK;
   }
 
-  /** Where, in a row, the block that holds pair {@code pair} starts (its scale). */
+  /** Where, from the start of a row or part, the block holding pair {@code pair} starts. */
   private static long pairBlock(int pair) {
     return (long) (pair * PAIR / BLOCK) * BLOCK_BYTES;
   }
@@ -209,7 +213,8 @@ final class Q8Body {
     }
   }
 
-  // scoresResident for rows of half its length, two pairs of vectors.
+  // scoresResident for rows of half its length (head dim 64 at 512-bit, where dot1x4's block
+  // loop ran only twice per four keys). Never at 128-bit vectors: 16 is no whole q8_0 block.
   private static void scoresResidentHalf(float[] q, int q0, MemorySegment keys, long keyBase,
       long stride, int from, int n, float[] scores, int s0) {
     FloatVector l0 = FloatVector.fromArray(SPECIES, q, q0);

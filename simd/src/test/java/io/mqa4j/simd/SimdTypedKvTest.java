@@ -166,23 +166,26 @@ class SimdTypedKvTest {
       int headDim = vectors * VectorConstants.LANES;
       for (KvType type : KvType.values()) {
         if (type != KvType.Q8_0 || headDim % KvType.Q8_0_BLOCK == 0) {
-          assertOneRowScoresAgree(simd, type, headDim, random);
+          // Blocks of 64 tokens hold several of decode's key steps: steps start inside a block.
+          assertOneRowScoresAgree(simd, type, headDim, 16, random);
+          assertOneRowScoresAgree(simd, type, headDim, 64, random);
         }
       }
     }
   }
 
   private static void assertOneRowScoresAgree(AttentionKernel simd, KvType type, int headDim,
-      Random random) {
+      int blockTokens, Random random) {
     for (int group : new int[] {1, 3}) {
       AttentionShape shape = new AttentionShape(6, 6 / group, headDim);
       for (int nk : new int[] {1, 5, 67, 130}) {
         for (AttentionOptions options : new AttentionOptions[] {AttentionOptions.defaults(),
             AttentionOptions.defaults().withSlidingWindow(37)}) {
-          String context = type + " " + shape + " " + options + " nk=" + nk;
+          String context = type + " " + shape + " " + options + " nk=" + nk + " block="
+              + blockTokens;
           float[] q = values(random, shape.queryStride());
           try (PagedKvCache cache = PagedKvCache.builder(shape.kvHeads(), headDim).type(type)
-              .blockTokens(16).capacityTokens(nk).build()) {
+              .blockTokens(blockTokens).capacityTokens(nk).build()) {
             KvSequence seq = cache.newSequence();
             cache.append(seq, nk, values(random, nk * shape.kvStride()), 0,
                 values(random, nk * shape.kvStride()), 0);
