@@ -388,6 +388,11 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         for (int from = 0; from < n; from += keyStep) {
           int to = Math.min(n, from + keyStep);
           long base = tileBase + firstKvHead * headBytes;
+          if (type == KvType.Q8_0 && kvHeadsPerTask > 1 && rowsPerHead % 4 == 0) {
+            Q8Body.scoresAcrossHeads(s.q, rowsPerHead, kvHeadsPerTask, headDim, keys, base,
+                headBytes, tokenBytes, from, to, s.scores, TILE);
+            continue;
+          }
           for (int g = 0; g < kvHeadsPerTask; g++) {
             int row0 = g * rowsPerHead;
             if (type == KvType.BF16) {

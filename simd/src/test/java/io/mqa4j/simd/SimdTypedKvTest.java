@@ -204,6 +204,60 @@ class SimdTypedKvTest {
     }
   }
 
+  /**
+   * Decode with several KV heads per task and groups of four or eight (q8_0 keys are then scored
+   * pair of keys by pair of keys across the heads): odd key counts, so a step ends on a lone key,
+   * blocks of 7, 16 and 64 tokens, windows that start inside a step, one query and two, against
+   * the oracle and the scalar kernel.
+   */
+  @Test
+  void groupsOfFourOrMoreAcrossSeveralKvHeadsAgree() {
+    Random random = new Random(13);
+    AttentionKernel simd = AttentionKernels.simd(1);
+    for (KvType type : KvType.values()) {
+      for (int headDim : new int[] {64, 128}) {
+        for (int kvHeads : new int[] {2, 3}) {
+          for (int group : new int[] {4, 8}) {
+            AttentionShape shape = new AttentionShape(kvHeads * group, kvHeads, headDim);
+            for (int blockTokens : new int[] {7, 16, 64}) {
+              for (int nk : new int[] {1, 3, 69, 131}) {
+                for (AttentionOptions options : new AttentionOptions[] {
+                    AttentionOptions.defaults(), AttentionOptions.defaults().withSlidingWindow(37)}) {
+                  assertGroupDecodeAgrees(simd, type, shape, options, blockTokens, nk, random);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private static void assertGroupDecodeAgrees(AttentionKernel simd, KvType type,
+      AttentionShape shape, AttentionOptions options, int blockTokens, int nk, Random random) {
+    String context = type + " " + shape + " " + options + " nk=" + nk + " block=" + blockTokens;
+    try (PagedKvCache cache = PagedKvCache.builder(shape.kvHeads(), shape.headDim()).type(type)
+        .blockTokens(blockTokens).capacityTokens(nk).build()) {
+      KvSequence seq = cache.newSequence();
+      cache.append(seq, nk, values(random, nk * shape.kvStride()), 0,
+          values(random, nk * shape.kvStride()), 0);
+      float[] q = values(random, shape.queryStride());
+      double[] expected = Oracle.attend(shape, options, 1, nk, q, dequantised(seq, true),
+          dequantised(seq, false));
+      float[] out = new float[q.length];
+      simd.decode(shape, options, q, 0, seq, out, 0);
+      double tol = tolerance(shape.headDim(), nk, options);
+      for (int i = 0; i < out.length; i++) {
+        assertClose(expected[i], out[i], tol, "decode vs oracle", i, context);
+      }
+      assertAgrees(shape, options, 1, q, seq, 1, context);
+      if (nk > 1) {
+        float[] q2 = values(random, 2 * shape.queryStride());
+        assertAgrees(shape, options, 2, q2, seq, 2, context + " nq=2");
+      }
+    }
+  }
+
   @Property(tries = 25)
   void batchedDecodeEqualsOneSequenceAtATime(@ForAll @IntRange(min = 1, max = 9) int sequences,
       @ForAll @IntRange(min = 0, max = 3) int typeIndex, @ForAll @IntRange(min = 1, max = 4) int threads,
