@@ -388,6 +388,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         for (int from = 0; from < n; from += keyStep) {
           int to = Math.min(n, from + keyStep);
           long base = tileBase + firstKvHead * headBytes;
+          // q8_0 keys of groups of four or more: pair of keys by pair across the heads. bf16
+          // and f32 rows, whole cache lines, measured slower walked that way and stay head-major.
           if (type == KvType.Q8_0 && kvHeadsPerTask > 1 && rowsPerHead % 4 == 0) {
             Q8Body.scoresAcrossHeads(s.q, rowsPerHead, kvHeadsPerTask, headDim, keys, base,
                 headBytes, tokenBytes, from, to, s.scores, TILE);

@@ -104,9 +104,10 @@ final class Q8Body {
   /**
    * As {@link #scores} for the rows of {@code heads} consecutive KV heads, each holding a whole
    * number of groups of four rows (decode with groups of four or more): pair of keys by pair of
-   * keys across the heads, so the rows are read in address order. Head by head, each head's
-   * 136-byte rows lie a token's width apart, and one thread read them at about half the rate it
-   * reads bf16 rows walked the same way.
+   * keys across the heads, so the rows are read in address order. Walked head by head, each
+   * head's rows (136 bytes at head dim 128, starting and ending inside cache lines) lie a token's
+   * width apart, and one thread read them at about half the rate per element it read bf16 rows
+   * walked that way. Results are the same as {@link #scores}'s, bit for bit.
    */
   static void scoresAcrossHeads(float[] q, int rowsPerHead, int heads, int headDim,
       MemorySegment keys, long keyBase, long headBytes, long keyStride, int from, int n,
