@@ -102,21 +102,22 @@ final class Q8Body {
   }
 
   /**
-   * As {@link #scores} for the rows of {@code heads} consecutive KV heads, each holding a whole
-   * number of groups of four rows (decode with groups of four or more): pair of keys by pair of
-   * keys across the heads, so the rows are read in address order. Walked head by head, each
-   * head's rows (136 bytes at head dim 128, starting and ending inside cache lines) lie a token's
-   * width apart, and one thread read them at about half the rate per element it read bf16 rows
-   * walked that way. Results are the same as {@link #scores}'s, bit for bit.
+   * As {@link #scores} for the first {@code rows4} rows (a multiple of four) of each of
+   * {@code heads} consecutive KV heads of {@code rowsPerHead} rows each (decode with groups of
+   * four or more): pair of keys by pair of keys across the heads, so the rows are read in address
+   * order. Walked head by head, each head's rows (136 bytes at head dim 128, starting and ending
+   * inside cache lines) lie a token's width apart, and one thread read them at about half the
+   * rate per element it read bf16 rows walked that way. Results are the same as
+   * {@link #scores}'s, bit for bit; rows past {@code rows4} are the caller's.
    */
-  static void scoresAcrossHeads(float[] q, int rowsPerHead, int heads, int headDim,
+  static void scoresAcrossHeads(float[] q, int rowsPerHead, int rows4, int heads, int headDim,
       MemorySegment keys, long keyBase, long headBytes, long keyStride, int from, int n,
       float[] scores, int tile) {
     int j = from;
     for (; j + 2 <= n; j += 2) {
       for (int g = 0; g < heads; g++) {
         long o = keyBase + g * headBytes + j * keyStride;
-        for (int r = 0; r < rowsPerHead; r += 4) {
+        for (int r = 0; r < rows4; r += 4) {
           int row = g * rowsPerHead + r;
           dot4x2(q, row * headDim, headDim, keys, o, o + keyStride, scores, row * tile + j,
               tile);
@@ -126,7 +127,7 @@ final class Q8Body {
     if (j < n) {
       for (int g = 0; g < heads; g++) {
         long o = keyBase + g * headBytes + j * keyStride;
-        for (int r = 0; r < rowsPerHead; r++) {
+        for (int r = 0; r < rows4; r++) {
           int row = g * rowsPerHead + r;
           scores[row * tile + j] = dot1x1(q, row * headDim, headDim, keys, o);
         }

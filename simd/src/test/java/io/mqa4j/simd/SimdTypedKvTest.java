@@ -205,10 +205,11 @@ class SimdTypedKvTest {
   }
 
   /**
-   * Decode with several KV heads per task and groups of four or eight (q8_0 keys are then scored
-   * pair of keys by pair of keys across the heads): odd key counts, so a step ends on a lone key,
-   * blocks of 7, 16 and 64 tokens, windows that start inside a step, one query and two, against
-   * the oracle and the scalar kernel.
+   * Decode with several KV heads per task and groups of four, seven or eight (q8_0 keys are then
+   * scored pair of keys by pair of keys across the heads, and a group of seven leaves three rows
+   * per head to the one-row loops): odd key counts, so a step ends on a lone key, blocks of 7, 16
+   * and 64 tokens, windows that start inside a step, one query and two, against the oracle and
+   * the scalar kernel.
    */
   @Test
   void groupsOfFourOrMoreAcrossSeveralKvHeadsAgree() {
@@ -217,7 +218,7 @@ class SimdTypedKvTest {
     for (KvType type : KvType.values()) {
       for (int headDim : new int[] {64, 128}) {
         for (int kvHeads : new int[] {2, 3}) {
-          for (int group : new int[] {4, 8}) {
+          for (int group : new int[] {4, 7, 8}) {
             AttentionShape shape = new AttentionShape(kvHeads * group, kvHeads, headDim);
             for (int blockTokens : new int[] {7, 16, 64}) {
               for (int nk : new int[] {1, 3, 69, 131}) {
