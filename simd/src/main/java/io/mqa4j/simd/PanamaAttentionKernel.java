@@ -388,21 +388,11 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         for (int from = 0; from < n; from += keyStep) {
           int to = Math.min(n, from + keyStep);
           long base = tileBase + firstKvHead * headBytes;
-          // q8_0 keys of groups of four or more: the four-row loops pair of keys by pair across
-          // the heads, then each head's rows left over (groups of 7, say) head by head from
-          // lines just read. bf16 and f32 rows, whole cache lines, measured slower walked that
-          // way and stay head-major.
+          // q8_0 keys of groups of four or more: read across the heads in address order. bf16
+          // and f32 rows, whole cache lines, measured slower walked that way and stay head-major.
           if (type == KvType.Q8_0 && kvHeadsPerTask > 1 && rowsPerHead >= 4) {
-            int rows4 = rowsPerHead & ~3;
-            Q8Body.scoresAcrossHeads(s.q, rowsPerHead, rows4, kvHeadsPerTask, headDim, keys,
-                base, headBytes, tokenBytes, from, to, s.scores, TILE);
-            if (rows4 < rowsPerHead) {
-              for (int g = 0; g < kvHeadsPerTask; g++) {
-                int row = g * rowsPerHead + rows4;
-                Q8Body.scores(s.q, row * headDim, rowsPerHead - rows4, headDim, keys,
-                    base + g * headBytes, tokenBytes, from, to, s.scores, row * TILE, TILE);
-              }
-            }
+            Q8Body.scoresAcrossHeads(s.q, rowsPerHead, kvHeadsPerTask, headDim, keys, base,
+                headBytes, tokenBytes, from, to, s.scores, TILE);
             continue;
           }
           for (int g = 0; g < kvHeadsPerTask; g++) {

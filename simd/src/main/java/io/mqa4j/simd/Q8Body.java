@@ -102,17 +102,18 @@ final class Q8Body {
   }
 
   /**
-   * As {@link #scores} for the first {@code rows4} rows (a multiple of four) of each of
-   * {@code heads} consecutive KV heads of {@code rowsPerHead} rows each (decode with groups of
-   * four or more): pair of keys by pair of keys across the heads, so the rows are read in address
-   * order. Walked head by head, each head's rows (136 bytes at head dim 128, starting and ending
-   * inside cache lines) lie a token's width apart, and one thread read them at about half the
-   * rate per element it read bf16 rows walked that way. Results are the same as
-   * {@link #scores}'s, bit for bit; rows past {@code rows4} are the caller's.
+   * As {@link #scores} for the rows of {@code heads} consecutive KV heads, {@code rowsPerHead}
+   * (four or more) each (decode with groups of four or more): the four-row blocks pair of keys by
+   * pair of keys across the heads, so the rows are read in address order, then each head's rows
+   * left over (a group of seven leaves three) head by head, from lines just read. Walked head by
+   * head, each head's rows (136 bytes at head dim 128, starting and ending inside cache lines) lie
+   * a token's width apart, and one thread read them at about half the rate per element it read
+   * bf16 rows walked that way. Results are the same as {@link #scores}'s, bit for bit.
    */
-  static void scoresAcrossHeads(float[] q, int rowsPerHead, int rows4, int heads, int headDim,
+  static void scoresAcrossHeads(float[] q, int rowsPerHead, int heads, int headDim,
       MemorySegment keys, long keyBase, long headBytes, long keyStride, int from, int n,
       float[] scores, int tile) {
+    int rows4 = rowsPerHead & ~3;
     int j = from;
     for (; j + 2 <= n; j += 2) {
       for (int g = 0; g < heads; g++) {
@@ -131,6 +132,13 @@ final class Q8Body {
           int row = g * rowsPerHead + r;
           scores[row * tile + j] = dot1x1(q, row * headDim, headDim, keys, o);
         }
+      }
+    }
+    if (rows4 < rowsPerHead) {
+      for (int g = 0; g < heads; g++) {
+        int row = g * rowsPerHead + rows4;
+        scores(q, row * headDim, rowsPerHead - rows4, headDim, keys, keyBase + g * headBytes,
+            keyStride, from, n, scores, row * tile, tile);
       }
     }
   }
