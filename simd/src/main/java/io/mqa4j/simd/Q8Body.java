@@ -103,17 +103,22 @@ final class Q8Body {
 
   /**
    * As {@link #scores} for the rows of {@code heads} consecutive KV heads, {@code rowsPerHead}
-   * (four or more) each (decode with groups of four or more): the four-row blocks pair of keys by
-   * pair of keys across the heads, so the rows are read in address order, then each head's rows
-   * left over (a group of seven leaves three) head by head, from lines just read. Walked head by
-   * head, each head's rows (136 bytes at head dim 128, starting and ending inside cache lines) lie
-   * a token's width apart, and one thread read them at about half the rate per element it read
-   * bf16 rows walked that way. Results are the same as {@link #scores}'s, bit for bit.
+   * (four or more) each (decode with groups of four or more): the four-row blocks, and the last
+   * three rows of a group of seven, pair of keys by pair of keys across the heads, so the rows
+   * are read in address order; one or two rows left over (groups of five and six) head by head
+   * afterwards, from lines just read. Walked head by head, each head's rows (136 bytes at head
+   * dim 128, starting and ending inside cache lines) lie a token's width apart, and one thread
+   * read them at about half the rate per element it read bf16 rows walked that way. The four-row
+   * blocks give {@link #scores}'s results bit for bit; three rows scored together round as the
+   * four-row blocks do, not as {@link #scores}'s one-row loops.
    */
   static void scoresAcrossHeads(float[] q, int rowsPerHead, int heads, int headDim,
       MemorySegment keys, long keyBase, long headBytes, long keyStride, int from, int n,
       float[] scores, int tile) {
     int rows4 = rowsPerHead & ~3;
+    // Three rows left (a group of seven) join the walk, three at a time: a pass of their own
+    // each, head by head, cost the group of seven 20-40% over bf16.
+    boolean three = rowsPerHead - rows4 == 3;
     int j = from;
     for (; j + 2 <= n; j += 2) {
       for (int g = 0; g < heads; g++) {
@@ -123,21 +128,27 @@ final class Q8Body {
           dot4x2(q, row * headDim, headDim, keys, o, o + keyStride, scores, row * tile + j,
               tile);
         }
+        if (three) {
+          int row = g * rowsPerHead + rows4;
+          dot3x2(q, row * headDim, headDim, keys, o, o + keyStride, scores, row * tile + j,
+              tile);
+        }
       }
     }
+    int walked = three ? rowsPerHead : rows4;
     if (j < n) {
       for (int g = 0; g < heads; g++) {
         long o = keyBase + g * headBytes + j * keyStride;
-        for (int r = 0; r < rows4; r++) {
+        for (int r = 0; r < walked; r++) {
           int row = g * rowsPerHead + r;
           scores[row * tile + j] = dot1x1(q, row * headDim, headDim, keys, o);
         }
       }
     }
-    if (rows4 < rowsPerHead) {
+    if (walked < rowsPerHead) {
       for (int g = 0; g < heads; g++) {
-        int row = g * rowsPerHead + rows4;
-        scores(q, row * headDim, rowsPerHead - rows4, headDim, keys, keyBase + g * headBytes,
+        int row = g * rowsPerHead + walked;
+        scores(q, row * headDim, rowsPerHead - walked, headDim, keys, keyBase + g * headBytes,
             keyStride, from, n, scores, row * tile, tile);
       }
     }
@@ -183,6 +194,41 @@ final class Q8Body {
     scores[s0 + 2 * tile + 1] = a21.reduceLanes(VectorOperators.ADD);
     scores[s0 + 3 * tile] = a30.reduceLanes(VectorOperators.ADD);
     scores[s0 + 3 * tile + 1] = a31.reduceLanes(VectorOperators.ADD);
+  }
+
+  // dot4x2 for three rows: six chains.
+  private static void dot3x2(float[] q, int q0, int headDim, MemorySegment k, long o0, long o1,
+      float[] scores, int s0, int tile) {
+    int q1 = q0 + headDim, q2 = q1 + headDim;
+    FloatVector a00 = FloatVector.zero(SPECIES), a10 = a00, a20 = a00;
+    FloatVector a01 = a00, a11 = a00, a21 = a00;
+    for (int b = 0; b < headDim / BLOCK; b++) {
+      long b0 = o0 + (long) b * BLOCK_BYTES, b1 = o1 + (long) b * BLOCK_BYTES;
+      float c0 = scale(k, b0), c1 = scale(k, b1);
+      for (int e = 0; e < BLOCK; e += PAIR) {
+        int x = b * BLOCK + e;
+        FloatVector k0 = low(k, b0 + 2 + e).mul(c0), h0 = high(k, b0 + 2 + e).mul(c0);
+        FloatVector k1 = low(k, b1 + 2 + e).mul(c1), h1 = high(k, b1 + 2 + e).mul(c1);
+        FloatVector ql = FloatVector.fromArray(SPECIES, q, q0 + x);
+        FloatVector qh = FloatVector.fromArray(SPECIES, q, q0 + x + LANES);
+        a00 = qh.fma(h0, ql.fma(k0, a00));
+        a01 = qh.fma(h1, ql.fma(k1, a01));
+        ql = FloatVector.fromArray(SPECIES, q, q1 + x);
+        qh = FloatVector.fromArray(SPECIES, q, q1 + x + LANES);
+        a10 = qh.fma(h0, ql.fma(k0, a10));
+        a11 = qh.fma(h1, ql.fma(k1, a11));
+        ql = FloatVector.fromArray(SPECIES, q, q2 + x);
+        qh = FloatVector.fromArray(SPECIES, q, q2 + x + LANES);
+        a20 = qh.fma(h0, ql.fma(k0, a20));
+        a21 = qh.fma(h1, ql.fma(k1, a21));
+      }
+    }
+    scores[s0] = a00.reduceLanes(VectorOperators.ADD);
+    scores[s0 + 1] = a01.reduceLanes(VectorOperators.ADD);
+    scores[s0 + tile] = a10.reduceLanes(VectorOperators.ADD);
+    scores[s0 + tile + 1] = a11.reduceLanes(VectorOperators.ADD);
+    scores[s0 + 2 * tile] = a20.reduceLanes(VectorOperators.ADD);
+    scores[s0 + 2 * tile + 1] = a21.reduceLanes(VectorOperators.ADD);
   }
 
   // One row by four keys: per block and key, an unscaled partial dot product, then one
@@ -299,6 +345,15 @@ final class Q8Body {
             pKeyStride, values, valueBase, valueStride, from, n);
       }
     }
+    if (rows - rows4 == 3) {
+      // Three rows left (groups of three and seven): one pass over the values for all three,
+      // not one each.
+      for (int x = 0; x < headDim; x += PAIR) {
+        accumulate3x1(acc, accBase + rows4 * headDim, x, headDim, p, pBase + rows4 * tile, tile,
+            pKeyStride, values, valueBase, valueStride, from, n);
+      }
+      return;
+    }
     for (int r = rows4; r < rows; r++) {
       int o = accBase + r * headDim;
       int pr = pBase + r * tile;
@@ -387,5 +442,42 @@ final class Q8Body {
     h2.intoArray(acc, o2 + x + LANES);
     l3.intoArray(acc, o3 + x);
     h3.intoArray(acc, o3 + x + LANES);
+  }
+
+  // accumulate4x1 for three rows: six chains.
+  private static void accumulate3x1(float[] acc, int o0, int x, int headDim, float[] p, int p0,
+      int tile, int pKeyStride, MemorySegment values, long valueBase, long valueStride, int from,
+      int n) {
+    int o1 = o0 + headDim, o2 = o1 + headDim;
+    int p1 = p0 + tile, p2 = p1 + tile;
+    long block = valueBase + (long) (x / BLOCK) * BLOCK_BYTES;
+    long at = block + 2 + x % BLOCK;
+    FloatVector l0 = FloatVector.fromArray(SPECIES, acc, o0 + x);
+    FloatVector h0 = FloatVector.fromArray(SPECIES, acc, o0 + x + LANES);
+    FloatVector l1 = FloatVector.fromArray(SPECIES, acc, o1 + x);
+    FloatVector h1 = FloatVector.fromArray(SPECIES, acc, o1 + x + LANES);
+    FloatVector l2 = FloatVector.fromArray(SPECIES, acc, o2 + x);
+    FloatVector h2 = FloatVector.fromArray(SPECIES, acc, o2 + x + LANES);
+    for (int j = from; j < n; j++) {
+      long row = j * valueStride;
+      float c = scale(values, block + row);
+      FloatVector vl = low(values, at + row).mul(c), vh = high(values, at + row).mul(c);
+      int pj = j * pKeyStride;
+      FloatVector w = FloatVector.broadcast(SPECIES, p[p0 + pj]);
+      l0 = vl.fma(w, l0);
+      h0 = vh.fma(w, h0);
+      w = FloatVector.broadcast(SPECIES, p[p1 + pj]);
+      l1 = vl.fma(w, l1);
+      h1 = vh.fma(w, h1);
+      w = FloatVector.broadcast(SPECIES, p[p2 + pj]);
+      l2 = vl.fma(w, l2);
+      h2 = vh.fma(w, h2);
+    }
+    l0.intoArray(acc, o0 + x);
+    h0.intoArray(acc, o0 + x + LANES);
+    l1.intoArray(acc, o1 + x);
+    h1.intoArray(acc, o1 + x + LANES);
+    l2.intoArray(acc, o2 + x);
+    h2.intoArray(acc, o2 + x + LANES);
   }
 }

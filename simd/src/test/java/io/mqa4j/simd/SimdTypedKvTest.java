@@ -205,20 +205,21 @@ class SimdTypedKvTest {
   }
 
   /**
-   * Decode with several KV heads per task and groups of four, seven or eight (q8_0 keys are then
-   * scored pair of keys by pair of keys across the heads, and a group of seven leaves three rows
-   * per head to the one-row loops): odd key counts, so a step ends on a lone key, blocks of 7, 16
-   * and 64 tokens, windows that start inside a step, one query and two, against the oracle and
-   * the scalar kernel.
+   * Decode with several KV heads per task and groups of three to eight (q8_0 keys of groups of
+   * four or more are then scored pair of keys by pair of keys across the heads, four rows at a
+   * time and a group of seven's last three together; groups of five and six leave one or two
+   * rows per head to the one-row loops; three rows left share one pass over the values): odd
+   * key counts, so a step ends on a lone key, blocks of 7, 16 and 64 tokens, windows that start
+   * inside a step, one query and two, against the oracle and the scalar kernel.
    */
   @Test
-  void groupsOfFourOrMoreAcrossSeveralKvHeadsAgree() {
+  void groupsOfThreeOrMoreAcrossSeveralKvHeadsAgree() {
     Random random = new Random(13);
     AttentionKernel simd = AttentionKernels.simd(1);
     for (KvType type : KvType.values()) {
       for (int headDim : new int[] {64, 128}) {
         for (int kvHeads : new int[] {2, 3}) {
-          for (int group : new int[] {4, 7, 8}) {
+          for (int group : new int[] {3, 4, 5, 6, 7, 8}) {
             AttentionShape shape = new AttentionShape(kvHeads * group, kvHeads, headDim);
             for (int blockTokens : new int[] {7, 16, 64}) {
               for (int nk : new int[] {1, 3, 69, 131}) {
