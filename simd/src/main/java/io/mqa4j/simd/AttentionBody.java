@@ -26,13 +26,14 @@ final class AttentionBody {
 
   /**
    * {@code scores[scoreBase + r * tile + j] = q_r · k_j} for rows {@code [0, rows)} of {@code q}
-   * from {@code qBase}, and keys {@code [from, n)}.
+   * from {@code qBase}, and keys {@code [from, n)}. With {@code rowByRow} (see
+   * {@link #rowByRow}) every row takes its own pass over the keys.
    */
   static void scores(float[] q, MemorySegment qSeg, int qBase, int rows, int headDim,
       MemorySegment keys, long keyBase, long keyStride, int from, int n, float[] scores, int scoreBase,
-      int tile) {
+      int tile, boolean rowByRow) {
     int bound = SPECIES.loopBound(headDim);
-    int rows4 = rows & ~3;
+    int rows4 = rowByRow ? 0 : rows & ~3;
     int j = from;
     // Four rows by two keys: eight independent FMA chains fill both FMA pipes, and each vector
     // loaded (a key's or a query's) feeds two to four of them.
@@ -75,6 +76,21 @@ final class AttentionBody {
 
   /** The head dim whose query row {@link #scoresResident} holds in eight registers. */
   static final int RESIDENT_DIM = 8 * LANES;
+
+  /** The most rows per KV head that decode scores row by row; see {@link #rowByRow}. */
+  static final int ROW_BY_ROW_MAX = 16;
+
+  /**
+   * Whether decode scores a KV head's {@code rows} (a group, a few queries of one) one row at a
+   * time with the row held in registers, rather than four rows by two keys. Keys come from
+   * memory: the first row's pass pulls a step of keys into L1 doing the least work per byte it
+   * waits for, and the other rows find them there. GQA 32/8 decode at head dim 128 and 512-bit
+   * vectors took 30-50% less time at 16384 keys and 10-15% less at 1024 under JMH (BENCHMARKS.md,
+   * "Row by row"). More rows (prefill) are bound by computation and keep the four-row loops.
+   */
+  static boolean rowByRow(int rows, int headDim) {
+    return rows <= ROW_BY_ROW_MAX && (headDim == RESIDENT_DIM || headDim == RESIDENT_DIM / 2);
+  }
 
   // One row of RESIDENT_DIM elements (head dim 128 at 512-bit vectors), loaded once and held in
   // registers while one loop walks the keys, each key's dot product written out whole. dot1x4

@@ -77,9 +77,9 @@ final class Bf16Body {
 
   /** As {@link AttentionBody#scores}, with {@code q} in the even-odd order and bf16 keys. */
   static void scores(float[] q, int qBase, int rows, int headDim, MemorySegment keys, long keyBase,
-      long keyStride, int from, int n, float[] scores, int scoreBase, int tile) {
+      long keyStride, int from, int n, float[] scores, int scoreBase, int tile, boolean rowByRow) {
     int bound = chunked(headDim);
-    int rows4 = rows & ~3;
+    int rows4 = rowByRow ? 0 : rows & ~3;
     int j = from;
     for (; j + 2 <= n; j += 2) {
       for (int r = 0; r < rows4; r += 4) {
@@ -192,6 +192,12 @@ final class Bf16Body {
 
   /** The head dim whose query row {@link #scoresResident} holds in eight registers. */
   static final int RESIDENT_DIM = 4 * CHUNK;
+
+  /** As {@link AttentionBody#rowByRow}, at this body's resident head dims. */
+  static boolean rowByRow(int rows, int headDim) {
+    return rows <= AttentionBody.ROW_BY_ROW_MAX
+        && (headDim == RESIDENT_DIM || headDim == RESIDENT_DIM / 2);
+  }
 
   // As AttentionBody.scoresResident, for bf16 keys: the row held in registers, one loop over
   // the keys, no loop over the head restarted for every four keys.

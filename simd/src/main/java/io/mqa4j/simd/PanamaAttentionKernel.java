@@ -385,6 +385,12 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         int keyStep = kvHeadsPerTask == 1 ? TILE
             : type == KvType.F16 ? WIDE_TYPED_KEY_STEP
             : Math.max(4, Math.min(TILE, WIDE_STEP_ROWS / kvHeadsPerTask));
+        // Decode from memory: at resident head dims a group's rows take one pass each, the
+        // first bringing the keys into L1 for the others. f16 rows, widened into L1 first, and
+        // prefill's blocks, bound by computation, keep the four-row loops.
+        boolean rowByRow = kvHeadsPerTask > 1
+            && (type == KvType.BF16 ? Bf16Body.rowByRow(rowsPerHead, headDim)
+                : type == KvType.F32 && AttentionBody.rowByRow(rowsPerHead, headDim));
         for (int from = 0; from < n; from += keyStep) {
           int to = Math.min(n, from + keyStep);
           long base = tileBase + firstKvHead * headBytes;
@@ -399,7 +405,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
             int row0 = g * rowsPerHead;
             if (type == KvType.BF16) {
               Bf16Body.scores(s.q, row0 * headDim, rowsPerHead, headDim, keys,
-                  base + g * headBytes, tokenBytes, from, to, s.scores, row0 * TILE, TILE);
+                  base + g * headBytes, tokenBytes, from, to, s.scores, row0 * TILE, TILE,
+                  rowByRow);
             } else if (type == KvType.Q8_0) {
               Q8Body.scores(s.q, row0 * headDim, rowsPerHead, headDim, keys,
                   base + g * headBytes, tokenBytes, from, to, s.scores, row0 * TILE, TILE);
@@ -408,10 +415,12 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
               // reuse it.
               TypedRows.convert(type, keys, base + g * headBytes, tokenBytes, from, to, 1, headDim, s.rowsSeg);
               AttentionBody.scores(s.q, s.qSeg, row0 * headDim, rowsPerHead, headDim, s.rowsSeg,
-                  -4L * from * headDim, 4L * headDim, from, to, s.scores, row0 * TILE, TILE);
+                  -4L * from * headDim, 4L * headDim, from, to, s.scores, row0 * TILE, TILE,
+                  false);
             } else {
               AttentionBody.scores(s.q, s.qSeg, row0 * headDim, rowsPerHead, headDim, keys,
-                  base + g * headBytes, tokenBytes, from, to, s.scores, row0 * TILE, TILE);
+                  base + g * headBytes, tokenBytes, from, to, s.scores, row0 * TILE, TILE,
+                  rowByRow);
             }
           }
         }

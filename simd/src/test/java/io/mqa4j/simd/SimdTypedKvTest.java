@@ -5,6 +5,8 @@ import static io.mqa4j.core.testkit.KernelChecks.options;
 import static io.mqa4j.core.testkit.KernelChecks.tolerance;
 import static io.mqa4j.core.testkit.KernelChecks.values;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mqa4j.core.AttentionKernel;
 import io.mqa4j.core.AttentionKernels;
@@ -227,6 +229,35 @@ class SimdTypedKvTest {
                     AttentionOptions.defaults(), AttentionOptions.defaults().withSlidingWindow(37)}) {
                   assertGroupDecodeAgrees(simd, type, shape, options, blockTokens, nk, random);
                 }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Decode at the head dims where f32 and bf16 score a KV head's rows one at a time (up to
+   * {@link AttentionBody#ROW_BY_ROW_MAX} rows per head, then four by two again): groups of four, six,
+   * eight, sixteen and seventeen, one query and two, at this run's vector width.
+   */
+  @Test
+  void rowByRowDecodeAgreesUpToItsLimitAndPast() {
+    assertTrue(AttentionBody.rowByRow(AttentionBody.ROW_BY_ROW_MAX, AttentionBody.RESIDENT_DIM));
+    assertFalse(AttentionBody.rowByRow(AttentionBody.ROW_BY_ROW_MAX + 1, AttentionBody.RESIDENT_DIM));
+    Random random = new Random(17);
+    AttentionKernel simd = AttentionKernels.simd(1);
+    for (KvType type : new KvType[] {KvType.F32, KvType.BF16}) {
+      for (int vectors : new int[] {4, 8}) {
+        int headDim = vectors * VectorConstants.LANES;
+        for (int group : new int[] {4, 6, 8, 16, 17}) {
+          AttentionShape shape = new AttentionShape(2 * group, 2, headDim);
+          for (int blockTokens : new int[] {16, 64}) {
+            for (int nk : new int[] {3, 69, 131}) {
+              for (AttentionOptions options : new AttentionOptions[] {
+                  AttentionOptions.defaults(), AttentionOptions.defaults().withSlidingWindow(37)}) {
+                assertGroupDecodeAgrees(simd, type, shape, options, blockTokens, nk, random);
               }
             }
           }
