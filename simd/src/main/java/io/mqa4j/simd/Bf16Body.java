@@ -255,12 +255,15 @@ final class Bf16Body {
 
   /**
    * As {@link AttentionBody#accumulate}, with {@code acc} in the even-odd order and bf16 values.
+   * With {@code rowByRow} every row takes its own pass over the values, as {@link #scores} does
+   * with the keys: the first from memory, doing the least work per byte, the rest from L1 (GQA
+   * 32/8 decode about 9% faster at head dim 128; f32 values gained nothing this way).
    */
   static void accumulate(float[] acc, int accBase, int rows, int headDim, float[] p, int pBase,
       int tile, int pKeyStride, MemorySegment values, long valueBase, long valueStride, int from,
-      int n) {
+      int n, boolean rowByRow) {
     int bound = chunked(headDim);
-    int rows4 = rows & ~3;
+    int rows4 = rowByRow ? 0 : rows & ~3;
     for (int r = 0; r < rows4; r += 4) {
       for (int x = 0; x < bound; x += CHUNK) {
         accumulate4x1(acc, accBase + r * headDim + x, headDim, p, pBase + r * tile, tile,

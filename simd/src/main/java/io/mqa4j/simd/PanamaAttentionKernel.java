@@ -386,8 +386,9 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
             : type == KvType.F16 ? WIDE_TYPED_KEY_STEP
             : Math.max(4, Math.min(TILE, WIDE_STEP_ROWS / kvHeadsPerTask));
         // Decode from memory: at resident head dims a group's rows take one pass each, the
-        // first bringing the keys into L1 for the others. f16 rows, widened into L1 first, and
-        // prefill's blocks, bound by computation, keep the four-row loops.
+        // first bringing the keys (and for bf16 the values) into L1 for the others. f16 rows,
+        // widened into L1 first, and prefill's blocks, bound by computation, keep the four-row
+        // loops.
         boolean rowByRow = kvHeadsPerTask > 1
             && (type == KvType.BF16 ? Bf16Body.rowByRow(rowsPerHead, headDim)
                 : type == KvType.F32 && AttentionBody.rowByRow(rowsPerHead, headDim));
@@ -444,7 +445,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
             int row0 = g * rowsPerHead;
             if (type == KvType.BF16) {
               Bf16Body.accumulate(s.acc, row0 * headDim, rowsPerHead, headDim, s.scores,
-                  row0 * TILE, TILE, 1, values, base + g * headBytes, tokenBytes, from, to);
+                  row0 * TILE, TILE, 1, values, base + g * headBytes, tokenBytes, from, to,
+                  rowByRow);
             } else if (type == KvType.Q8_0) {
               Q8Body.accumulate(s.acc, row0 * headDim, rowsPerHead, headDim, s.scores,
                   row0 * TILE, TILE, 1, values, base + g * headBytes, tokenBytes, from, to);

@@ -238,9 +238,10 @@ class SimdTypedKvTest {
   }
 
   /**
-   * Decode at the head dims where f32 and bf16 score a KV head's rows one at a time (up to
-   * {@link AttentionBody#ROW_BY_ROW_MAX} rows per head, then four by two again): groups of four, six,
-   * eight, sixteen and seventeen, one query and two, at this run's vector width.
+   * Decode at the head dims where f32 and bf16 score a KV head's rows one at a time and bf16 sums
+   * their values one row at a time (up to {@link AttentionBody#ROW_BY_ROW_MAX} rows per head, then
+   * four rows at a time again): groups of four, six, eight, sixteen and seventeen, one query and
+   * two, at this run's vector width.
    */
   @Test
   void rowByRowDecodeAgreesUpToItsLimitAndPast() {
