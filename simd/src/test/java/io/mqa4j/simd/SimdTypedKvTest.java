@@ -240,8 +240,8 @@ class SimdTypedKvTest {
   /**
    * Decode at the head dims where f32 and bf16 score a KV head's rows one at a time and bf16 sums
    * their values one row at a time (up to {@link AttentionBody#ROW_BY_ROW_MAX} rows per head, then
-   * four rows at a time again): groups of four, six, eight, sixteen and seventeen, one query and
-   * two, at this run's vector width.
+   * four rows at a time again): two and eight KV heads (steps of 64 and 16 tokens), groups of
+   * four, six, eight, sixteen and seventeen, one query and two, at this run's vector width.
    */
   @Test
   void rowByRowDecodeAgreesUpToItsLimitAndPast() {
@@ -252,13 +252,15 @@ class SimdTypedKvTest {
     for (KvType type : new KvType[] {KvType.F32, KvType.BF16}) {
       for (int vectors : new int[] {4, 8}) {
         int headDim = vectors * VectorConstants.LANES;
-        for (int group : new int[] {4, 6, 8, 16, 17}) {
-          AttentionShape shape = new AttentionShape(2 * group, 2, headDim);
-          for (int blockTokens : new int[] {16, 64}) {
-            for (int nk : new int[] {3, 69, 131}) {
-              for (AttentionOptions options : new AttentionOptions[] {
-                  AttentionOptions.defaults(), AttentionOptions.defaults().withSlidingWindow(37)}) {
-                assertGroupDecodeAgrees(simd, type, shape, options, blockTokens, nk, random);
+        for (int kvHeads : new int[] {2, 8}) {
+          for (int group : new int[] {4, 6, 8, 16, 17}) {
+            AttentionShape shape = new AttentionShape(kvHeads * group, kvHeads, headDim);
+            for (int blockTokens : new int[] {16, 64}) {
+              for (int nk : new int[] {3, 69, 131}) {
+                for (AttentionOptions options : new AttentionOptions[] {AttentionOptions.defaults(),
+                    AttentionOptions.defaults().withSlidingWindow(37)}) {
+                  assertGroupDecodeAgrees(simd, type, shape, options, blockTokens, nk, random);
+                }
               }
             }
           }
