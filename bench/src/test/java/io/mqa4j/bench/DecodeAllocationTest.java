@@ -13,6 +13,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Decode runs once per token: over the same arrays and cache, a step allocates nothing. */
 class DecodeAllocationTest {
 
+  private static final int WARM_UP_ROUNDS = 5;
+
   @ParameterizedTest
   @ValueSource(strings = {"scalar", "simd"})
   void decodeOverArraysAndACacheAllocatesNothingPerStep(String name) throws Exception {
@@ -28,15 +30,23 @@ class DecodeAllocationTest {
     java.util.Arrays.fill(v, 1f);
     try (ContiguousKvCache cache = new ContiguousKvCache(2, 32, 8)) {
       cache.append(8, k, 0, v, 0);
-      for (int i = 0; i < 20_000; i++) {
-        kernel.decode(shape, options, q, 0, cache, out, 0);
-      }
       // The probe's own allocation is the same with and without steps, so it cancels out.
       long none = allocatedOver(0, kernel, shape, options, q, cache, out);
       int steps = 2_000;
-      long bytes = allocatedOver(steps, kernel, shape, options, q, cache, out) - none;
+      // Until C2 has compiled the vector loops they box their vectors; on two busy cores that
+      // can take longer than one warm-up. Steady state is what counts: warm up again, a bounded
+      // number of times, while steps still allocate. Code that allocates on every step fails
+      // every round.
+      long bytes = Long.MAX_VALUE;
+      for (int round = 0; round < WARM_UP_ROUNDS && bytes >= steps; round++) {
+        for (int i = 0; i < 20_000; i++) {
+          kernel.decode(shape, options, q, 0, cache, out, 0);
+        }
+        bytes = allocatedOver(steps, kernel, shape, options, q, cache, out) - none;
+      }
       // Wrapping q and out anew on each step costs tens of bytes a step.
-      assertTrue(bytes < steps, name + ": " + bytes + " bytes allocated over " + steps + " decode steps");
+      assertTrue(bytes < steps, name + ": " + bytes + " bytes allocated over " + steps
+          + " decode steps after " + WARM_UP_ROUNDS + " warm-ups");
     }
   }
 
