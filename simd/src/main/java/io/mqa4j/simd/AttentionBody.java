@@ -87,6 +87,7 @@ final class AttentionBody {
    * waits for, and the other rows find them there. GQA 32/8 decode at head dim 128 and 512-bit
    * vectors took 30-50% less time at 16384 keys and 10-15% less at 1024 under JMH (BENCHMARKS.md,
    * "Row by row"). More rows (prefill) are bound by computation and keep the four-row loops.
+   * Serves bf16 too, whose resident row ({@link Bf16Body#RESIDENT_DIM}) has the same length.
    */
   static boolean rowByRow(int rows, int headDim) {
     return rows <= ROW_BY_ROW_MAX && (headDim == RESIDENT_DIM || headDim == RESIDENT_DIM / 2);

@@ -193,12 +193,6 @@ final class Bf16Body {
   /** The head dim whose query row {@link #scoresResident} holds in eight registers. */
   static final int RESIDENT_DIM = 4 * CHUNK;
 
-  /** As {@link AttentionBody#rowByRow}, at this body's resident head dims. */
-  static boolean rowByRow(int rows, int headDim) {
-    return rows <= AttentionBody.ROW_BY_ROW_MAX
-        && (headDim == RESIDENT_DIM || headDim == RESIDENT_DIM / 2);
-  }
-
   // As AttentionBody.scoresResident, for bf16 keys: the row held in registers, one loop over
   // the keys, no loop over the head restarted for every four keys.
   private static void scoresResident(float[] q, int q0, MemorySegment keys, long keyBase,

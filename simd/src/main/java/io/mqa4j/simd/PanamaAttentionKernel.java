@@ -377,6 +377,17 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       boolean typed = type != KvType.F32;
       long headBytes = type.headBytes(headDim);
       float softCap = options.softCap();
+      // Decode from memory: at resident head dims a group's rows take one pass each, the first
+      // bringing the keys (and for bf16 the values) into L1 for the others. f16 rows, widened
+      // into L1 first, and prefill's blocks, bound by computation, keep the four-row loops.
+      boolean rowByRow = kvHeadsPerTask > 1 && (type == KvType.BF16 || type == KvType.F32)
+          && AttentionBody.rowByRow(rowsPerHead, headDim);
+      // Several KV heads per task (decode): walk a few tokens across all heads at a time, so
+      // memory is read nearly in address order; one head per task (prefill): the whole tile.
+      int stepRows = rowByRow && rowsPerHead > 1 ? ROW_BY_ROW_STEP_ROWS : WIDE_STEP_ROWS;
+      int keyStep = kvHeadsPerTask == 1 ? TILE
+          : type == KvType.F16 ? WIDE_TYPED_KEY_STEP
+          : Math.max(4, Math.min(TILE, stepRows / kvHeadsPerTask));
       for (int first = kLo; first < kHi; ) {
         int block = first / blockTokens;
         int n = tileKeys(first, kHi, blockTokens);
@@ -388,19 +399,6 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         MemorySegment keys = kv.keyBlock(block);
         MemorySegment values = kv.valueBlock(block);
         long tileBase = (tileStart - (long) block * blockTokens) * tokenBytes;
-        // Decode from memory: at resident head dims a group's rows take one pass each, the
-        // first bringing the keys (and for bf16 the values) into L1 for the others. f16 rows,
-        // widened into L1 first, and prefill's blocks, bound by computation, keep the four-row
-        // loops.
-        boolean rowByRow = kvHeadsPerTask > 1
-            && (type == KvType.BF16 ? Bf16Body.rowByRow(rowsPerHead, headDim)
-                : type == KvType.F32 && AttentionBody.rowByRow(rowsPerHead, headDim));
-        // Several KV heads per task (decode): walk a few tokens across all heads at a time, so
-        // memory is read nearly in address order; one head per task (prefill): the whole tile.
-        int stepRows = rowByRow && rowsPerHead > 1 ? ROW_BY_ROW_STEP_ROWS : WIDE_STEP_ROWS;
-        int keyStep = kvHeadsPerTask == 1 ? TILE
-            : type == KvType.F16 ? WIDE_TYPED_KEY_STEP
-            : Math.max(4, Math.min(TILE, stepRows / kvHeadsPerTask));
         for (int from = 0; from < n; from += keyStep) {
           int to = Math.min(n, from + keyStep);
           long base = tileBase + firstKvHead * headBytes;
