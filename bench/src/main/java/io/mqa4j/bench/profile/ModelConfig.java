@@ -64,6 +64,9 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     add(m, new ModelConfig("llama-2-70b", 80, 64, 8, 128, 0, 0, 4096, KvType.F16));
     add(m, new ModelConfig("llama-3-8b", 32, 32, 8, 128, 0, 0, 8192, KvType.BF16));
     add(m, new ModelConfig("llama-3-70b", 80, 64, 8, 128, 0, 0, 8192, KvType.BF16));
+    // Llama 3.2 1B and 3B: head_dim 64 (hidden 2048 over 32 heads) and 128 (3072 over 24).
+    add(m, new ModelConfig("llama-3.2-1b", 16, 32, 8, 64, 0, 0, 131072, KvType.BF16));
+    add(m, new ModelConfig("llama-3.2-3b", 28, 24, 8, 128, 0, 0, 131072, KvType.BF16));
     // Mistral 7B v0.1: a 4096-token sliding window on every layer.
     add(m, new ModelConfig("mistral-7b", 32, 32, 8, 128, 4096, 32, 32768, KvType.BF16));
     // Falcon 7B: multi_query, hidden 4544 over 71 heads.

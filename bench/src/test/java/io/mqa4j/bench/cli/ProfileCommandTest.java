@@ -87,6 +87,22 @@ class ProfileCommandTest {
   }
 
   @Test
+  void llama32ThreeBillionHasGroupsOfThree() throws IOException {
+    // 2 (K, V) x 28 layers x 8 KV heads x 128 x 2 bytes = 112 KiB per token; its MHA variant
+    // (24 KV heads) three times that, its MQA variant an eighth.
+    JsonNode r = profile("--model", "llama-3.2-3b", "--context", "131072");
+    assertEquals("GQA (as configured)", r.get("variants").get(0).get("label").asText());
+    assertEquals(112 * 1024, r.get("bytesPerToken").asLong());
+    assertEquals(131072L * 112 * 1024, r.get("bytesPerSequence").asLong(), "14 GiB");
+    JsonNode variants = r.get("variants");
+    assertEquals(24, variants.get(1).get("kvHeads").asInt(), "MHA");
+    assertEquals(3 * 112 * 1024, variants.get(1).get("bytesPerToken").asLong());
+    assertEquals(14 * 1024, variants.get(3).get("bytesPerToken").asLong(), "MQA");
+    // 16 layers x 8 KV heads x 64 x 2 bytes x 2 = 32 KiB per token.
+    assertEquals(32 * 1024, profile("--model", "llama-3.2-1b", "--context", "16").get("bytesPerToken").asLong());
+  }
+
+  @Test
   void slidingWindowLayersKeepOnlyTheirWindow() throws IOException {
     // gpt-oss-20b: 12 full layers and 12 with a 128-token window; 8 KV heads of 64 in bf16 cost
     // 2 x 8 x 64 x 2 = 2 KiB per layer per token.
@@ -154,7 +170,7 @@ class ProfileCommandTest {
     CliRun run = CliRun.of("profile", "--list");
     assertEquals(0, run.exitCode());
     for (String model : new String[] {"llama-2-7b", "llama-2-70b", "llama-3-8b", "llama-3-70b",
-        "mistral-7b", "falcon-7b", "falcon-40b", "starcoder", "gemma-2-9b", "gpt-oss-20b"}) {
+        "llama-3.2-1b", "llama-3.2-3b", "mistral-7b", "falcon-7b", "falcon-40b", "starcoder", "gemma-2-9b", "gpt-oss-20b"}) {
       assertTrue(run.out().contains(model), model);
     }
   }
