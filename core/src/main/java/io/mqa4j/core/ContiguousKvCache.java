@@ -21,6 +21,7 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
   private final MemorySegment keys;
   private final MemorySegment values;
   private int length;
+  private volatile boolean closed;
 
   /** A cache for up to {@code capacityTokens} tokens of {@code kvHeads} heads of {@code headDim}. */
   public ContiguousKvCache(int kvHeads, int headDim, int capacityTokens) {
@@ -61,8 +62,10 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
   public void append(int tokens, float[] k, int kOffset, float[] v, int vOffset) {
     Objects.requireNonNull(k, "k");
     Objects.requireNonNull(v, "v");
+    checkOpen();
     if (tokens < 0) throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
-    int floats = Math.multiplyExact(tokens, kvHeads * headDim);
+    // A long: tokens * kvHeads * headDim can pass an int, and then no array holds them.
+    long floats = (long) tokens * kvHeads * headDim;
     Checks.range("k", k.length, kOffset, floats);
     Checks.range("v", v.length, vOffset, floats);
     if (tokens > capacity - length) {
@@ -70,13 +73,14 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
           + length + " of " + Checks.count(capacity, "token") + " in use");
     }
     long at = (long) length * kvHeads * headDim * Float.BYTES;
-    MemorySegment.copy(k, kOffset, keys, ValueLayout.JAVA_FLOAT_UNALIGNED, at, floats);
-    MemorySegment.copy(v, vOffset, values, ValueLayout.JAVA_FLOAT_UNALIGNED, at, floats);
+    MemorySegment.copy(k, kOffset, keys, ValueLayout.JAVA_FLOAT_UNALIGNED, at, (int) floats);
+    MemorySegment.copy(v, vOffset, values, ValueLayout.JAVA_FLOAT_UNALIGNED, at, (int) floats);
     length += tokens;
   }
 
   /** Drops every token from {@code newLength} on (rolls back rejected tokens). */
   public void truncate(int newLength) {
+    checkOpen();
     if (newLength < 0 || newLength > length) {
       throw new IllegalArgumentException("newLength must be in [0, " + length + "], got " + newLength);
     }
@@ -88,9 +92,9 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
     return capacity;
   }
 
-  /** Off-heap bytes reserved for keys and values together. */
+  /** Off-heap bytes reserved for keys and values together; none once closed. */
   public long reservedBytes() {
-    return keys.byteSize() + values.byteSize();
+    return closed ? 0 : keys.byteSize() + values.byteSize();
   }
 
   @Override
@@ -120,6 +124,7 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
 
   @Override
   public MemorySegment keyBlock(int block) {
+    checkOpen();
     if (block != 0) {
       throw outOfRange(block);
     }
@@ -128,6 +133,7 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
 
   @Override
   public MemorySegment valueBlock(int block) {
+    checkOpen();
     if (block != 0) {
       throw outOfRange(block);
     }
@@ -139,8 +145,18 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
         + " is out of range [0, 1): a contiguous cache is one block");
   }
 
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("the KV cache is closed");
+    }
+  }
+
+  /** Frees the memory; a second call does nothing, and any other use afterwards throws. */
   @Override
-  public void close() {
-    arena.close();
+  public synchronized void close() {
+    if (!closed) {
+      closed = true;
+      arena.close();
+    }
   }
 }

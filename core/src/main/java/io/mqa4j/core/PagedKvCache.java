@@ -357,14 +357,14 @@ public final class PagedKvCache implements AutoCloseable {
     return capacityBlocks;
   }
 
-  /** Blocks on the free list. */
+  /** Blocks on the free list; none once the cache is closed. */
   public synchronized int freeBlocks() {
     return freeCount;
   }
 
-  /** Blocks held by at least one sequence. */
+  /** Blocks held by at least one sequence; none once the cache is closed. */
   public synchronized int usedBlocks() {
-    return capacityBlocks - freeCount;
+    return closed ? 0 : capacityBlocks - freeCount;
   }
 
   /** Bytes of keys and values the cache can hold: every block's payload. */
@@ -372,14 +372,17 @@ public final class PagedKvCache implements AutoCloseable {
     return capacityBlocks * footprint.blockBytes();
   }
 
-  /** Off-heap bytes reserved, including the padding that keeps each block 64-byte aligned. */
-  public long reservedBytes() {
-    return 2 * stride * capacityBlocks;
+  /**
+   * Off-heap bytes reserved, including the padding that keeps each block 64-byte aligned; none
+   * once the cache is closed.
+   */
+  public synchronized long reservedBytes() {
+    return closed ? 0 : 2 * stride * capacityBlocks;
   }
 
   /** Bytes of the blocks in use, each shared block counted once. */
   public synchronized long usedBytes() {
-    return (long) (capacityBlocks - freeCount) * footprint.blockBytes();
+    return (long) usedBlocks() * footprint.blockBytes();
   }
 
   /**
@@ -418,7 +421,10 @@ public final class PagedKvCache implements AutoCloseable {
 
   /** The reference count of block {@code block}: how many sequences hold it. */
   public synchronized int referenceCount(int block) {
-    Objects.checkIndex(block, capacityBlocks);
+    if (block < 0 || block >= capacityBlocks) {
+      throw new IndexOutOfBoundsException(
+          "block must be in [0, " + capacityBlocks + "), got " + block);
+    }
     return refCounts[block];
   }
 
@@ -459,6 +465,9 @@ public final class PagedKvCache implements AutoCloseable {
         s.length = 0;
       }
       live.clear();
+      // Nothing is held any more: the accounting says so rather than keep the last counts.
+      java.util.Arrays.fill(refCounts, 0);
+      freeCount = 0;
       arena.close();
     }
   }
@@ -467,6 +476,6 @@ public final class PagedKvCache implements AutoCloseable {
   public String toString() {
     return "PagedKvCache[" + footprint.type().label() + ", " + footprint.kvHeads() + "x"
         + footprint.headDim() + ", " + footprint.blockTokens() + " tokens/block, "
-        + (capacityBlocks - freeCount) + "/" + capacityBlocks + " blocks used]";
+        + (closed ? "closed]" : (capacityBlocks - freeCount) + "/" + capacityBlocks + " blocks used]");
   }
 }

@@ -43,6 +43,36 @@ class ContiguousKvCacheTest {
   }
 
   @Test
+  void aClosedCacheRefusesEveryUseAndClosesOnce() {
+    ContiguousKvCache cache = new ContiguousKvCache(1, 2, 3);
+    cache.append(new float[] {1, 2}, 0, new float[] {3, 4}, 0);
+    cache.close();
+    cache.close(); // a second close does nothing
+    assertEquals(0, cache.reservedBytes(), "the memory is gone");
+    String closed = "the KV cache is closed";
+    assertEquals(closed, assertThrows(IllegalStateException.class,
+        () -> cache.append(new float[] {1, 2}, 0, new float[] {3, 4}, 0)).getMessage());
+    assertEquals(closed, assertThrows(IllegalStateException.class, () -> cache.truncate(0)).getMessage());
+    assertEquals(closed, assertThrows(IllegalStateException.class, () -> cache.keyBlock(0)).getMessage());
+    assertEquals(closed, assertThrows(IllegalStateException.class, () -> cache.valueBlock(0)).getMessage());
+    AttentionShape shape = new AttentionShape(1, 1, 2);
+    assertEquals(closed, assertThrows(IllegalStateException.class, () -> AttentionKernels.scalar()
+        .decode(shape, AttentionOptions.defaults(), new float[2], 0, cache, new float[2], 0))
+        .getMessage(), "a kernel given a closed cache");
+  }
+
+  @Test
+  void anAppendTooLargeForAnyArrayNamesTheArray() {
+    try (ContiguousKvCache cache = new ContiguousKvCache(1 << 20, 1, 1)) {
+      // 4096 tokens of 2^20 floats each is 2^32 floats: past an int, so no array can hold them.
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> cache.append(4096, new float[4], 0, new float[4], 0));
+      assertEquals("k needs 4294967296 floats from offset 0 but has length 4", e.getMessage());
+      assertEquals(0, cache.length());
+    }
+  }
+
+  @Test
   void truncateRollsBack() {
     try (ContiguousKvCache cache = new ContiguousKvCache(1, 1, 4)) {
       cache.append(3, new float[] {1, 2, 3}, 0, new float[] {1, 2, 3}, 0);

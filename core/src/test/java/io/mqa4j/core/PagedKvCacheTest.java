@@ -321,6 +321,38 @@ class PagedKvCacheTest {
   }
 
   @Test
+  void aClosedCacheHoldsNothing() {
+    PagedKvCache cache = PagedKvCache.builder(1, 2).blockTokens(4).capacityBlocks(4).build();
+    KvSequence s = cache.newSequence();
+    cache.append(s, 6, seq(0, 12), 0, seq(0, 12), 0);
+    cache.fork(s);
+    assertEquals(2, cache.usedBlocks());
+    assertEquals(2, cache.referenceCount(0));
+    cache.close();
+    cache.close(); // a second close does nothing
+    assertEquals(0, cache.usedBlocks());
+    assertEquals(0, cache.freeBlocks(), "no memory is left to hand out");
+    assertEquals(0, cache.usedBytes());
+    assertEquals(0, cache.wasteBytes(), "no block held, so none half empty");
+    assertEquals(0, cache.reservedBytes());
+    assertEquals(0, cache.referenceCount(0));
+    assertEquals(0, cache.referenceCount(1));
+    assertTrue(cache.sequences().isEmpty());
+    assertEquals(4, cache.capacityBlocks(), "what the cache was built with stays");
+    assertTrue(cache.toString().endsWith("closed]"), cache.toString());
+  }
+
+  @Test
+  void referenceCountNamesABlockOutOfRange() {
+    try (PagedKvCache cache = PagedKvCache.builder(1, 2).capacityBlocks(4).build()) {
+      assertEquals("block must be in [0, 4), got -1",
+          assertThrows(IndexOutOfBoundsException.class, () -> cache.referenceCount(-1)).getMessage());
+      assertEquals("block must be in [0, 4), got 4",
+          assertThrows(IndexOutOfBoundsException.class, () -> cache.referenceCount(4)).getMessage());
+    }
+  }
+
+  @Test
   void blockAccessorsCheckTheIndex() {
     try (PagedKvCache cache = PagedKvCache.builder(1, 2).blockTokens(4).capacityBlocks(4).build()) {
       KvSequence s = cache.newSequence();
