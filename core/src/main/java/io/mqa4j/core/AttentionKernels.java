@@ -22,6 +22,11 @@ public final class AttentionKernels {
   public static final String KERNEL_PROPERTY = "mqa4j.kernel";
   /** System property for the thread count of {@link #best()}. */
   public static final String THREADS_PROPERTY = "mqa4j.threads";
+  /**
+   * The most threads a kernel's pool may have: far past any core count worth splitting keys over,
+   * and well short of what makes thread creation itself fail.
+   */
+  public static final int MAX_THREADS = 1024;
 
   private static final Logger LOG = LoggerFactory.getLogger(AttentionKernels.class);
 
@@ -42,8 +47,8 @@ public final class AttentionKernels {
    * none can load here.
    */
   public static AttentionKernel simd(int threads) {
-    if (threads < 1) {
-      throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+    if (threads < 1 || threads > MAX_THREADS) {
+      throw new IllegalArgumentException("threads must be in [1, " + MAX_THREADS + "], got " + threads);
     }
     Lookup found = findProvider("simd");
     if (found.provider == null) {
@@ -65,13 +70,14 @@ public final class AttentionKernels {
     }
     try {
       int threads = Integer.parseInt(value.trim());
-      if (threads >= 1) {
+      if (threads >= 1 && threads <= MAX_THREADS) {
         return threads;
       }
     } catch (NumberFormatException ignored) {
       // reported below
     }
-    throw new IllegalArgumentException(THREADS_PROPERTY + " must be a positive integer, got '" + value + "'");
+    throw new IllegalArgumentException(THREADS_PROPERTY + " must be an integer in [1, " + MAX_THREADS
+        + "], got '" + value + "'");
   }
 
   /**

@@ -38,13 +38,17 @@ class AttentionKernelsTest {
     assertEquals("mqa4j.kernel must be auto, scalar or simd, got 'gpu'", mode.getMessage());
     IllegalArgumentException threads = assertThrows(IllegalArgumentException.class,
         () -> AttentionKernels.simd(0));
-    assertEquals("threads must be >= 1, got 0", threads.getMessage());
+    assertEquals("threads must be in [1, 1024], got 0", threads.getMessage());
+    assertEquals("threads must be in [1, 1024], got 100000", assertThrows(IllegalArgumentException.class,
+        () -> AttentionKernels.simd(100_000)).getMessage(), "a pool that size would fail to start");
     String saved = System.getProperty(AttentionKernels.THREADS_PROPERTY);
     try {
       System.setProperty(AttentionKernels.THREADS_PROPERTY, "zero");
       IllegalArgumentException property = assertThrows(IllegalArgumentException.class,
           AttentionKernels::defaultThreads);
-      assertEquals("mqa4j.threads must be a positive integer, got 'zero'", property.getMessage());
+      assertEquals("mqa4j.threads must be an integer in [1, 1024], got 'zero'", property.getMessage());
+      System.setProperty(AttentionKernels.THREADS_PROPERTY, "5000");
+      assertThrows(IllegalArgumentException.class, AttentionKernels::defaultThreads);
       System.setProperty(AttentionKernels.THREADS_PROPERTY, "3");
       assertEquals(3, AttentionKernels.defaultThreads());
     } finally {

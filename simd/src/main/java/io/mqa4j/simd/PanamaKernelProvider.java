@@ -1,6 +1,7 @@
 package io.mqa4j.simd;
 
 import io.mqa4j.core.AttentionKernel;
+import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.spi.AttentionKernelProvider;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -36,8 +37,9 @@ public final class PanamaKernelProvider implements AttentionKernelProvider {
 
   @Override
   public AttentionKernel create(int threads) {
-    if (threads < 1) {
-      throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+    if (threads < 1 || threads > AttentionKernels.MAX_THREADS) {
+      throw new IllegalArgumentException("threads must be in [1, " + AttentionKernels.MAX_THREADS
+          + "], got " + threads);
     }
     return KERNELS.computeIfAbsent(threads, PanamaAttentionKernel::new);
   }

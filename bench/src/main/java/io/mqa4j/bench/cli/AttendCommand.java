@@ -81,9 +81,9 @@ final class AttendCommand implements Callable<Integer> {
     KvType kvType = cacheType.equals("none") ? null : Kernels.kvType("--cache", cacheType);
     checkOutput();
 
-    Npy.Array qa = Npy.read(q);
-    Npy.Array ka = Npy.read(k);
-    Npy.Array va = Npy.read(v);
+    Npy.Array qa = read("--q", q);
+    Npy.Array ka = read("--k", k);
+    Npy.Array va = read("--v", v);
     requireRank("--q", q, qa, 3, "[nq, H, d]");
     requireRank("--k", k, ka, 3, "[nk, KV, d]");
     requireRank("--v", v, va, 3, "[nk, KV, d]");
@@ -121,8 +121,21 @@ final class AttendCommand implements Callable<Integer> {
             MemorySegment.ofArray(o));
       }
     }
-    Npy.write(out, new int[] {numQueries, queryHeads, headDim}, o);
+    try {
+      Npy.write(out, new int[] {numQueries, queryHeads, headDim}, o);
+    } catch (IOException e) {
+      throw new BadInputException("--out " + out + ": " + e.getMessage());
+    }
     return 0;
+  }
+
+  /** Reads an input array; its errors name the option as well as the file. */
+  private static Npy.Array read(String option, Path file) throws IOException {
+    try {
+      return Npy.read(file);
+    } catch (IOException e) {
+      throw new BadInputException(option + " " + e.getMessage());
+    }
   }
 
   private AttentionOptions options(AttentionShape shape) throws IOException {
@@ -149,7 +162,7 @@ final class AttendCommand implements Callable<Integer> {
       options = options.withAlibi();
     }
     if (sinks != null) {
-      Npy.Array s = Npy.read(sinks);
+      Npy.Array s = read("--sinks", sinks);
       if (s.rank() != 1 || s.shape()[0] != shape.queryHeads()) {
         throw new BadInputException("--sinks " + sinks + " has shape " + s.shapeText()
             + " but needs [H] = (" + shape.queryHeads() + ",)");
@@ -175,6 +188,9 @@ final class AttendCommand implements Callable<Integer> {
     }
     if (Files.isDirectory(out)) {
       throw new BadInputException("--out " + out + " is a directory");
+    }
+    if (Files.exists(out) && !Files.isRegularFile(out)) {
+      throw new BadInputException("--out " + out + " exists and is not a regular file");
     }
     if (!Files.isWritable(parent)) {
       throw new BadInputException("--out " + out + ": directory " + parent + " is not writable");

@@ -11,8 +11,8 @@ final class Kernels {
 
   /** {@code scalar}, {@code simd} or {@code best}, on {@code threads} threads (null: all). */
   static AttentionKernel byName(String name, Integer threads) {
-    if (threads != null && threads < 1) {
-      throw new BadInputException("--threads must be >= 1, got " + threads);
+    if (threads != null) {
+      checkThreads(threads);
     }
     int n = threads == null ? AttentionKernels.defaultThreads() : threads;
     return switch (name.strip().toLowerCase(Locale.ROOT)) {
@@ -21,6 +21,14 @@ final class Kernels {
       case "best" -> AttentionKernels.simdAvailable() ? simd(n) : AttentionKernels.scalar();
       default -> throw new BadInputException("--kernel must be scalar, simd or best, got '" + name + "'");
     };
+  }
+
+  /** Refuses a {@code --threads} value outside [1, {@link AttentionKernels#MAX_THREADS}]. */
+  static void checkThreads(int threads) {
+    if (threads < 1 || threads > AttentionKernels.MAX_THREADS) {
+      throw new BadInputException("--threads must be in [1, " + AttentionKernels.MAX_THREADS
+          + "], got " + threads);
+    }
   }
 
   private static AttentionKernel simd(int threads) {

@@ -44,7 +44,7 @@ public final class Mqa implements Runnable {
   @Override
   public void run() {
     throw new CommandLine.ParameterException(spec.commandLine(),
-        "missing a command: compare, attend, roofline, profile or report (see mqa --help)");
+        "missing a command: compare, attend, roofline, share, profile or report");
   }
 
   public static void main(String[] args) {
@@ -80,7 +80,17 @@ public final class Mqa implements Runnable {
       }
       return FAILURE;
     });
-    return cli.execute(args);
+    try {
+      return cli.execute(args);
+    } catch (OutOfMemoryError e) {
+      // A size given on the command line that this machine cannot hold: the user's to change.
+      CommandLine.ParseResult parsed = cli.getParseResult();
+      String command = parsed != null && parsed.hasSubcommand()
+          ? parsed.subcommand().commandSpec().name() : "mqa";
+      err.println(prefix(command) + "not enough memory for the sizes asked (" + oneLine(e.getMessage())
+          + "); ask for less");
+      return BAD_INPUT;
+    }
   }
 
   private static String prefix(String command) {

@@ -38,16 +38,20 @@ final class RooflineCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-    if (n < 1) {
-      throw new BadInputException("--threads must be >= 1, got " + n);
-    }
+    Kernels.checkThreads(n);
     if (bufferMib < 64) {
       throw new BadInputException("--buffer-mib must be >= 64, got " + bufferMib);
     }
     if (repeats < 1) {
       throw new BadInputException("--repeats must be >= 1, got " + repeats);
     }
-    Roofline.Result r = Roofline.measure(n, (long) bufferMib << 20, repeats);
+    Roofline.Result r;
+    try {
+      r = Roofline.measure(n, (long) bufferMib << 20, repeats);
+    } catch (OutOfMemoryError e) {
+      throw new BadInputException("--buffer-mib " + bufferMib + ": cannot allocate the buffer ("
+          + e.getMessage() + ")");
+    }
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
       out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));

@@ -97,13 +97,26 @@ final class ShareCommand implements Callable<Integer> {
     try {
       List<DecodeShare.Case> cases = new ArrayList<>();
       for (String name : names) {
-        KvSource source = name.equals("contiguous")
-            ? KvSource.contiguous(shape.kvHeads(), shape.headDim(), context, 42)
-            : KvSource.random(shape.kvHeads(), shape.headDim(), KvType.parse(name), blockTokens, context, 42);
+        KvSource source;
+        try {
+          source = name.equals("contiguous")
+              ? KvSource.contiguous(shape.kvHeads(), shape.headDim(), context, 42)
+              : KvSource.random(shape.kvHeads(), shape.headDim(), KvType.parse(name), blockTokens, context, 42);
+        } catch (OutOfMemoryError e) {
+          throw new BadInputException("--context " + context + " (blocks of --block-tokens "
+              + blockTokens + "): cannot allocate the " + name + " cache (" + e.getMessage() + ")");
+        }
         sources.add(source);
         cases.add(new DecodeShare.Case(label(name), source.view(context)));
       }
-      try (ReadProbe probe = ReadProbe.open(readThreads, (long) bufferMib << 20)) {
+      ReadProbe opened;
+      try {
+        opened = ReadProbe.open(readThreads, (long) bufferMib << 20);
+      } catch (OutOfMemoryError e) {
+        throw new BadInputException("--buffer-mib " + bufferMib + ": cannot allocate the buffer ("
+            + e.getMessage() + ")");
+      }
+      try (ReadProbe probe = opened) {
         result = DecodeShare.measure(attention, shape, cases, probe, rounds, steps, WARMUP_STEPS);
       }
     } finally {

@@ -18,6 +18,10 @@ public final class AtomicFiles {
     // Not Files.createTempFile: its owner-only permissions would carry over to the target.
     Path temp = target.resolveSibling("." + target.getFileName() + "." + ProcessHandle.current().pid()
         + "-" + Long.toHexString(System.nanoTime()) + ".tmp");
+    if (Files.exists(target) && !Files.isRegularFile(target)) {
+      // Moving a file over a device or a pipe would replace it, not write to it.
+      throw new IOException(target + " exists and is not a regular file");
+    }
     try {
       Files.write(temp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       try {
@@ -25,9 +29,17 @@ public final class AtomicFiles {
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
       }
+    } catch (IOException e) {
+      throw new IOException("cannot write " + target + ": " + reason(e), e);
     } finally {
       Files.deleteIfExists(temp);
     }
+  }
+
+  private static String reason(IOException e) {
+    String why = e instanceof java.nio.file.FileSystemException f && f.getReason() != null
+        ? f.getReason() : e.getMessage();
+    return why == null ? e.getClass().getSimpleName() : why;
   }
 
   /** Writes {@code text} as UTF-8. */

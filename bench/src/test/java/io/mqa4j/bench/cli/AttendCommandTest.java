@@ -91,7 +91,11 @@ class AttendCommandTest {
     String k = fixture("k.npy");
     String v = fixture("v.npy");
     return Stream.of(
-        Arguments.of(List.of("--q", "missing.npy", "--k", k, "--v", v), "missing.npy: no such file"),
+        Arguments.of(List.of("--q", "missing.npy", "--k", k, "--v", v), "--q missing.npy: no such file"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", "gone.npy"), "--v gone.npy: no such file"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--sinks", "none.npy"), "--sinks none.npy: no such file"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--threads", "100000"),
+            "--threads must be in [1, 1024], got 100000"),
         Arguments.of(List.of("--q", fixture("bad_magic.npy"), "--k", k, "--v", v), "not a .npy file"),
         Arguments.of(List.of("--q", fixture("int32.npy"), "--k", k, "--v", v), "dtype '<i4'"),
         Arguments.of(List.of("--q", fixture("rank2.npy"), "--k", k, "--v", v), "rank 2"),
@@ -128,6 +132,23 @@ class AttendCommandTest {
     try (var files = Files.list(dir)) {
       assertEquals(0, files.count(), "no temporary files left behind");
     }
+  }
+
+  @Test
+  void outputOverSomethingThatIsNotAFileIsRefusedAndLeftAlone() throws IOException {
+    Path fifo = dir.resolve("pipe");
+    Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
+    try {
+      assertEquals(0, mkfifo.waitFor());
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+    CliRun run = CliRun.of("attend", "--q", fixture("q.npy"), "--k", fixture("k.npy"), "--v",
+        fixture("v.npy"), "--out", fifo.toString());
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.oneErrorLine(), run.err());
+    assertTrue(run.err().contains("--out " + fifo + " exists and is not a regular file"), run.err());
+    assertTrue(Files.exists(fifo) && !Files.isRegularFile(fifo), "the pipe is still a pipe");
   }
 
   @Test

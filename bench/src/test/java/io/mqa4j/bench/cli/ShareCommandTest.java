@@ -104,6 +104,9 @@ class ShareCommandTest {
       "--layout|mla|--layout must be mha, gqa or mqa, got 'mla'",
       "--context|0|--context must be >= 1, got 0",
       "--buffer-mib|8|--buffer-mib must be >= 64, got 8",
+      "--buffer-mib|2147483647|--buffer-mib 2147483647: cannot allocate the buffer",
+      "--context|2147483647|--context 2147483647 (blocks of --block-tokens",
+      "--threads|100000|--threads must be in [1, 1024], got 100000",
       "--kernel|fast|--kernel must be scalar, simd or best, got 'fast'"})
   void badInputExitsTwoWithOneLineNamingIt(String option, String value, String message) {
     CliRun run = share(option, value);

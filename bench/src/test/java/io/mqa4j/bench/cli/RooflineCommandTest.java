@@ -1,0 +1,27 @@
+package io.mqa4j.bench.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** {@code mqa roofline}'s refusals: sizes and thread counts the machine cannot give. */
+class RooflineCommandTest {
+
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "--buffer-mib|2147483647|--buffer-mib 2147483647: cannot allocate the buffer",
+      "--buffer-mib|8|--buffer-mib must be >= 64, got 8",
+      "--threads|5000|--threads must be in [1, 1024], got 5000",
+      "--threads|0|--threads must be in [1, 1024], got 0",
+      "--repeats|0|--repeats must be >= 1, got 0"})
+  void badInputExitsTwoWithOneLineNamingIt(String option, String value, String message) {
+    CliRun run = option.equals("--repeats") ? CliRun.of("roofline", option, value)
+        : CliRun.of("roofline", "--repeats", "1", option, value);
+    assertEquals(2, run.exitCode(), run.out() + run.err());
+    assertTrue(run.oneErrorLine(), run.err());
+    assertTrue(run.err().contains(message), run.err());
+    assertEquals("", run.out());
+  }
+}
