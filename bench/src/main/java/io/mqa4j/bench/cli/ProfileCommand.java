@@ -13,18 +13,31 @@ import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -94,31 +107,157 @@ final class ProfileCommand implements Callable<Integer> {
       throw new BadInputException("give --model NAME, --config FILE or --list");
     }
     if (source.list) {
+      refuseOptionsBesideList();
       list(stdout);
       return 0;
     }
+    // Everything is checked and computed, the files' bytes included, before anything is printed
+    // or written: a failure leaves no half of the output behind.
     ModelConfig model = model();
     KvType type = dtype == null ? model.dtype() : Kernels.kvType("--dtype", dtype);
     int tokens = context == null ? model.maxContext() : context;
-    KvProfile.Result result = KvProfile.of(model, type, tokens, batch, blockSize, tensorParallel);
+    KvProfile.Result result;
+    try {
+      result = KvProfile.of(model, type, tokens, batch, blockSize, tensorParallel);
+    } catch (KvProfile.TooLargeException e) {
+      throw new BadInputException(tooLarge(model, type, tokens, e));
+    }
+    String text = json ? ReportFiles.json().writeValueAsString(result) : table(result);
     if (!noFiles) {
       ReportFiles.checkWritable(out);
+      writeFiles(List.of(
+          new OutFile("profile.json", ReportFiles.json().writeValueAsBytes(result)),
+          new OutFile("kv-memory.png", BitmapEncoder.getBitmapBytes(chart(model, type, result),
+              BitmapEncoder.BitmapFormat.PNG))));
     }
+    stdout.print(text);
     if (json) {
-      stdout.println(ReportFiles.json().writeValueAsString(result));
-    } else {
-      print(result, stdout);
-    }
-    if (!noFiles) {
-      Files.createDirectories(out);
-      AtomicFiles.write(out.resolve("profile.json"), ReportFiles.json().writeValueAsBytes(result));
-      ReportCharts.writePng(chart(model, type, result), out.resolve("kv-memory.png"));
-      if (!json) {
-        stdout.println("wrote " + out + "/: profile.json, kv-memory.png");
-      }
+      stdout.println();
+    } else if (!noFiles) {
+      stdout.println("wrote " + out + "/: profile.json, kv-memory.png");
     }
     stdout.flush();
     return 0;
+  }
+
+  /** --list prints the presets and nothing else: an option beside it would be silently ignored. */
+  private void refuseOptionsBesideList() {
+    List<String> given = new ArrayList<>();
+    for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+      if (o.longestName().equals("--list") || o.inherited() || o.usageHelp() || o.versionHelp()) {
+        continue;
+      }
+      List<String> values = o.arity().max() == 0 ? List.of() : o.originalStringValues();
+      given.add(o.longestName() + (values.isEmpty() ? "" : " " + String.join(" ", values)));
+    }
+    if (!given.isEmpty()) {
+      throw new BadInputException("--list takes no other option: " + String.join(", ", given));
+    }
+  }
+
+  /** Names every input of a byte count that does not fit a long. */
+  private String tooLarge(ModelConfig model, KvType type, int tokens, KvProfile.TooLargeException e) {
+    String modelName = source.config == null ? model.name() : "--config " + source.config
+        + (model.name().equals(source.config.getFileName().toString()) ? "" : " (" + model.name() + ")");
+    String contextText = context != null ? "--context " + context
+        : "context " + tokens + " (" + (source.config != null ? "the max context of --config " + source.config
+            : "max_position_embeddings of " + model.name()) + ")";
+    String blocks = spec.commandLine().getParseResult().hasMatchedOption("--block-size")
+        ? "--block-size " + blockSize : "blocks of " + blockSize + " tokens";
+    String heads = e.variant().startsWith(model.layout() + " (") ? "with its " + e.kvHeads() + " KV heads"
+        : "with the " + e.kvHeads() + " KV heads of its " + e.variant() + " variant";
+    return "--batch " + batch + " x " + contextText + " on " + modelName + " (" + model.layers()
+        + " layers, head dim " + model.headDim() + ", " + type.label() + ", " + blocks + ") " + heads
+        + " is more than 8 EiB of KV cache, past what a byte count can hold";
+  }
+
+  private record OutFile(String name, byte[] bytes) {}
+
+  /**
+   * Writes the files into --out, each through a temporary file in the same directory renamed into
+   * place (as {@link AtomicFiles} does), all of them staged before any is renamed. On failure no
+   * new file, temporary file or directory the command made is left, and the message names --out,
+   * the path and the reason.
+   */
+  private void writeFiles(List<OutFile> files) {
+    Path dir = out.toAbsolutePath();
+    List<Path> madeDirs = new ArrayList<>();
+    for (Path d = dir; d != null && !Files.exists(d); d = d.getParent()) {
+      madeDirs.add(d);
+    }
+    List<Path> temps = new ArrayList<>();
+    List<Path> placed = new ArrayList<>();
+    String doing = "cannot create the directory";
+    try {
+      Files.createDirectories(dir);
+      String stamp = ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime());
+      for (OutFile f : files) {
+        doing = "cannot write " + f.name();
+        Path temp = dir.resolve("." + f.name() + "." + stamp + ".tmp");
+        Files.write(temp, f.bytes(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        temps.add(temp);
+      }
+      for (int i = 0; i < files.size(); i++) {
+        Path target = dir.resolve(files.get(i).name());
+        doing = "cannot write " + files.get(i).name();
+        boolean existed = Files.exists(target, LinkOption.NOFOLLOW_LINKS);
+        try {
+          Files.move(temps.get(i), target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+          Files.move(temps.get(i), target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        if (!existed) {
+          placed.add(target);
+        }
+      }
+    } catch (IOException e) {
+      for (Path p : temps) {
+        deleteQuietly(p);
+      }
+      for (Path p : placed) {
+        deleteQuietly(p);
+      }
+      for (Path d : madeDirs) { // deepest first; a directory that is not empty stays
+        deleteQuietly(d);
+      }
+      throw new BadInputException("--out " + out + ": " + doing + where(e, dir) + ": " + reason(e));
+    }
+  }
+
+  private static void deleteQuietly(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException ignored) {
+      // best effort: the failure being reported matters more
+    }
+  }
+
+  /** The path a failure concerns when it is not --out itself nor a file in it, else "". */
+  private static String where(IOException e, Path dir) {
+    if (e instanceof FileSystemException f && f.getFile() != null) {
+      Path p = Path.of(f.getFile()).toAbsolutePath();
+      if (!p.equals(dir) && !dir.equals(p.getParent())) {
+        return " (at " + p + ")";
+      }
+    }
+    return "";
+  }
+
+  /** Why an I/O operation failed, in words, even when the exception carries none. */
+  private static String reason(IOException e) {
+    if (e instanceof FileSystemException f && f.getReason() != null) {
+      return f.getReason();
+    }
+    String kind = switch (e) {
+      case AccessDeniedException a -> "permission denied";
+      case NoSuchFileException n -> "no such file or directory";
+      case FileAlreadyExistsException x -> "a file of that name is in the way";
+      case NotDirectoryException n -> "not a directory";
+      case DirectoryNotEmptyException d -> "a directory of that name is in the way";
+      case FileSystemException f -> e.getClass().getSimpleName();
+      default -> e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    };
+    return kind;
   }
 
   private ModelConfig model() throws IOException {
@@ -162,7 +301,9 @@ final class ProfileCommand implements Callable<Integer> {
     out.flush();
   }
 
-  private static void print(KvProfile.Result r, PrintWriter out) {
+  private static String table(KvProfile.Result r) {
+    StringWriter text = new StringWriter();
+    PrintWriter out = new PrintWriter(text);
     out.printf("%s: %d layers, %d query heads, %d KV heads, head dim %d%s; KV %s, context %d, batch %d, "
         + "blocks of %d tokens, tensor parallel %d%n%n", r.model(), r.layers(), r.queryHeads(),
         r.kvHeads(), r.headDim(), r.slidingWindow() == 0 ? ""
@@ -183,6 +324,8 @@ final class ProfileCommand implements Callable<Integer> {
         + "the context holds; allocated and waste: the batch in whole blocks; read/token: K and V "
         + "bytes one decode step of one sequence reads; fits: longest context whose batch fits on "
         + "one rank, KV only (weights and activations not counted).");
+    out.flush();
+    return text.toString();
   }
 
   private static String tokens(long n) {
@@ -205,10 +348,9 @@ final class ProfileCommand implements Callable<Integer> {
       if (!v.layout().equals("configured") && v.kvHeads() == r.kvHeads()) {
         continue; // the configured line already shows it
       }
-      ModelConfig m = model.withKvHeads(v.kvHeadsPerRank()); // what one rank holds
       double[] y = new double[x.length];
-      for (int k = 0; k < x.length; k++) {
-        y[k] = KvProfile.allocatedAt(m, type, r.blockTokens(), r.batch(), (long) x[k]) / (double) (1L << 30);
+      for (int k = 0; k < x.length; k++) { // what the fullest rank holds
+        y[k] = KvProfile.allocatedGiBAt(model, type, r.blockTokens(), r.batch(), v.kvHeadsPerRank(), (long) x[k]);
       }
       XYSeries s = chart.addSeries(v.label() + ", " + v.kvHeads() + " KV heads: fits 24 GiB to "
           + tokens(v.fitsContext24GiB()) + ", 80 GiB to " + tokens(v.fitsContext80GiB()), x, y);

@@ -7,8 +7,10 @@ import java.util.List;
 
 /**
  * KV-cache memory of a model at a context, batch and tensor-parallel degree, for the model as
- * configured and for its MHA, GQA and MQA variants. Every byte count comes from
- * {@link KvFootprint}, the arithmetic {@link io.mqa4j.core.PagedKvCache} accounts with.
+ * configured and for its MHA, GQA and MQA variants. Every byte count is {@link KvFootprint}'s
+ * arithmetic, the one {@link io.mqa4j.core.PagedKvCache} accounts with, done with checked
+ * products and sums: a figure beyond {@link Long#MAX_VALUE} is a {@link TooLargeException}, never a
+ * wrapped-around number.
  */
 public final class KvProfile {
   private KvProfile() {}
@@ -44,6 +46,55 @@ public final class KvProfile {
       int tensorParallel, long bytesPerToken, long bytesPerSequence, long allocatedBytes,
       long wasteBytes, long bytesPerRank, long decodeBytesReadPerToken, List<Variant> variants) {}
 
+  /**
+   * A figure of one variant is more bytes than a {@code long} holds (8 EiB): the inputs are too
+   * large to profile.
+   */
+  public static final class TooLargeException extends IllegalArgumentException {
+    private final String variant;
+    private final int kvHeads;
+
+    TooLargeException(String variant, int kvHeads) {
+      super("the KV cache of the " + variant + " variant, with " + kvHeads
+          + " KV heads, is more than 8 EiB");
+      this.variant = variant;
+      this.kvHeads = kvHeads;
+    }
+
+    /** The label of the variant whose figures overflow. */
+    public String variant() {
+      return variant;
+    }
+
+    /** Its KV heads. */
+    public int kvHeads() {
+      return kvHeads;
+    }
+  }
+
+  /**
+   * Tensor-parallel ranks split a model's KV heads evenly, or, when there are fewer heads than
+   * ranks, hold an equal number of copies of each: {@code tensorParallel} must divide the KV heads
+   * or be a multiple of them. (The MHA, GQA and MQA variants are what-ifs; a variant whose heads do
+   * not split evenly is shown with its fullest rank.)
+   */
+  public static void checkTensorParallel(ModelConfig model, int tensorParallel) {
+    if (tensorParallel < 1) {
+      throw new IllegalArgumentException("--tensor-parallel must be >= 1, got " + tensorParallel);
+    }
+    int kv = model.kvHeads();
+    if (kv % tensorParallel != 0 && tensorParallel % kv != 0) {
+      throw new IllegalArgumentException("--tensor-parallel " + tensorParallel + " must divide the "
+          + kv + " KV heads of " + model.name() + " or be a multiple of " + kv);
+    }
+  }
+
+  /**
+   * Every figure of the model and its variants.
+   *
+   * @throws IllegalArgumentException for an input out of range, naming its option
+   * @throws TooLargeException when a byte count would exceed {@link Long#MAX_VALUE}
+   */
   public static Result of(ModelConfig model, KvType type, int context, int batch, int blockTokens,
       int tensorParallel) {
     if (context < 1) {
@@ -55,9 +106,7 @@ public final class KvProfile {
     if (blockTokens < 1) {
       throw new IllegalArgumentException("--block-size must be >= 1, got " + blockTokens);
     }
-    if (tensorParallel < 1) {
-      throw new IllegalArgumentException("--tensor-parallel must be >= 1, got " + tensorParallel);
-    }
+    checkTensorParallel(model, tensorParallel);
     if (!type.supportsHeadDim(model.headDim())) {
       throw new IllegalArgumentException("--dtype " + type.label() + " needs a head dim that is a "
           + "multiple of " + KvType.Q8_0_BLOCK + ", and " + model.name() + " has head_dim="
@@ -96,44 +145,90 @@ public final class KvProfile {
     return 0; // a prime head count (falcon-7b has 71) has no grouped variant
   }
 
+  /** KV heads the fullest of {@code tensorParallel} ranks holds. */
+  static int kvHeadsPerRank(int kvHeads, int tensorParallel) {
+    // More KV heads than ranks: split them, the fullest rank taking the rounded-up share; fewer:
+    // every rank holds a copy of one head, as tensor-parallel MQA must.
+    return kvHeads >= tensorParallel ? (kvHeads + tensorParallel - 1) / tensorParallel : 1;
+  }
+
   static Variant variant(ModelConfig m, String layout, String label, KvType type, int context,
       int batch, int blockTokens, int tensorParallel) {
     int kv = m.kvHeads();
-    // More KV heads than ranks: split them, the fullest rank taking the rounded-up share; fewer:
-    // every rank holds a copy of one head, as tensor-parallel MQA must.
-    int perRank = kv >= tensorParallel ? (kv + tensorParallel - 1) / tensorParallel : 1;
+    int perRank = kvHeadsPerRank(kv, tensorParallel);
     int replication = kv >= tensorParallel ? 1 : (tensorParallel + kv - 1) / kv;
-    KvFootprint layer = new KvFootprint(kv, m.headDim(), type, blockTokens);
-    KvFootprint rankLayer = new KvFootprint(perRank, m.headDim(), type, blockTokens);
-    Usage all = usage(m, layer, context);
-    Usage rank = usage(m, rankLayer, context);
-    long allocated = batch * all.allocated;
-    return new Variant(layout, label, kv, m.layers() * layer.bytesPerToken(), all.held,
-        allocated, allocated - batch * all.held, batch * rank.allocated, perRank, replication,
-        all.read, fits(m, rankLayer, batch, GIB_24), fits(m, rankLayer, batch, GIB_80));
+    try {
+      Layer layer = new Layer(new KvFootprint(kv, m.headDim(), type, blockTokens));
+      Layer rankLayer = new Layer(new KvFootprint(perRank, m.headDim(), type, blockTokens));
+      Usage all = usage(m, layer, context);
+      long allocated = Math.multiplyExact(batch, all.allocated);
+      return new Variant(layout, label, kv, Math.multiplyExact(m.layers(), layer.bytesPerToken),
+          all.held, allocated, allocated - Math.multiplyExact(batch, all.held),
+          Math.multiplyExact(batch, allocated(m, rankLayer, context)), perRank, replication, all.read,
+          fits(m, rankLayer, batch, GIB_24), fits(m, rankLayer, batch, GIB_80));
+    } catch (ArithmeticException e) {
+      throw new TooLargeException(label, kv);
+    }
+  }
+
+  /**
+   * {@link KvFootprint}'s arithmetic with every product checked: one layer's bytes per token and
+   * per block, and its bytes in whole blocks for a sequence. Throws {@link ArithmeticException}
+   * past {@link Long#MAX_VALUE}.
+   */
+  private static final class Layer {
+    final KvFootprint footprint;
+    final long bytesPerToken;
+    final long blockBytes;
+
+    Layer(KvFootprint f) {
+      footprint = f;
+      bytesPerToken = Math.multiplyExact(2, Math.multiplyExact(f.type().headBytes(f.headDim()), f.kvHeads()));
+      blockBytes = Math.multiplyExact(f.blockTokens(), bytesPerToken);
+    }
+
+    long allocatedBytes(long tokens) {
+      return Math.multiplyExact(footprint.blocksFor(tokens), blockBytes);
+    }
+
+    long tokenBytes(long tokens) {
+      return Math.multiplyExact(tokens, bytesPerToken);
+    }
   }
 
   /** Bytes one sequence holds, occupies in blocks, and reads per decode step, over all layers. */
   private record Usage(long held, long allocated, long read) {}
 
-  private static Usage usage(ModelConfig m, KvFootprint layer, long context) {
-    int full = m.layers() - m.slidingLayers();
-    long slidingTokens = m.slidingWindow() > 0 ? Math.min(context, m.slidingWindow()) : context;
-    long held = full * context * layer.bytesPerToken()
-        + m.slidingLayers() * slidingTokens * layer.bytesPerToken();
-    long allocated = full * layer.allocatedBytes(context)
-        + m.slidingLayers() * layer.allocatedBytes(slidingTokens);
-    long read = full * layer.decodeBytesRead(context) + m.slidingLayers() * layer.decodeBytesRead(slidingTokens);
-    return new Usage(held, allocated, read);
+  private static Usage usage(ModelConfig m, Layer layer, long context) {
+    // A decode step reads each cached row once: what the sequence holds.
+    long held = layers(m, layer::tokenBytes, context);
+    return new Usage(held, allocated(m, layer, context), held);
   }
 
-  /** The longest context whose batch fits in {@code device} bytes, up to 2^31 - 1 tokens. */
-  private static long fits(ModelConfig m, KvFootprint layer, int batch, long device) {
+  /** Bytes one sequence of {@code context} tokens occupies in whole blocks, over all layers. */
+  private static long allocated(ModelConfig m, Layer layer, long context) {
+    return layers(m, layer::allocatedBytes, context);
+  }
+
+  /** {@code perLayer} summed over the full-attention layers and the sliding-window ones. */
+  private static long layers(ModelConfig m, java.util.function.LongUnaryOperator perLayer, long context) {
+    int full = m.layers() - m.slidingLayers();
+    long slidingTokens = m.slidingWindow() > 0 ? Math.min(context, m.slidingWindow()) : context;
+    long sum = full == 0 ? 0 : Math.multiplyExact(full, perLayer.applyAsLong(context));
+    return m.slidingLayers() == 0 ? sum
+        : Math.addExact(sum, Math.multiplyExact(m.slidingLayers(), perLayer.applyAsLong(slidingTokens)));
+  }
+
+  /**
+   * The longest context whose batch fits in {@code device} bytes, up to 2^31 - 1 tokens; 0 when not
+   * even one token fits. A context whose bytes overflow a {@code long} does not fit.
+   */
+  private static long fits(ModelConfig m, Layer layer, int batch, long device) {
     long lo = 0;
     long hi = Integer.MAX_VALUE;
     while (lo < hi) {
       long mid = (lo + hi + 1) >>> 1;
-      if (batch * usage(m, layer, mid).allocated <= device) {
+      if (fitsIn(m, layer, batch, mid, device)) {
         lo = mid;
       } else {
         hi = mid - 1;
@@ -142,8 +237,26 @@ public final class KvProfile {
     return lo;
   }
 
-  /** KV bytes the batch occupies at {@code context}, for the chart. */
-  public static long allocatedAt(ModelConfig m, KvType type, int blockTokens, int batch, long context) {
-    return batch * usage(m, new KvFootprint(m.kvHeads(), m.headDim(), type, blockTokens), context).allocated;
+  private static boolean fitsIn(ModelConfig m, Layer layer, int batch, long context, long device) {
+    try {
+      return Math.multiplyExact(batch, allocated(m, layer, context)) <= device;
+    } catch (ArithmeticException e) {
+      return false;
+    }
+  }
+
+  /**
+   * GiB the batch occupies at {@code context} on a rank holding {@code kvHeads} KV heads per layer,
+   * for the chart: in floating point, so that contexts past the profiled one cannot overflow, and
+   * with any head count (a rank's share of heads need not make a model of its own).
+   */
+  public static double allocatedGiBAt(ModelConfig m, KvType type, int blockTokens, int batch,
+      int kvHeads, long context) {
+    KvFootprint f = new KvFootprint(kvHeads, m.headDim(), type, blockTokens);
+    double blockBytes = 2.0 * type.headBytes(m.headDim()) * kvHeads * blockTokens;
+    long slidingTokens = m.slidingWindow() > 0 ? Math.min(context, m.slidingWindow()) : context;
+    double blocks = (double) (m.layers() - m.slidingLayers()) * f.blocksFor(context)
+        + (double) m.slidingLayers() * f.blocksFor(slidingTokens);
+    return batch * blocks * blockBytes / (1L << 30);
   }
 }

@@ -32,6 +32,7 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
       throw new IllegalArgumentException("num_key_value_heads=" + kvHeads
           + " must divide num_attention_heads=" + queryHeads);
     }
+    positive("max_position_embeddings", maxContext);
     if (slidingWindow < 0 || slidingLayers < 0 || slidingLayers > layers) {
       throw new IllegalArgumentException("sliding_window=" + slidingWindow + " on " + slidingLayers
           + " of " + layers + " layers is not a valid layout");
@@ -98,25 +99,30 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     if (c == null || !c.isObject()) {
       throw new IllegalArgumentException("config must be a JSON object");
     }
-    int heads = intField(c, "num_attention_heads", "n_head");
-    int layers = intField(c, "num_hidden_layers", "n_layer", "num_layers");
-    Integer kv = optionalInt(c, "num_key_value_heads", "num_kv_heads");
+    Field heads = positive(required(c, "num_attention_heads", "n_head"));
+    Field layers = positive(required(c, "num_hidden_layers", "n_layer", "num_layers"));
+    Field kv = positive(optionalInt(c, "num_key_value_heads", "num_kv_heads"));
     boolean multiQuery = c.path("multi_query").asBoolean(false);
-    if (multiQuery && kv != null && kv != 1) {
-      throw new IllegalArgumentException("multi_query is true but num_key_value_heads is " + kv);
+    if (multiQuery && kv != null && kv.value != 1) {
+      throw new IllegalArgumentException("multi_query is true but " + kv.name + " is " + kv.value);
     }
-    int kvHeads = multiQuery ? 1 : kv != null ? kv : heads;
-    Integer headDim = optionalInt(c, "head_dim");
-    Integer hidden = optionalInt(c, "hidden_size", "n_embd", "d_model");
-    if (headDim == null) {
+    if (!multiQuery && kv != null && heads.value % kv.value != 0) {
+      throw new IllegalArgumentException(kv + " must divide " + heads);
+    }
+    int kvHeads = multiQuery ? 1 : kv != null ? kv.value : heads.value;
+    Field headDimField = positive(optionalInt(c, "head_dim"));
+    Field hidden = positive(optionalInt(c, "hidden_size", "n_embd", "d_model"));
+    int headDim;
+    if (headDimField != null) {
+      headDim = headDimField.value;
+    } else {
       if (hidden == null) {
         throw new IllegalArgumentException("config has neither head_dim nor hidden_size");
       }
-      if (hidden % heads != 0) {
-        throw new IllegalArgumentException("hidden_size=" + hidden + " is not a multiple of "
-            + "num_attention_heads=" + heads + "; give head_dim");
+      if (hidden.value % heads.value != 0) {
+        throw new IllegalArgumentException(hidden + " is not a multiple of " + heads + "; give head_dim");
       }
-      headDim = hidden / heads;
+      headDim = hidden.value / heads.value;
     }
     int window = 0;
     int slidingLayers = 0;
@@ -129,9 +135,9 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
       window = sw.asInt();
       JsonNode types = c.get("layer_types");
       if (types != null && types.isArray()) {
-        if (types.size() != layers) {
+        if (types.size() != layers.value) {
           throw new IllegalArgumentException("layer_types has " + types.size() + " entries but "
-              + "num_hidden_layers is " + layers);
+              + layers.name + " is " + layers.value);
         }
         for (Iterator<JsonNode> it = types.elements(); it.hasNext(); ) {
           if (it.next().asText().contains("sliding")) {
@@ -139,12 +145,12 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
           }
         }
       } else if (c.path("model_type").asText("").startsWith("gemma2")) {
-        slidingLayers = (layers + 1) / 2; // Gemma 2 alternates, starting with a sliding layer
+        slidingLayers = (layers.value + 1) / 2; // Gemma 2 alternates, starting with a sliding layer
       } else {
-        slidingLayers = layers;
+        slidingLayers = layers.value;
       }
     }
-    Integer maxContext = optionalInt(c, "max_position_embeddings", "n_positions", "seq_length");
+    Field maxContext = positive(optionalInt(c, "max_position_embeddings", "n_positions", "seq_length"));
     KvType dtype = switch (c.path("torch_dtype").asText("float16").toLowerCase(Locale.ROOT)) {
       case "float32" -> KvType.F32;
       case "bfloat16" -> KvType.BF16;
@@ -152,26 +158,46 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
       default -> throw new IllegalArgumentException("torch_dtype must be float32, float16 or bfloat16, got '"
           + c.path("torch_dtype").asText() + "'");
     };
-    return new ModelConfig(name, layers, heads, kvHeads, headDim, window, slidingLayers,
-        maxContext == null ? 4096 : maxContext, dtype);
+    return new ModelConfig(name, layers.value, heads.value, kvHeads, headDim, window, slidingLayers,
+        maxContext == null ? 4096 : maxContext.value, dtype);
   }
 
-  private static int intField(JsonNode c, String... names) {
-    Integer v = optionalInt(c, names);
+  /** An integer field of a config, under the name the file gives it. */
+  private record Field(String name, int value) {
+    @Override
+    public String toString() {
+      return name + "=" + value;
+    }
+  }
+
+  private static Field required(JsonNode c, String... names) {
+    Field v = optionalInt(c, names);
     if (v == null) {
       throw new IllegalArgumentException("config lacks " + names[0]);
     }
     return v;
   }
 
-  private static Integer optionalInt(JsonNode c, String... names) {
+  /** The field, or null when absent; refuses a value that is not positive. */
+  private static Field positive(Field f) {
+    if (f != null && f.value <= 0) {
+      throw new IllegalArgumentException(f.name + " must be positive, got " + f.value);
+    }
+    return f;
+  }
+
+  private static Field optionalInt(JsonNode c, String... names) {
     for (String n : names) {
       JsonNode v = c.get(n);
       if (v != null && !v.isNull()) {
-        if (!v.canConvertToInt() || !v.isIntegralNumber()) {
+        if (!v.isIntegralNumber()) {
           throw new IllegalArgumentException(n + " must be an integer, got " + v);
         }
-        return v.asInt();
+        if (!v.canConvertToInt()) {
+          throw new IllegalArgumentException(n + "=" + v + " is " + (v.bigIntegerValue().signum() < 0
+              ? "less than " + Integer.MIN_VALUE : "more than " + Integer.MAX_VALUE));
+        }
+        return new Field(n, v.asInt());
       }
     }
     return null;

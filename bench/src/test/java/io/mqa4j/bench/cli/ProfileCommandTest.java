@@ -138,13 +138,25 @@ class ProfileCommandTest {
       "{\"num_attention_heads\": \"four\", \"num_hidden_layers\": 2, \"head_dim\": 8}|num_attention_heads must be an integer",
       "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"torch_dtype\": \"int8\"}|torch_dtype must be",
       "[1, 2]|config must be a JSON object",
-      "{not json|not JSON"})
+      "{not json|not JSON",
+      // Fields are named as the file names them, not as a derived value or a default's option.
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"max_position_embeddings\": -1}|max_position_embeddings must be positive, got -1",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"max_position_embeddings\": 0}|max_position_embeddings must be positive, got 0",
+      "{\"n_head\": 4, \"n_layer\": 2, \"n_embd\": 32, \"n_positions\": 0}|n_positions must be positive, got 0",
+      "{\"n_head\": 0, \"n_layer\": 2, \"n_embd\": 64}|n_head must be positive, got 0",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"hidden_size\": -64}|hidden_size must be positive, got -64",
+      "{\"num_attention_heads\": 4, \"num_kv_heads\": 0, \"num_hidden_layers\": 2, \"head_dim\": 8}|num_kv_heads must be positive, got 0",
+      "{\"num_attention_heads\": 4, \"num_kv_heads\": 3, \"num_hidden_layers\": 2, \"head_dim\": 8}|num_kv_heads=3 must divide num_attention_heads=4",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 3000000000, \"head_dim\": 8}|num_hidden_layers=3000000000 is more than 2147483647"})
   void badConfigsNameTheField(String json, String message) throws IOException {
     Path config = Files.writeString(dir.resolve("config.json"), json);
     CliRun run = CliRun.of("profile", "--config", config.toString(), "--no-files");
     assertEquals(2, run.exitCode(), run.err());
     assertTrue(run.oneErrorLine(), run.err());
     assertTrue(run.err().contains(message), run.err());
+    assertTrue(run.err().contains("--config " + config), run.err());
+    assertFalse(run.err().contains("--context"), run.err());
+    assertEquals("", run.out());
   }
 
   @ParameterizedTest(name = "{0}")
@@ -187,5 +199,111 @@ class ProfileCommandTest {
     assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, Arrays.copyOf(png, 4));
     assertEquals("falcon-40b", new ObjectMapper().readTree(out.resolve("profile.json").toFile()).get("model").asText());
     assertFalse(Files.exists(dir.resolve("mqa-profile")));
+  }
+
+  private static void assertRefused(CliRun run, String... parts) {
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.oneErrorLine(), run.err());
+    for (String part : parts) {
+      assertTrue(run.err().contains(part), run.err());
+    }
+    assertEquals("", run.out(), "nothing printed as results");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "--model llama-3-8b --tensor-parallel 3|--tensor-parallel 3 must divide the 8 KV heads of llama-3-8b",
+      "--model llama-3-8b --tensor-parallel 3 --json|--tensor-parallel 3 must divide the 8 KV heads of llama-3-8b",
+      "--model llama-3-8b --tensor-parallel 12|--tensor-parallel 12 must divide the 8 KV heads of llama-3-8b",
+      "--model llama-2-7b --tensor-parallel 6|--tensor-parallel 6 must divide the 32 KV heads of llama-2-7b"})
+  void tensorParallelIsCheckedBeforeAnythingIsPrintedOrWritten(String options, String message) {
+    Path out = dir.resolve("p");
+    assertRefused(CliRun.of(("profile --out " + out + " " + options).split(" ")), message);
+    assertFalse(Files.exists(out), "no files");
+  }
+
+  @Test
+  void tensorParallelThatSplitsOnlySomeVariantsEvenlyStillCharts() throws IOException {
+    // starcoder's one KV head is replicated on 5 ranks; its MHA variant's 48 heads split 10 on the
+    // fullest rank, which is no model of its own but still a line on the chart.
+    Path out = dir.resolve("p");
+    CliRun run = CliRun.of("profile", "--model", "starcoder", "--tensor-parallel", "5", "--out", out.toString());
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(Files.size(out.resolve("kv-memory.png")) > 5000);
+    assertEquals(10, new ObjectMapper().readTree(out.resolve("profile.json").toFile())
+        .get("variants").get(1).get("kvHeadsPerRank").asInt());
+    // 16 ranks over llama-3-8b's 8 KV heads: each head on two ranks.
+    JsonNode r = profile("--model", "llama-3-8b", "--tensor-parallel", "16");
+    assertEquals(2, r.get("variants").get(0).get("replication").asInt());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "--model llama-3-70b --batch 2147483647 --context 2147483647|--batch 2147483647 x --context 2147483647",
+      "--model llama-3-70b --batch 2147483647 --context 2147483647 --json|more than 8 EiB",
+      "--model llama-3.2-1b --batch 600000000|--batch 600000000 x context 131072 (max_position_embeddings of llama-3.2-1b) on llama-3.2-1b (16 layers, head dim 64, bf16, blocks of 16 tokens) with the 32 KV heads of its MHA variant",
+      "--model llama-2-7b --context 1 --block-size 2147483647 --batch 100000|--block-size 2147483647"})
+  void byteCountsBeyondALongAreRefused(String options, String message) {
+    Path out = dir.resolve("p");
+    assertRefused(CliRun.of(("profile --out " + out + " " + options).split(" ")), message, "more than 8 EiB");
+    assertFalse(Files.exists(out), "no files");
+  }
+
+  @Test
+  void fitsNeverCountsMoreTokensThanFit() throws IOException {
+    // 2e9 layers x 4 KiB per layer and token: 7.45 TiB per token, so no token fits either device.
+    Path config = Files.writeString(dir.resolve("config.json"), "{\"num_attention_heads\": 8, "
+        + "\"num_key_value_heads\": 8, \"num_hidden_layers\": 2000000000, \"head_dim\": 128, "
+        + "\"max_position_embeddings\": 1}");
+    JsonNode r = profile("--config", config.toString());
+    for (JsonNode v : r.get("variants")) {
+      assertEquals(0, v.get("fitsContext24GiB").asLong(), v.toString());
+      assertEquals(0, v.get("fitsContext80GiB").asLong(), v.toString());
+    }
+    // A huge batch of a small model: what fits must really fit, and one token more must not.
+    JsonNode big = profile("--model", "llama-3.2-1b", "--context", "16", "--batch", "2000000000");
+    assertEquals(0, big.get("variants").get(0).get("fitsContext24GiB").asLong());
+    JsonNode some = profile("--model", "llama-3.2-1b", "--context", "16", "--batch", "1000");
+    long fits = some.get("variants").get(0).get("fitsContext80GiB").asLong();
+    long perToken = 32 * 1024;
+    assertTrue(1000 * ((fits + 15) / 16 * 16) * perToken <= (80L << 30), "fits");
+    assertTrue(1000 * ((fits + 16) / 16 * 16) * perToken > (80L << 30), "one block more does not");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "--list --context -5 --batch 0|--list takes no other option: --context -5, --batch 0",
+      "--list --json|--list takes no other option: --json",
+      "--list --dtype q8_0 --no-files|--list takes no other option: --dtype q8_0, --no-files",
+      "--list --out x --tensor-parallel 2 --block-size 8|--out x, --tensor-parallel 2, --block-size 8"})
+  void listRefusesOptionsItIgnores(String options, String message) {
+    assertRefused(CliRun.of(("profile " + options).split(" ")), message);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"/proc/mqa-out", "/sys/mqa-out"})
+  void anUnwritableOutIsNamedWithItsReasonAndNothingIsPrinted(String out) {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of(out).getParent()));
+    CliRun run = CliRun.of("profile", "--model", "llama-3-8b", "--out", out);
+    assertRefused(run, "mqa profile: --out " + out + ": ");
+    assertTrue(run.err().strip().length() > ("mqa profile: --out " + out + ": ").length(), "a reason: " + run.err());
+    assertRefused(CliRun.of("profile", "--model", "llama-3-8b", "--json", "--out", out), "--out " + out);
+  }
+
+  @Test
+  void aFailedWriteLeavesNoFilesBehind() throws IOException {
+    // Below a regular file: no directory can be made there.
+    Path file = Files.writeString(dir.resolve("file"), "x");
+    CliRun run = CliRun.of("profile", "--model", "llama-3-8b", "--out", file.resolve("sub").toString());
+    assertRefused(run, "--out " + file.resolve("sub") + ": cannot create the directory: ");
+    // The chart's name is taken by a directory: profile.json must not stay behind either.
+    Path out = Files.createDirectories(dir.resolve("p").resolve("kv-memory.png"));
+    Files.writeString(out.resolve("keep"), "x");
+    assertRefused(CliRun.of("profile", "--model", "llama-3-8b", "--out", dir.resolve("p").toString()),
+        "--out " + dir.resolve("p") + ": cannot write kv-memory.png: ");
+    assertFalse(Files.exists(dir.resolve("p").resolve("profile.json")));
+    try (var files = Files.list(dir.resolve("p"))) {
+      assertEquals(1, files.count(), "no temporary files either");
+    }
   }
 }
