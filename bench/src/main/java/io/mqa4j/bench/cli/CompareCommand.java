@@ -107,13 +107,15 @@ final class CompareCommand implements Callable<Integer> {
   String workerSettings;
 
   @Option(names = "--from", paramLabel = "FILE",
-      description = "Measure nothing: report results.json of an earlier run, or a JMH JSON file.")
+      description = "Measure nothing: report results.json of an earlier run, or a JMH JSON file. "
+          + "Only --out, --no-files and --json go with it.")
   Path from;
 
   @Override
   public Integer call() throws Exception {
     PrintWriter stdout = spec.commandLine().getOut();
     if (from != null) {
+      checkFrom();
       return ReportCommand.report(from, out, noFiles, json, stdout, spec.commandLine().getErr());
     }
     if (workerSettings != null) {
@@ -210,8 +212,37 @@ final class CompareCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** The options that only matter to a run that measures: with --from they have no effect. */
+  private static final List<String> MEASURING_OPTIONS = List.of("--phase", "--contexts",
+      "--query-heads", "--kv-heads", "--head-dim", "--layouts", "--kernels", "--dtypes",
+      "--threads", "--max-scalar-prefill", "--block-tokens", "--quick", "--no-progress",
+      "--in-process", "--worker-settings");
+
+  /**
+   * With --from: refuses a bad value of any option as a measuring run would, then any option
+   * that has no effect when nothing is measured.
+   */
+  private void checkFrom() {
+    settings(false);
+    List<String> given = new ArrayList<>();
+    for (String name : MEASURING_OPTIONS) {
+      if (spec.commandLine().getParseResult().hasMatchedOption(name)) {
+        given.add(name);
+      }
+    }
+    if (!given.isEmpty()) {
+      throw new BadInputException(String.join(", ", given) + (given.size() == 1 ? " has" : " have")
+          + " no effect with --from (it measures nothing; only --out, --no-files and --json apply)");
+    }
+  }
+
   /** The settings after defaults, --quick and validation. */
   CompareSettings settings() {
+    return settings(true);
+  }
+
+  /** As {@link #settings()}; {@code needSimd} false skips the check that SIMD kernels can run. */
+  private CompareSettings settings(boolean needSimd) {
     List<String> phases = switch (phase.strip().toLowerCase(Locale.ROOT)) {
       case "decode" -> List.of("decode");
       case "prefill" -> List.of("prefill");
@@ -221,7 +252,7 @@ final class CompareCommand implements Callable<Integer> {
     List<String> layoutList = distinct("--layouts", layouts, List.of("mha", "gqa", "mqa"));
     heads.check(layoutList.contains("gqa"));
     List<String> kernelList = distinct("--kernels", kernels, List.of("scalar", "simd"));
-    if (kernelList.contains("simd") && !AttentionKernels.simdAvailable()) {
+    if (needSimd && kernelList.contains("simd") && !AttentionKernels.simdAvailable()) {
       throw new BadInputException("--kernels simd: the SIMD kernel is not available (run through "
           + "./mqa, or add --add-modules jdk.incubator.vector); use --kernels scalar");
     }

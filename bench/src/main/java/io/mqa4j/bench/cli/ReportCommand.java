@@ -7,6 +7,7 @@ import io.mqa4j.bench.compare.CompareTables;
 import io.mqa4j.bench.compare.JmhResults;
 import io.mqa4j.bench.compare.Machine;
 import io.mqa4j.bench.compare.ReportFiles;
+import io.mqa4j.bench.compare.ReportInput;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -67,24 +68,25 @@ final class ReportCommand implements Callable<Integer> {
       throw new BadInputException(file + ": not JSON: " + e.getMessage().lines().findFirst().orElse(""));
     }
     CompareReport report;
-    if (root != null && root.isObject() && root.has("rows")) {
-      try {
-        report = ReportFiles.json().treeToValue(root, CompareReport.class);
-      } catch (IOException e) {
-        throw new BadInputException(file + ": not a compare results file: "
-            + e.getMessage().lines().findFirst().orElse(""));
+    try {
+      if (ReportInput.isResults(root)) {
+        report = ReportInput.results(root);
+      } else if (root != null && root.isArray()) {
+        report = new CompareReport("mqa4j report (from JMH)",
+            Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Machine.current(), null, null,
+            CompareRun.complete(JmhResults.rows(root), null),
+            List.of("figures from JMH (" + file.getFileName() + "); no roofline in JMH results"));
+      } else {
+        throw new BadInputException(file + ": neither a compare results.json (an object with rows) "
+            + "nor a JMH result file (an array)");
       }
-    } else if (root != null && root.isArray()) {
-      report = new CompareReport("mqa4j report (from JMH)",
-          Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Machine.current(), null, null,
-          CompareRun.complete(JmhResults.rows(root), null),
-          List.of("figures from JMH (" + file.getFileName() + "); no roofline in JMH results"));
-    } else {
-      throw new BadInputException(file + ": neither a compare results.json (an object with rows) "
-          + "nor a JMH result file (an array)");
-    }
-    if (report.rows().isEmpty()) {
-      throw new BadInputException(file + ": holds no decode or prefill results");
+      if (report.rows().isEmpty()) {
+        throw new BadInputException(file + ": holds no decode or prefill results");
+      }
+      // Checked before anything is drawn or written: the charts are logarithmic.
+      ReportInput.checkRows(report.rows());
+    } catch (IllegalArgumentException e) {
+      throw new BadInputException(file + ": " + e.getMessage());
     }
     emit(report, json, noFiles, out, "mqa report " + file, stdout);
     return 0;
@@ -103,10 +105,12 @@ final class ReportCommand implements Callable<Integer> {
       }
       report.notes().forEach(stdout::println);
     }
+    stdout.flush();
     if (!noFiles) {
-      ReportFiles.write(out, report, command);
+      // Rendered in memory, then swapped in: on failure --out is left as it was.
+      List<String> written = ReportFiles.write(out, report, command);
       if (!json) {
-        stdout.println("wrote " + out + "/: " + String.join(", ", ReportFiles.NAMES));
+        stdout.println("wrote " + out + "/: " + String.join(", ", written));
       }
     }
     stdout.flush();

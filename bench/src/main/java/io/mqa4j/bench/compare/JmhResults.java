@@ -15,59 +15,143 @@ import java.util.Locale;
 public final class JmhResults {
   private JmhResults() {}
 
+  /**
+   * The rows of {@code results}. A problem is an {@link IllegalArgumentException} whose message
+   * names the benchmark ({@code benchmark 3 (DecodeBenchmark.decode): ...}, counting from one);
+   * callers put the file name in front.
+   */
   public static List<Row> rows(JsonNode results) {
     if (!results.isArray()) {
       throw new IllegalArgumentException("a JMH result file holds a JSON array");
     }
     List<Row> rows = new ArrayList<>();
+    int index = 0;
     for (JsonNode result : results) {
+      index++;
       String benchmark = result.path("benchmark").asText("");
       String phase = benchmark.contains("DecodeBenchmark") ? "decode"
           : benchmark.contains("PrefillBenchmark") ? "prefill" : null;
       if (phase == null) {
         continue; // not one of ours
       }
-      JsonNode params = result.path("params");
-      String layout = params.path("layout").asText("mha");
-      int queryHeads = params.path("queryHeads").asInt(32);
-      int headDim = params.path("headDim").asInt(128);
-      int context = params.path("context").asInt(params.path("tokens").asInt());
-      String kernel = params.path("kernel").asText("simd");
-      String dtype = params.path("dtype").asText("f32");
-      int threads = params.path("threads").asInt(0);
-      if (threads == 0) {
-        threads = Runtime.getRuntime().availableProcessors(); // 0 means every processor of the run
+      String where = "benchmark " + index + " (" + shortName(benchmark) + "): ";
+      try {
+        rows.add(row(result, phase));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(where + e.getMessage(), e);
       }
-      if (kernel.equals("scalar")) {
-        threads = 1;
-      }
-      int kvHeads = switch (layout) {
-        case "mha" -> queryHeads;
-        case "gqa" -> Math.min(8, queryHeads);
-        default -> 1;
-      };
-      JsonNode metric = result.path("primaryMetric");
-      double micros = toMicros(metric.path("score").asDouble(), metric.path("scoreUnit").asText("us/op"));
-      double[] raw = rawData(metric.path("rawData"), metric.path("scoreUnit").asText("us/op"));
-      double p10 = raw.length == 0 ? micros : StepTimer.percentile(raw, 0.1);
-      double p90 = raw.length == 0 ? micros : StepTimer.percentile(raw, 0.9);
-      long tokenBytes = KvType.parse(dtype).headBytes(headDim) * kvHeads;
-      long bytes = 2L * context * tokenBytes;
-      long pairs = phase.equals("decode") ? context : (long) context * (context + 1) / 2;
-      long flops = 4L * pairs * queryHeads * headDim;
-      double seconds = micros / 1e6;
-      rows.add(new Row(phase, layout, queryHeads, kvHeads, headDim, context, kernel, dtype, threads,
-          micros, p10, p90, raw.length, (phase.equals("decode") ? 1 : context) / seconds,
-          2 * tokenBytes, bytes, flops, bytes / seconds / 1e9, flops / seconds / 1e9, null, null));
     }
     return rows;
+  }
+
+  private static Row row(JsonNode result, String phase) {
+    JsonNode params = result.path("params");
+    String layout = textParam(params, "layout", "mha");
+    if (!List.of("mha", "gqa", "mqa").contains(layout)) {
+      throw new IllegalArgumentException("params.layout must be mha, gqa or mqa, got '" + layout + "'");
+    }
+    int queryHeads = intParam(params, "queryHeads", 32, 1);
+    int headDim = intParam(params, "headDim", 128, 1);
+    int context;
+    if (params.has("context") || !params.has("tokens")) {
+      context = intParam(params, "context", null, 1);
+    } else {
+      context = intParam(params, "tokens", null, 1);
+    }
+    String kernel = textParam(params, "kernel", "simd");
+    if (!List.of("scalar", "simd").contains(kernel)) {
+      throw new IllegalArgumentException("params.kernel must be scalar or simd, got '" + kernel + "'");
+    }
+    KvType type = KvType.parse(textParam(params, "dtype", "f32"));
+    String dtype = type.label();
+    int threads = intParam(params, "threads", 0, 0);
+    if (threads == 0) {
+      threads = Runtime.getRuntime().availableProcessors(); // 0 means every processor of the run
+    }
+    if (kernel.equals("scalar")) {
+      threads = 1;
+    }
+    int kvHeads = switch (layout) {
+      case "mha" -> queryHeads;
+      case "gqa" -> Math.min(8, queryHeads);
+      default -> 1;
+    };
+    JsonNode metric = result.path("primaryMetric");
+    JsonNode scoreNode = metric.path("score");
+    if (scoreNode.isMissingNode() || scoreNode.isNull()) {
+      throw new IllegalArgumentException("primaryMetric.score is missing");
+    }
+    if (!scoreNode.isNumber()) {
+      throw new IllegalArgumentException("primaryMetric.score must be a number, got " + scoreNode);
+    }
+    double score = scoreNode.asDouble();
+    if (!(score > 0) || Double.isInfinite(score)) {
+      throw new IllegalArgumentException("primaryMetric.score must be > 0, got " + score);
+    }
+    String unit = metric.path("scoreUnit").asText("us/op");
+    double micros = toMicros(score, unit);
+    double[] raw = rawData(metric.path("rawData"), unit);
+    double p10 = raw.length == 0 ? micros : StepTimer.percentile(raw, 0.1);
+    double p90 = raw.length == 0 ? micros : StepTimer.percentile(raw, 0.9);
+    long tokenBytes = type.headBytes(headDim) * kvHeads;
+    long bytes = 2L * context * tokenBytes;
+    long pairs = phase.equals("decode") ? context : (long) context * (context + 1) / 2;
+    long flops = 4L * pairs * queryHeads * headDim;
+    double seconds = micros / 1e6;
+    return new Row(phase, layout, queryHeads, kvHeads, headDim, context, kernel, dtype, threads,
+        micros, p10, p90, raw.length, (phase.equals("decode") ? 1 : context) / seconds,
+        2 * tokenBytes, bytes, flops, bytes / seconds / 1e9, flops / seconds / 1e9, null, null);
+  }
+
+  /** {@code DecodeBenchmark.decode} of {@code io.mqa4j.bench.jmh.DecodeBenchmark.decode}. */
+  private static String shortName(String benchmark) {
+    int method = benchmark.lastIndexOf('.');
+    int type = method < 0 ? -1 : benchmark.lastIndexOf('.', method - 1);
+    return benchmark.substring(type + 1);
+  }
+
+  private static String textParam(JsonNode params, String name, String fallback) {
+    JsonNode v = params.get(name);
+    if (v == null || v.isNull()) {
+      return fallback;
+    }
+    if (!v.isValueNode()) {
+      throw new IllegalArgumentException("params." + name + " must be a value, got " + ReportInput.shorten(v));
+    }
+    return v.asText().strip().toLowerCase(Locale.ROOT);
+  }
+
+  /** A whole-number parameter of at least {@code least}; {@code fallback} when absent (null: required). */
+  private static int intParam(JsonNode params, String name, Integer fallback, int least) {
+    JsonNode v = params.get(name);
+    if (v == null || v.isNull()) {
+      if (fallback == null) {
+        throw new IllegalArgumentException("params." + name + " is missing");
+      }
+      return fallback;
+    }
+    String text = v.asText().strip();
+    int value;
+    try {
+      value = Integer.parseInt(text);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("params." + name + " must be a whole number, got '" + text + "'");
+    }
+    if (value < least) {
+      throw new IllegalArgumentException("params." + name + " must be >= " + least + ", got '" + text + "'");
+    }
+    return value;
   }
 
   private static double[] rawData(JsonNode raw, String unit) {
     List<Double> values = new ArrayList<>();
     for (JsonNode fork : raw) {
       for (JsonNode v : fork) {
-        values.add(toMicros(v.asDouble(), unit));
+        double value = v.asDouble();
+        if (!v.isNumber() || !(value > 0) || Double.isInfinite(value)) {
+          throw new IllegalArgumentException("primaryMetric.rawData must hold positive numbers, got " + v);
+        }
+        values.add(toMicros(value, unit));
       }
     }
     double[] a = values.stream().mapToDouble(Double::doubleValue).toArray();
@@ -77,7 +161,7 @@ public final class JmhResults {
 
   /** Microseconds per operation from a time per operation or from operations per time. */
   private static double toMicros(double value, String unit) {
-    return switch (unit.toLowerCase(Locale.ROOT)) {
+    double micros = switch (unit.toLowerCase(Locale.ROOT)) {
       case "ns/op" -> value / 1e3;
       case "us/op" -> value;
       case "ms/op" -> value * 1e3;
@@ -90,5 +174,9 @@ public final class JmhResults {
       default -> throw new IllegalArgumentException("JMH score unit '" + unit
           + "' is neither a time per operation nor operations per time");
     };
+    if (!(micros > 0) || Double.isInfinite(micros)) {
+      throw new IllegalArgumentException("JMH score " + value + " " + unit + " is no time in microseconds");
+    }
+    return micros;
   }
 }

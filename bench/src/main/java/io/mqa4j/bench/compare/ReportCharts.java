@@ -102,8 +102,13 @@ public final class ReportCharts {
     return chart;
   }
 
+  /** {@code chart} drawn as a PNG, in memory. */
+  public static byte[] pngBytes(XYChart chart) throws IOException {
+    return BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+  }
+
   /** Writes {@code chart} as a PNG at {@code file}, whole or not at all. */
   public static void writePng(XYChart chart, Path file) throws IOException {
-    AtomicFiles.write(file, BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG));
+    AtomicFiles.write(file, pngBytes(chart));
   }
 }

@@ -2,12 +2,20 @@ package io.mqa4j.bench.compare;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.mqa4j.bench.io.AtomicFiles;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.TreeSet;
 
 /** Writes a compare report's files: {@code report.md}, {@code results.json} and two charts. */
@@ -38,20 +46,126 @@ public final class ReportFiles {
     }
   }
 
-  /** Writes every file into {@code dir}, creating it; each file appears whole or not at all. */
-  public static void write(Path dir, CompareReport report, String command) throws IOException {
-    Files.createDirectories(dir);
-    AtomicFiles.write(dir.resolve("results.json"), json().writeValueAsBytes(report));
+  /**
+   * Writes every file into {@code dir}, creating it, and returns the names written. Everything is
+   * rendered in memory first, then staged beside the old files and swapped in, so a failure at
+   * any point (a chart that cannot be drawn, a full disk) leaves {@code dir} as it was: the old
+   * report whole, or no directory at all. A decode chart left by an earlier run is removed when
+   * this report has no decode rows.
+   */
+  public static List<String> write(Path dir, CompareReport report, String command) throws IOException {
+    Map<String, byte[]> files = render(report, command);
+    commit(dir, files);
+    return List.copyOf(files.keySet());
+  }
+
+  /** The bytes of each file of {@code report}, in the order of {@link #NAMES}. */
+  static Map<String, byte[]> render(CompareReport report, String command) throws IOException {
     List<Row> rows = report.rows();
+    Map<String, byte[]> files = new LinkedHashMap<>();
+    files.put("report.md", markdown(report, command).getBytes(StandardCharsets.UTF_8));
+    files.put("results.json", json().writeValueAsBytes(report));
     if (rows.stream().anyMatch(r -> r.phase().equals("decode"))) {
-      ReportCharts.writePng(ReportCharts.decodeLatency(rows), dir.resolve("decode-latency.png"));
-    } else {
-      Files.deleteIfExists(dir.resolve("decode-latency.png"));
+      files.put("decode-latency.png", ReportCharts.pngBytes(ReportCharts.decodeLatency(rows)));
     }
     TreeSet<Integer> contexts = new TreeSet<>(List.of(1024, 4096, 16384, 32768, 131072));
     rows.forEach(r -> contexts.add(r.context()));
-    ReportCharts.writePng(ReportCharts.kvMemory(rows, List.copyOf(contexts)), dir.resolve("kv-memory.png"));
-    AtomicFiles.write(dir.resolve("report.md"), markdown(report, command));
+    files.put("kv-memory.png", ReportCharts.pngBytes(ReportCharts.kvMemory(rows, List.copyOf(contexts))));
+    return files;
+  }
+
+  /**
+   * Makes the report files of {@code dir} exactly {@code files}: stages each as a temporary file
+   * beside its target, keeps a copy of each file it replaces or removes, then moves the new ones
+   * in. On any failure it puts the old files back and removes the directories it created.
+   */
+  static void commit(Path dir, Map<String, byte[]> files) throws IOException {
+    Path target = dir.toAbsolutePath();
+    Path firstCreated = null;
+    for (Path p = target; p != null && !Files.exists(p); p = p.getParent()) {
+      firstCreated = p;
+    }
+    String tag = "." + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime());
+    Map<String, Path> staged = new LinkedHashMap<>();
+    Map<String, Path> backups = new LinkedHashMap<>();
+    List<String> placed = new ArrayList<>();
+    try {
+      Files.createDirectories(target);
+      for (Map.Entry<String, byte[]> e : files.entrySet()) {
+        // Not Files.createTempFile: its owner-only permissions would carry over to the target.
+        Path temp = target.resolve("." + e.getKey() + tag + ".tmp");
+        staged.put(e.getKey(), temp);
+        Files.write(temp, e.getValue(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      }
+      for (String name : NAMES) {
+        Path file = target.resolve(name);
+        Path temp = staged.get(name);
+        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+          Path backup = target.resolve("." + name + tag + ".old");
+          if (temp == null) {
+            move(file, backup); // this report has no such file: the old one goes
+          } else {
+            Files.copy(file, backup, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+          }
+          backups.put(name, backup);
+        }
+        if (temp != null) {
+          move(temp, file);
+          placed.add(name);
+        }
+      }
+    } catch (IOException | RuntimeException | Error failure) {
+      List<IOException> undo = new ArrayList<>();
+      backups.forEach((name, backup) -> {
+        Path file = target.resolve(name);
+        if (placed.contains(name) || !staged.containsKey(name)) {
+          quietly(undo, () -> move(backup, file)); // replaced or moved away: put it back
+        } else {
+          quietly(undo, () -> Files.deleteIfExists(backup)); // never replaced
+        }
+      });
+      for (String name : placed) {
+        if (!backups.containsKey(name)) {
+          quietly(undo, () -> Files.deleteIfExists(target.resolve(name)));
+        }
+      }
+      staged.values().forEach(temp -> quietly(undo, () -> Files.deleteIfExists(temp)));
+      for (Path p = target; firstCreated != null && p != null && p.startsWith(firstCreated); p = p.getParent()) {
+        Path created = p;
+        if (!quietly(undo, () -> Files.deleteIfExists(created))) {
+          break;
+        }
+      }
+      undo.forEach(failure::addSuppressed);
+      throw failure;
+    }
+    List<IOException> ignored = new ArrayList<>();
+    backups.values().forEach(backup -> quietly(ignored, () -> Files.deleteIfExists(backup)));
+  }
+
+  private interface IoAction {
+    void run() throws IOException;
+  }
+
+  /** Runs {@code action}, noting a failure instead of throwing it; whether it succeeded. */
+  private static boolean quietly(List<IOException> failures, IoAction action) {
+    try {
+      action.run();
+      return true;
+    } catch (DirectoryNotEmptyException e) {
+      return false;
+    } catch (IOException e) {
+      failures.add(e);
+      return false;
+    }
+  }
+
+  private static void move(Path from, Path to) throws IOException {
+    try {
+      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+    }
   }
 
   static String markdown(CompareReport report, String command) {

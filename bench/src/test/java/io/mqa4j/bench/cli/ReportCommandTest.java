@@ -1,0 +1,266 @@
+package io.mqa4j.bench.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** {@code mqa report}: bad results.json and JMH files are refused by name, and --out stays whole. */
+class ReportCommandTest {
+
+  private static final String SAMPLE = "src/test/resources/jmh/decode-sample.json";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  Path dir;
+
+  /** A real results.json, as report writes it from the JMH sample (three decode rows). */
+  private Path goodResults() throws IOException {
+    Path good = dir.resolve("good");
+    CliRun run = CliRun.of("report", SAMPLE, "--out", good.toString());
+    assertEquals(0, run.exitCode(), run.err());
+    return good.resolve("results.json");
+  }
+
+  /** results.json with field {@code field} of row 2 set to {@code value} (JSON; "-" removes it). */
+  private Path resultsWith(String field, String value) throws IOException {
+    ObjectNode root = (ObjectNode) JSON.readTree(goodResults().toFile());
+    ObjectNode row = (ObjectNode) root.get("rows").get(1);
+    if (value.equals("-")) {
+      row.remove(field);
+    } else {
+      row.set(field, JSON.readTree(value));
+    }
+    Path file = dir.resolve("res.json");
+    Files.writeString(file, JSON.writeValueAsString(root));
+    return file;
+  }
+
+  private static void assertRefused(CliRun run, String... fragments) {
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.oneErrorLine(), run.err());
+    for (String fragment : fragments) {
+      assertTrue(run.err().contains(fragment), "'" + fragment + "' in " + run.err());
+    }
+  }
+
+  // Bugs 1 and 2: every field of every row is checked, by file, row, field and value, and nothing is written.
+  @ParameterizedTest(name = "{0}={1}")
+  @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+      "phase|null|row 2 of 3: phase is null",
+      "phase|-|row 2 of 3: phase is missing",
+      "phase|\"warmup\"|row 2 of 3: phase must be decode or prefill, got 'warmup'",
+      "layout|\"xqa\"|row 2 of 3: layout must be mha, gqa or mqa, got 'xqa'",
+      "kernel|null|row 2 of 3: kernel is null",
+      "dtype|\"f64\"|row 2 of 3: dtype: unknown KV type 'f64'",
+      "microsPerStep|0|row 2 of 3: microsPerStep must be > 0, got 0.0",
+      "microsPerStep|-3.5|row 2 of 3: microsPerStep must be > 0, got -3.5",
+      "microsPerStep|\"fast\"|row 2 of 3: microsPerStep must be a number, got \"fast\"",
+      "microsP90|null|row 2 of 3: microsP90 is null",
+      "context|0|row 2 of 3: context must be >= 1, got 0",
+      "context|-16384|row 2 of 3: context must be >= 1, got -16384",
+      "context|-|row 2 of 3: context is missing",
+      "context|1.5|row 2 of 3: context must be a whole number, got 1.5",
+      "queryHeads|0|row 2 of 3: queryHeads must be >= 1, got 0",
+      "kvBytesPerToken|0|row 2 of 3: kvBytesPerToken must be >= 1, got 0",
+      "speedupVsMha|-2|row 2 of 3: speedupVsMha must be > 0, got -2.0",
+      "colour|\"red\"|row 2 of 3: unknown field 'colour'"})
+  void badRowIsRefusedByFileRowFieldAndValueBeforeWriting(String field, String value, String message)
+      throws IOException {
+    Path file = resultsWith(field, value);
+    Path out = dir.resolve("out");
+    CliRun run = CliRun.of("report", file.toString(), "--out", out.toString());
+    assertRefused(run, file + ": " + message);
+    assertFalse(run.err().contains("Exception"), run.err());
+    assertFalse(Files.exists(out), "nothing written");
+  }
+
+  @Test
+  void rowsThatAreOptionalMayBeNull() throws IOException {
+    Path file = resultsWith("rooflineShare", "null");
+    CliRun run = CliRun.of("report", file.toString(), "--no-files");
+    assertEquals(0, run.exitCode(), run.err());
+  }
+
+  private Path jmh(String name, String params, String metric) throws IOException {
+    String text = """
+        [ { "benchmark": "io.mqa4j.bench.jmh.DecodeBenchmark.decode", "mode": "avgt",
+            "params": { "context": "1024", "headDim": "128", "kernel": "simd", "layout": "mha",
+                        "queryHeads": "32", "threads": "2", "dtype": "f32" },
+            "primaryMetric": { "score": 100.0, "scoreUnit": "us/op", "rawData": [[99.0, 100.0, 101.0]] } },
+          { "benchmark": "io.mqa4j.bench.jmh.DecodeBenchmark.decode", "mode": "avgt",
+            "params": { %s },
+            "primaryMetric": { %s } } ]
+        """.formatted(params, metric);
+    Path file = dir.resolve(name);
+    Files.writeString(file, text);
+    return file;
+  }
+
+  private static final String PARAMS = "\"context\": \"1024\", \"headDim\": \"128\", \"kernel\": \"simd\", "
+      + "\"layout\": \"mqa\", \"queryHeads\": \"32\", \"threads\": \"2\", \"dtype\": \"f32\"";
+  private static final String METRIC = "\"score\": 10.0, \"scoreUnit\": \"us/op\", \"rawData\": [[9.0, 10.0, 11.0]]";
+
+  // Bugs 2 and 4: JMH scores and params are checked, and every message names the file and benchmark.
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "score 0|-|\"score\": 0.0, \"scoreUnit\": \"us/op\"|primaryMetric.score must be > 0, got 0.0",
+      "score negative|-|\"score\": -5.0, \"scoreUnit\": \"us/op\"|primaryMetric.score must be > 0, got -5.0",
+      "score missing|-|\"scoreUnit\": \"us/op\"|primaryMetric.score is missing",
+      "raw negative|-|\"score\": 5.0, \"rawData\": [[5.0, -1.0]]|primaryMetric.rawData must hold positive numbers, got -1.0",
+      "unit|-|\"score\": 5.0, \"scoreUnit\": \"furlongs\"|JMH score unit 'furlongs'",
+      "context 0|\"context\": \"0\"|-|params.context must be >= 1, got '0'",
+      "context negative|\"context\": \"-4096\"|-|params.context must be >= 1, got '-4096'",
+      "context missing|\"layout\": \"mqa\"|-|params.context is missing",
+      "context text|\"context\": \"lots\"|-|params.context must be a whole number, got 'lots'",
+      "dtype|\"context\": \"1024\", \"dtype\": \"f64\"|-|unknown KV type 'f64'",
+      "headDim|\"context\": \"1024\", \"headDim\": \"-1\"|-|params.headDim must be >= 1, got '-1'",
+      "q8_0 headDim|\"context\": \"1024\", \"headDim\": \"48\", \"dtype\": \"q8_0\"|-|KV type q8_0 needs a head dim that is a multiple of 32",
+      "layout|\"context\": \"1024\", \"layout\": \"xqa\"|-|params.layout must be mha, gqa or mqa, got 'xqa'",
+      "threads|\"context\": \"1024\", \"threads\": \"-2\"|-|params.threads must be >= 0, got '-2'"})
+  void badJmhResultIsRefusedNamingFileAndBenchmark(String name, String params, String metric,
+      String message) throws IOException {
+    Path file = jmh("jmh.json", params.equals("-") ? PARAMS : params, metric.equals("-") ? METRIC : metric);
+    Path out = dir.resolve("out");
+    CliRun run = CliRun.of("report", file.toString(), "--out", out.toString());
+    assertRefused(run, file + ": benchmark 2 (DecodeBenchmark.decode): " + message);
+    assertFalse(run.err().contains("logarithmic"), run.err());
+    assertFalse(Files.exists(out), "nothing written");
+  }
+
+  @Test
+  void goodJmhResultStillReports() throws IOException {
+    Path file = jmh("jmh.json", PARAMS, METRIC);
+    CliRun run = CliRun.of("report", file.toString(), "--no-files");
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(run.out().contains("10.00x"), run.out());
+  }
+
+  // Bug 5: an empty or shapeless results file gets a message of ours, not Jackson's internals.
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
+      "{\"rows\":[]}|rows is empty: no decode or prefill results",
+      "{\"rows\":null}|rows is null",
+      "{\"rows\":{}}|rows must be an array of rows",
+      "{\"rows\":[{}]}|row 1 of 1: phase is missing",
+      "{\"rows\":[7]}|row 1 of 1: must be an object",
+      "{\"rows\":[{\"phase\":\"decode\"}]}|row 1 of 1: layout is missing",
+      "{\"rows\":[], \"notes\": null}|rows is empty"})
+  void emptyOrShapelessResultsAreNamed(String text, String message) throws IOException {
+    Path file = Files.writeString(dir.resolve("res.json"), text);
+    CliRun run = CliRun.of("report", file.toString(), "--out", dir.resolve("out").toString());
+    assertRefused(run, file + ": " + message);
+    assertFalse(run.err().contains("Cannot invoke") || run.err().contains("coll"), run.err());
+    assertFalse(Files.exists(dir.resolve("out")));
+  }
+
+  @Test
+  void settingsWithMissingListsAreNamed() throws IOException {
+    ObjectNode root = (ObjectNode) JSON.readTree(goodResults().toFile());
+    root.putObject("settings").put("queryHeads", 32);
+    Path file = Files.writeString(dir.resolve("res.json"), JSON.writeValueAsString(root));
+    CliRun run = CliRun.of("report", file.toString(), "--no-files");
+    assertRefused(run, file + ": settings.phases is missing");
+  }
+
+  @Test
+  void resultsWithoutNotesReport() throws IOException {
+    ObjectNode root = (ObjectNode) JSON.readTree(goodResults().toFile());
+    root.remove("notes");
+    Path file = Files.writeString(dir.resolve("res.json"), JSON.writeValueAsString(root));
+    CliRun run = CliRun.of("report", file.toString(), "--no-files");
+    assertEquals(0, run.exitCode(), run.err());
+  }
+
+  private static Map<String, byte[]> snapshot(Path dir) throws IOException {
+    Map<String, byte[]> files = new TreeMap<>();
+    try (Stream<Path> list = Files.list(dir)) {
+      for (Path p : list.toList()) {
+        files.put(p.getFileName().toString(), Files.readAllBytes(p));
+      }
+    }
+    return files;
+  }
+
+  private static void assertSame(Map<String, byte[]> before, Map<String, byte[]> after) {
+    assertEquals(before.keySet(), after.keySet());
+    before.forEach((name, bytes) -> assertArrayEquals(bytes, after.get(name), name));
+  }
+
+  // Bug 3: a failing report leaves a good --out exactly as it was.
+  @Test
+  void failingReportLeavesAGoodReportDirectoryAsItWas() throws IOException {
+    Path good = goodResults().getParent();
+    Map<String, byte[]> before = snapshot(good);
+    for (String[] change : new String[][] {{"phase", "null"}, {"microsPerStep", "-1"}, {"context", "0"}}) {
+      Path bad = resultsWith(change[0], change[1]);
+      CliRun run = CliRun.of("report", bad.toString(), "--out", good.toString());
+      assertEquals(2, run.exitCode(), run.err());
+      assertSame(before, snapshot(good));
+    }
+    Path badJmh = jmh("jmh.json", PARAMS, "\"score\": -1.0");
+    assertEquals(2, CliRun.of("report", badJmh.toString(), "--out", good.toString()).exitCode());
+    assertSame(before, snapshot(good));
+  }
+
+  @Test
+  void succeedingReportReplacesEveryFile() throws IOException {
+    Path out = goodResults().getParent();
+    assertTrue(Files.exists(out.resolve("decode-latency.png")));
+    String prefill = """
+        [ { "benchmark": "io.mqa4j.bench.jmh.PrefillBenchmark.prefill", "mode": "avgt",
+            "params": { "context": "512", "headDim": "64", "kernel": "simd", "layout": "gqa",
+                        "queryHeads": "32", "threads": "1", "dtype": "f32" },
+            "primaryMetric": { "score": 3.5, "scoreUnit": "ms/op", "rawData": [[3.4, 3.5, 3.6]] } } ]
+        """;
+    Path file = Files.writeString(dir.resolve("prefill.json"), prefill);
+    CliRun run = CliRun.of("report", file.toString(), "--out", out.toString());
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(run.out().contains("wrote " + out + "/: report.md, results.json, kv-memory.png"), run.out());
+    assertEquals(java.util.Set.of("report.md", "results.json", "kv-memory.png"), snapshot(out).keySet());
+    JsonNode rows = JSON.readTree(out.resolve("results.json").toFile()).get("rows");
+    assertEquals(1, rows.size());
+    assertEquals("prefill", rows.get(0).get("phase").asText());
+    String md = Files.readString(out.resolve("report.md"));
+    assertTrue(md.contains(file.toString()) && !md.contains("decode-latency.png"), md);
+  }
+
+  // Bug 6: compare --from refuses options that measure, and bad values whatever else is given.
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "--contexts -5 --phase bogus --no-files|--phase must be decode, prefill or both, got 'bogus'",
+      "--contexts -5 --no-files|--contexts must all be >= 1, got -5",
+      "--phase decode --contexts 1024 --no-files|--phase, --contexts have no effect with --from",
+      "--quick --in-process --no-files|--quick, --in-process have no effect with --from",
+      "--layouts mqa --threads 2 --no-progress --no-files|--layouts, --threads, --no-progress have no effect with --from",
+      "--head-dim 64 --no-files|--head-dim has no effect with --from"})
+  void compareFromRefusesMeasuringOptions(String options, String message) {
+    String[] args = ("compare --from " + SAMPLE + " --out " + dir.resolve("out") + " " + options).split(" ");
+    CliRun run = CliRun.of(args);
+    assertRefused(run, message);
+    assertFalse(Files.exists(dir.resolve("out")));
+  }
+
+  @Test
+  void compareFromWithReportOptionsWorks() throws IOException {
+    Path out = dir.resolve("out");
+    CliRun run = CliRun.of("compare", "--from", SAMPLE, "--out", out.toString(), "--json");
+    assertEquals(0, run.exitCode(), run.err());
+    assertEquals(3, JSON.readTree(run.out()).get("rows").size());
+    assertTrue(Files.exists(out.resolve("results.json")));
+  }
+}
