@@ -271,9 +271,7 @@ final class CompareCommand implements Callable<Integer> {
       throw new BadInputException("--dtypes must name at least one type");
     }
     int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-    if (n < 1) {
-      throw new BadInputException("--threads must be >= 1, got " + n);
-    }
+    Kernels.checkThreads(n);
     if (blockTokens < 1) {
       throw new BadInputException("--block-tokens must be >= 1, got " + blockTokens);
     }

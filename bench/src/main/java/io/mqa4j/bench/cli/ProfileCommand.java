@@ -14,21 +14,13 @@ import java.awt.Color;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
@@ -125,10 +117,15 @@ final class ProfileCommand implements Callable<Integer> {
     String text = json ? ReportFiles.json().writeValueAsString(result) : table(result);
     if (!noFiles) {
       ReportFiles.checkWritable(out);
-      writeFiles(List.of(
-          new OutFile("profile.json", ReportFiles.json().writeValueAsBytes(result)),
-          new OutFile("kv-memory.png", BitmapEncoder.getBitmapBytes(chart(model, type, result),
-              BitmapEncoder.BitmapFormat.PNG))));
+      Map<String, byte[]> files = new LinkedHashMap<>();
+      files.put("profile.json", ReportFiles.json().writeValueAsBytes(result));
+      files.put("kv-memory.png", BitmapEncoder.getBitmapBytes(chart(model, type, result),
+          BitmapEncoder.BitmapFormat.PNG));
+      try {
+        AtomicFiles.replaceAll(out, files, List.copyOf(files.keySet()));
+      } catch (IOException e) {
+        throw new BadInputException("--out " + out + ": " + e.getMessage());
+      }
     }
     stdout.print(text);
     if (json) {
@@ -169,95 +166,6 @@ final class ProfileCommand implements Callable<Integer> {
     return "--batch " + batch + " x " + contextText + " on " + modelName + " (" + model.layers()
         + " layers, head dim " + model.headDim() + ", " + type.label() + ", " + blocks + ") " + heads
         + " is more than 8 EiB of KV cache, past what a byte count can hold";
-  }
-
-  private record OutFile(String name, byte[] bytes) {}
-
-  /**
-   * Writes the files into --out, each through a temporary file in the same directory renamed into
-   * place (as {@link AtomicFiles} does), all of them staged before any is renamed. On failure no
-   * new file, temporary file or directory the command made is left, and the message names --out,
-   * the path and the reason.
-   */
-  private void writeFiles(List<OutFile> files) {
-    Path dir = out.toAbsolutePath();
-    List<Path> madeDirs = new ArrayList<>();
-    for (Path d = dir; d != null && !Files.exists(d); d = d.getParent()) {
-      madeDirs.add(d);
-    }
-    List<Path> temps = new ArrayList<>();
-    List<Path> placed = new ArrayList<>();
-    String doing = "cannot create the directory";
-    try {
-      Files.createDirectories(dir);
-      String stamp = ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime());
-      for (OutFile f : files) {
-        doing = "cannot write " + f.name();
-        Path temp = dir.resolve("." + f.name() + "." + stamp + ".tmp");
-        Files.write(temp, f.bytes(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        temps.add(temp);
-      }
-      for (int i = 0; i < files.size(); i++) {
-        Path target = dir.resolve(files.get(i).name());
-        doing = "cannot write " + files.get(i).name();
-        boolean existed = Files.exists(target, LinkOption.NOFOLLOW_LINKS);
-        try {
-          Files.move(temps.get(i), target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-          Files.move(temps.get(i), target, StandardCopyOption.REPLACE_EXISTING);
-        }
-        if (!existed) {
-          placed.add(target);
-        }
-      }
-    } catch (IOException e) {
-      for (Path p : temps) {
-        deleteQuietly(p);
-      }
-      for (Path p : placed) {
-        deleteQuietly(p);
-      }
-      for (Path d : madeDirs) { // deepest first; a directory that is not empty stays
-        deleteQuietly(d);
-      }
-      throw new BadInputException("--out " + out + ": " + doing + where(e, dir) + ": " + reason(e));
-    }
-  }
-
-  private static void deleteQuietly(Path p) {
-    try {
-      Files.deleteIfExists(p);
-    } catch (IOException ignored) {
-      // best effort: the failure being reported matters more
-    }
-  }
-
-  /** The path a failure concerns when it is not --out itself nor a file in it, else "". */
-  private static String where(IOException e, Path dir) {
-    if (e instanceof FileSystemException f && f.getFile() != null) {
-      Path p = Path.of(f.getFile()).toAbsolutePath();
-      if (!p.equals(dir) && !dir.equals(p.getParent())) {
-        return " (at " + p + ")";
-      }
-    }
-    return "";
-  }
-
-  /** Why an I/O operation failed, in words, even when the exception carries none. */
-  private static String reason(IOException e) {
-    if (e instanceof FileSystemException f && f.getReason() != null) {
-      return f.getReason();
-    }
-    String kind = switch (e) {
-      case AccessDeniedException a -> "permission denied";
-      case NoSuchFileException n -> "no such file or directory";
-      case FileAlreadyExistsException x -> "a file of that name is in the way";
-      case NotDirectoryException n -> "not a directory";
-      case DirectoryNotEmptyException d -> "a directory of that name is in the way";
-      case FileSystemException f -> e.getClass().getSimpleName();
-      default -> e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    };
-    return kind;
   }
 
   private ModelConfig model() throws IOException {

@@ -107,8 +107,14 @@ final class ReportCommand implements Callable<Integer> {
     }
     stdout.flush();
     if (!noFiles) {
-      // Rendered in memory, then swapped in: on failure --out is left as it was.
-      List<String> written = ReportFiles.write(out, report, command);
+      // Rendered in memory, then swapped in: on failure --out is left as it was. The table is
+      // already out: a long compare's figures are not lost to a disk that is full.
+      List<String> written;
+      try {
+        written = ReportFiles.write(out, report, command);
+      } catch (IOException e) {
+        throw new BadInputException("--out " + out + ": " + e.getMessage());
+      }
       if (!json) {
         stdout.println("wrote " + out + "/: " + String.join(", ", written));
       }

@@ -2,16 +2,11 @@ package io.mqa4j.bench.compare;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.mqa4j.bench.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -55,7 +50,7 @@ public final class ReportFiles {
    */
   public static List<String> write(Path dir, CompareReport report, String command) throws IOException {
     Map<String, byte[]> files = render(report, command);
-    commit(dir, files);
+    AtomicFiles.replaceAll(dir, files, NAMES);
     return List.copyOf(files.keySet());
   }
 
@@ -72,100 +67,6 @@ public final class ReportFiles {
     rows.forEach(r -> contexts.add(r.context()));
     files.put("kv-memory.png", ReportCharts.pngBytes(ReportCharts.kvMemory(rows, List.copyOf(contexts))));
     return files;
-  }
-
-  /**
-   * Makes the report files of {@code dir} exactly {@code files}: stages each as a temporary file
-   * beside its target, keeps a copy of each file it replaces or removes, then moves the new ones
-   * in. On any failure it puts the old files back and removes the directories it created.
-   */
-  static void commit(Path dir, Map<String, byte[]> files) throws IOException {
-    Path target = dir.toAbsolutePath();
-    Path firstCreated = null;
-    for (Path p = target; p != null && !Files.exists(p); p = p.getParent()) {
-      firstCreated = p;
-    }
-    String tag = "." + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime());
-    Map<String, Path> staged = new LinkedHashMap<>();
-    Map<String, Path> backups = new LinkedHashMap<>();
-    List<String> placed = new ArrayList<>();
-    try {
-      Files.createDirectories(target);
-      for (Map.Entry<String, byte[]> e : files.entrySet()) {
-        // Not Files.createTempFile: its owner-only permissions would carry over to the target.
-        Path temp = target.resolve("." + e.getKey() + tag + ".tmp");
-        staged.put(e.getKey(), temp);
-        Files.write(temp, e.getValue(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-      }
-      for (String name : NAMES) {
-        Path file = target.resolve(name);
-        Path temp = staged.get(name);
-        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
-          Path backup = target.resolve("." + name + tag + ".old");
-          if (temp == null) {
-            move(file, backup); // this report has no such file: the old one goes
-          } else {
-            Files.copy(file, backup, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
-          }
-          backups.put(name, backup);
-        }
-        if (temp != null) {
-          move(temp, file);
-          placed.add(name);
-        }
-      }
-    } catch (IOException | RuntimeException | Error failure) {
-      List<IOException> undo = new ArrayList<>();
-      backups.forEach((name, backup) -> {
-        Path file = target.resolve(name);
-        if (placed.contains(name) || !staged.containsKey(name)) {
-          quietly(undo, () -> move(backup, file)); // replaced or moved away: put it back
-        } else {
-          quietly(undo, () -> Files.deleteIfExists(backup)); // never replaced
-        }
-      });
-      for (String name : placed) {
-        if (!backups.containsKey(name)) {
-          quietly(undo, () -> Files.deleteIfExists(target.resolve(name)));
-        }
-      }
-      staged.values().forEach(temp -> quietly(undo, () -> Files.deleteIfExists(temp)));
-      for (Path p = target; firstCreated != null && p != null && p.startsWith(firstCreated); p = p.getParent()) {
-        Path created = p;
-        if (!quietly(undo, () -> Files.deleteIfExists(created))) {
-          break;
-        }
-      }
-      undo.forEach(failure::addSuppressed);
-      throw failure;
-    }
-    List<IOException> ignored = new ArrayList<>();
-    backups.values().forEach(backup -> quietly(ignored, () -> Files.deleteIfExists(backup)));
-  }
-
-  private interface IoAction {
-    void run() throws IOException;
-  }
-
-  /** Runs {@code action}, noting a failure instead of throwing it; whether it succeeded. */
-  private static boolean quietly(List<IOException> failures, IoAction action) {
-    try {
-      action.run();
-      return true;
-    } catch (DirectoryNotEmptyException e) {
-      return false;
-    } catch (IOException e) {
-      failures.add(e);
-      return false;
-    }
-  }
-
-  private static void move(Path from, Path to) throws IOException {
-    try {
-      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-    }
   }
 
   static String markdown(CompareReport report, String command) {

@@ -2,11 +2,22 @@ package io.mqa4j.bench.io;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /** Writes files so that readers see the old file or the whole new one, never a part. */
 public final class AtomicFiles {
@@ -36,10 +47,135 @@ public final class AtomicFiles {
     }
   }
 
+  /**
+   * Makes the files of {@code dir} named in {@code managed} exactly {@code files} (a subset of
+   * them, name to bytes), creating {@code dir} if need be: stages each new file beside its target,
+   * keeps a copy of each file it replaces or removes, then moves the new ones in. On any failure
+   * it puts the old files back and removes the directories it created, so {@code dir} holds the
+   * old set whole or the new one whole. The exception says which step failed and why.
+   */
+  public static void replaceAll(Path dir, Map<String, byte[]> files, List<String> managed)
+      throws IOException {
+    Path target = dir.toAbsolutePath();
+    Path firstCreated = null;
+    for (Path p = target; p != null && !Files.exists(p); p = p.getParent()) {
+      firstCreated = p;
+    }
+    String tag = "." + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime());
+    Map<String, Path> staged = new LinkedHashMap<>();
+    Map<String, Path> backups = new LinkedHashMap<>();
+    List<String> placed = new ArrayList<>();
+    String doing = "cannot create the directory";
+    try {
+      Files.createDirectories(target);
+      for (Map.Entry<String, byte[]> e : files.entrySet()) {
+        doing = "cannot write " + e.getKey();
+        Path temp = target.resolve("." + e.getKey() + tag + ".tmp");
+        staged.put(e.getKey(), temp);
+        Files.write(temp, e.getValue(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      }
+      for (String name : managed) {
+        doing = "cannot write " + name;
+        Path file = target.resolve(name);
+        Path temp = staged.get(name);
+        if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+          Path backup = target.resolve("." + name + tag + ".old");
+          if (temp == null) {
+            move(file, backup); // the new set has no such file: the old one goes
+          } else {
+            Files.copy(file, backup, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+          }
+          backups.put(name, backup);
+        }
+        if (temp != null) {
+          move(temp, file);
+          placed.add(name);
+        }
+      }
+    } catch (IOException | RuntimeException | Error failure) {
+      List<IOException> undo = new ArrayList<>();
+      backups.forEach((name, backup) -> {
+        Path file = target.resolve(name);
+        if (placed.contains(name) || !staged.containsKey(name)) {
+          quietly(undo, () -> move(backup, file)); // replaced or moved away: put it back
+        } else {
+          quietly(undo, () -> Files.deleteIfExists(backup)); // never replaced
+        }
+      });
+      for (String name : placed) {
+        if (!backups.containsKey(name)) {
+          quietly(undo, () -> Files.deleteIfExists(target.resolve(name)));
+        }
+      }
+      staged.values().forEach(temp -> quietly(undo, () -> Files.deleteIfExists(temp)));
+      for (Path p = target; firstCreated != null && p != null && p.startsWith(firstCreated); p = p.getParent()) {
+        Path created = p;
+        if (!quietly(undo, () -> Files.deleteIfExists(created))) {
+          break;
+        }
+      }
+      if (failure instanceof IOException io) {
+        IOException said = new IOException(doing + where(io, target) + ": " + reason(io), io);
+        undo.forEach(said::addSuppressed);
+        throw said;
+      }
+      undo.forEach(failure::addSuppressed);
+      throw failure;
+    }
+    List<IOException> ignored = new ArrayList<>();
+    backups.values().forEach(backup -> quietly(ignored, () -> Files.deleteIfExists(backup)));
+  }
+
+  private interface IoAction {
+    void run() throws IOException;
+  }
+
+  /** Runs {@code action}, noting a failure instead of throwing it; whether it succeeded. */
+  private static boolean quietly(List<IOException> failures, IoAction action) {
+    try {
+      action.run();
+      return true;
+    } catch (DirectoryNotEmptyException e) {
+      return false;
+    } catch (IOException e) {
+      failures.add(e);
+      return false;
+    }
+  }
+
+  private static void move(Path from, Path to) throws IOException {
+    try {
+      Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  /** The path a failure concerns when it is not {@code dir} itself nor a file in it, else "". */
+  private static String where(IOException e, Path dir) {
+    if (e instanceof FileSystemException f && f.getFile() != null) {
+      Path p = Path.of(f.getFile()).toAbsolutePath();
+      if (!p.equals(dir) && !dir.equals(p.getParent())) {
+        return " (at " + p + ")";
+      }
+    }
+    return "";
+  }
+
+  /** Why an I/O operation failed, in words, even when the exception carries none. */
   private static String reason(IOException e) {
-    String why = e instanceof java.nio.file.FileSystemException f && f.getReason() != null
-        ? f.getReason() : e.getMessage();
-    return why == null ? e.getClass().getSimpleName() : why;
+    if (e instanceof FileSystemException f && f.getReason() != null) {
+      return f.getReason();
+    }
+    return switch (e) {
+      case AccessDeniedException a -> "permission denied";
+      case NoSuchFileException n -> "no such file or directory";
+      case FileAlreadyExistsException x -> "a file of that name is in the way";
+      case NotDirectoryException n -> "not a directory";
+      case DirectoryNotEmptyException d -> "a directory of that name is in the way";
+      case FileSystemException f -> e.getClass().getSimpleName();
+      default -> e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    };
   }
 
   /** Writes {@code text} as UTF-8. */

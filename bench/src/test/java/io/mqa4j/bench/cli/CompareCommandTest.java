@@ -90,7 +90,8 @@ class CompareCommandTest {
       "--kernels cuda|--kernels must be among scalar, simd",
       "--dtypes f8|unknown KV type 'f8'",
       "--dtypes q8_0 --head-dim 100|--dtypes q8_0 needs --head-dim to be a multiple of 32, got 100",
-      "--threads 0|--threads must be >= 1, got 0",
+      "--threads 0|--threads must be in [1, 1024], got 0",
+      "--threads 100000|--threads must be in [1, 1024], got 100000",
       "--query-heads -1|--query-heads must be >= 1, got -1",
       "--frobnicate|Unknown option: '--frobnicate'"})
   void badOptionsExitTwoWithOneLine(String options, String message) {

@@ -204,10 +204,16 @@ class ReportCommandTest {
   // Bug 3: a failing report leaves a good --out exactly as it was.
   @Test
   void failingReportLeavesAGoodReportDirectoryAsItWas() throws IOException {
+    // Every bad input is made first: resultsWith writes the good report again, with a new time.
+    java.util.List<Path> bads = new java.util.ArrayList<>();
+    for (String[] change : new String[][] {{"phase", "null"}, {"microsPerStep", "-1"}, {"context", "0"}}) {
+      Path bad = dir.resolve("bad-" + change[0] + ".json");
+      Files.move(resultsWith(change[0], change[1]), bad);
+      bads.add(bad);
+    }
     Path good = goodResults().getParent();
     Map<String, byte[]> before = snapshot(good);
-    for (String[] change : new String[][] {{"phase", "null"}, {"microsPerStep", "-1"}, {"context", "0"}}) {
-      Path bad = resultsWith(change[0], change[1]);
+    for (Path bad : bads) {
       CliRun run = CliRun.of("report", bad.toString(), "--out", good.toString());
       assertEquals(2, run.exitCode(), run.err());
       assertSame(before, snapshot(good));
