@@ -8,6 +8,7 @@ import io.mqa4j.bench.compare.Forks;
 import io.mqa4j.bench.compare.Machine;
 import io.mqa4j.bench.compare.ReportFiles;
 import io.mqa4j.bench.compare.RooflineFigures;
+import io.mqa4j.bench.compare.Sizes;
 import io.mqa4j.bench.compare.Row;
 import io.mqa4j.bench.compare.StepTimer;
 import io.mqa4j.bench.roofline.Roofline;
@@ -18,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -288,10 +290,32 @@ final class CompareCommand implements Callable<Integer> {
       }
       decodeContexts = List.copyOf(new LinkedHashSet<>(contexts));
       prefillContexts = decodeContexts;
+      checkFits(Collections.max(contexts), layoutList);
     }
     return new CompareSettings(phases, decodeContexts, prefillContexts, heads.queryHeads, heads.kvHeads, heads.headDim,
         layoutList, kernelList, dtypeList, n, maxScalarPrefill, blockTokens,
         quick ? StepTimer.Budget.QUICK : StepTimer.Budget.NORMAL);
+  }
+
+  /**
+   * Refuses a context whose f32 keys and values for the widest layout asked for would not fit in
+   * this machine's memory, before any measuring: found out by allocation, a long run would end
+   * there instead.
+   */
+  private void checkFits(int context, List<String> layouts) {
+    long memory = Machine.current().memoryBytes();
+    if (memory <= 0) {
+      return; // not known here: allocation will say
+    }
+    int kvHeads = layouts.contains("mha") ? heads.queryHeads
+        : layouts.contains("gqa") ? heads.kvHeads : 1;
+    String layout = layouts.contains("mha") ? "mha" : layouts.contains("gqa") ? "gqa" : "mqa";
+    double bytes = 2.0 * Float.BYTES * context * kvHeads * heads.headDim;
+    if (bytes > memory) {
+      throw new BadInputException("--contexts " + context + " needs " + Sizes.bytes((long) Math.min(bytes, Long.MAX_VALUE))
+          + " of f32 keys and values for " + layout + " (" + kvHeads + " KV heads of " + heads.headDim
+          + "), more than this machine's " + Sizes.bytes(memory) + " of memory");
+    }
   }
 
   private static List<String> distinct(String option, List<String> given, List<String> allowed) {

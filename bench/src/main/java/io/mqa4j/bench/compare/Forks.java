@@ -54,11 +54,19 @@ public final class Forks {
     drain.join();
     if (code != 0) {
       String last = errors.stream().filter(l -> !l.startsWith(PROGRESS)).reduce((a, b) -> b).orElse("");
+      if (code == BAD_INPUT && last.startsWith("mqa ")) {
+        // The child refused what it was given, which the parent passed on from the user: say it
+        // as the child did, without the child's command line.
+        throw new IllegalArgumentException(last.substring(last.indexOf(": ") + 2));
+      }
       throw new IOException("a forked measurement (" + String.join(" ", args) + ") failed with exit code "
           + code + (last.isEmpty() ? "" : ": " + last));
     }
     return out;
   }
+
+  /** The exit code of a command refusing its input (as {@code Mqa.BAD_INPUT}). */
+  private static final int BAD_INPUT = 2;
 
   /** Prefix of the stderr lines by which a forked compare reports each finished row. */
   public static final String PROGRESS = "mqa-progress: ";

@@ -92,6 +92,7 @@ class CompareCommandTest {
       "--dtypes q8_0 --head-dim 100|--dtypes q8_0 needs --head-dim to be a multiple of 32, got 100",
       "--threads 0|--threads must be in [1, 1024], got 0",
       "--threads 100000|--threads must be in [1, 1024], got 100000",
+      "--contexts 2147483647 --layouts mqa|--contexts 2147483647 needs 2.00 TiB of f32 keys and values for mqa",
       "--query-heads -1|--query-heads must be >= 1, got -1",
       "--frobnicate|Unknown option: '--frobnicate'"})
   void badOptionsExitTwoWithOneLine(String options, String message) {
