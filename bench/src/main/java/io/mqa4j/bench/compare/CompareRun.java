@@ -97,10 +97,10 @@ public final class CompareRun {
         MemorySegment out = arena.allocate((long) longestPrefill * shape.queryStride() * Float.BYTES, 64);
         if (simd != null) {
           checkAgreement(shape, kv.view(Math.min(longest, 512)), q, simd, scalar);
-          if (i == 0) {
-            // The first rows would otherwise time the JIT compiling the vector code.
-            warmUp(shape, kv.view(Math.min(longest, 1024)), q, out, simd);
-          }
+          // Every layout and type runs vector code of its own: its first rows would otherwise
+          // time the JIT compiling it (under --quick, MQA f32 after bf16 timed 15 ms a step
+          // against 0.15 ms compiled).
+          warmUp(shape, kv.view(Math.min(longest, 1024)), q, out, simd);
         }
         for (int c = i; c < j; c++) {
           Case one = cases.get(c);
@@ -166,12 +166,14 @@ public final class CompareRun {
     AttentionOptions causal = AttentionOptions.defaults().withCausal(true);
     long rows = q.byteSize() / (4L * shape.queryStride());
     int queries = (int) Math.max(1, Math.min(Math.min(64, view.length()), rows));
-    long end = System.nanoTime() + 3 * settings.budget().warmupNanos();
-    while (System.nanoTime() < end) {
+    StepTimer.warmUp(() -> {
       simd.prefill(shape, AttentionOptions.defaults(), 1, q, view, out);
       simd.prefill(shape, causal, queries, q, view, out);
-    }
+    }, Math.max(3 * settings.budget().warmupNanos(), MIN_GROUP_WARMUP_NANOS));
   }
+
+  /** The least warm-up of each layout and type's vector code, however short the budget. */
+  private static final long MIN_GROUP_WARMUP_NANOS = 300_000_000L;
 
   /** Fails when the SIMD kernel strays from the scalar reference on this layout and type. */
   private static void checkAgreement(AttentionShape shape, KvView view, MemorySegment q,

@@ -1,11 +1,20 @@
 package io.mqa4j.bench.compare;
 
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.Arrays;
+import java.util.function.LongSupplier;
 
 /**
  * Times a step: warm-up runs first (so the JIT has compiled the kernel), then timed samples until
  * both a sample count and a time budget are reached. A sample groups several steps when one step
  * is too short to time on its own. Reports the median and the 10th and 90th percentiles.
+ *
+ * <p>Warm-up lasts at least the budget's time and count, and then until the JIT has gone quiet:
+ * no compilation finished during the last few steps. A time budget alone measured the
+ * interpreter on a busy machine: the Vector API's loops run a hundred times slower there, and
+ * their compilation can take longer than a short budget (MQA decode of 1024 keys timed at 15-30
+ * ms a step under {@code --quick}, against 0.15 ms compiled).
  */
 public final class StepTimer {
 
@@ -23,20 +32,26 @@ public final class StepTimer {
 
   /** Shortest sample worth timing with {@code System.nanoTime}. */
   private static final long MIN_SAMPLE_NANOS = 200_000;
+  /** Steps in a row with no compilation finishing that make the JIT quiet. */
+  private static final int QUIET_STEPS = 3;
+  /** A step this long lets the JIT finish what it started: one quiet step is enough. */
+  private static final long LONG_STEP_NANOS = 50_000_000L;
+  /** Warm-up never runs longer than three times its budget or this, whichever is longer. */
+  private static final long MAX_WARMUP_NANOS = 2_000_000_000L;
 
   private StepTimer() {}
 
   public static Timing time(Runnable step, Budget budget) {
-    long start = System.nanoTime();
-    long fastest = Long.MAX_VALUE;
-    for (int i = 0; i < budget.minWarmups() || System.nanoTime() - start < budget.warmupNanos(); i++) {
-      long t0 = System.nanoTime();
-      step.run();
-      fastest = Math.min(fastest, System.nanoTime() - t0);
-      if (i >= budget.minWarmups() && fastest * 4 > budget.warmupNanos()) {
-        break; // slow steps: a few warm-ups are all the budget allows
-      }
-    }
+    return time(step, budget, compilationClock());
+  }
+
+  /**
+   * {@link #time(Runnable, Budget)} with {@code compiledMillis} the JIT's total compilation time
+   * so far (null: not known here, so warm-up goes by the budget alone).
+   */
+  static Timing time(Runnable step, Budget budget, LongSupplier compiledMillis) {
+    long fastest = warmUp(step, budget, compiledMillis);
+
     int perSample = (int) Math.max(1, Math.min(10_000, MIN_SAMPLE_NANOS / Math.max(1, fastest)));
     double[] micros = new double[budget.maxSamples()];
     int n = 0;
@@ -55,6 +70,46 @@ public final class StepTimer {
     double[] sorted = Arrays.copyOf(micros, n);
     Arrays.sort(sorted);
     return new Timing(percentile(sorted, 0.5), percentile(sorted, 0.1), percentile(sorted, 0.9), n);
+  }
+
+  /** Runs {@code step} for at least {@code nanos} and then until the JIT has gone quiet. */
+  static void warmUp(Runnable step, long nanos) {
+    warmUp(step, new Budget(nanos, 3, 0, 0, 0), compilationClock());
+  }
+
+  /** Runs the warm-up and returns the fastest step it saw, in nanoseconds. */
+  static long warmUp(Runnable step, Budget budget, LongSupplier compiledMillis) {
+    long start = System.nanoTime();
+    long fastest = Long.MAX_VALUE;
+    long compiled = compiledMillis == null ? 0 : compiledMillis.getAsLong();
+    int quiet = 0;
+    for (int i = 0; ; i++) {
+      long t0 = System.nanoTime();
+      step.run();
+      long t = System.nanoTime() - t0;
+      fastest = Math.min(fastest, t);
+      long elapsed = System.nanoTime() - start;
+      if (compiledMillis != null) {
+        long now = compiledMillis.getAsLong();
+        quiet = now == compiled ? quiet + 1 : 0;
+        compiled = now;
+      }
+      boolean jitQuiet = compiledMillis == null || quiet >= (t >= LONG_STEP_NANOS ? 1 : QUIET_STEPS);
+      boolean budgetSpent = elapsed >= budget.warmupNanos() || fastest * 4 > budget.warmupNanos();
+      if (i + 1 >= budget.minWarmups() && budgetSpent && jitQuiet) {
+        return fastest;
+      }
+      if (i + 1 >= budget.minWarmups()
+          && elapsed > Math.max(3 * budget.warmupNanos(), MAX_WARMUP_NANOS)) {
+        return fastest; // a JIT that never goes quiet (other threads compiling) does not hold us
+      }
+    }
+  }
+
+  /** The JIT's total compilation time in milliseconds, or null where the JVM does not tell it. */
+  private static LongSupplier compilationClock() {
+    CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+    return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit::getTotalCompilationTime : null;
   }
 
   /** Linear interpolation between the closest ranks. */

@@ -1,0 +1,48 @@
+package io.mqa4j.bench.compare;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+import org.junit.jupiter.api.Test;
+
+/** Warm-up waits for the JIT to go quiet, and is bounded when it never does. */
+class StepTimerTest {
+
+  private static final StepTimer.Budget TINY = new StepTimer.Budget(1_000_000L, 2, 1_000_000L, 3, 10);
+
+  @Test
+  void warmUpRunsUntilNoCompilationFinishesForThreeSteps() {
+    AtomicInteger steps = new AtomicInteger();
+    // Compilations finish during the first 40 steps (the budget alone would stop after 2).
+    LongSupplier compiled = () -> Math.min(steps.get(), 40);
+    StepTimer.Budget spentAtOnce = new StepTimer.Budget(0L, 2, 1_000_000L, 3, 10);
+    StepTimer.warmUp(steps::incrementAndGet, spentAtOnce, compiled);
+    assertEquals(43, steps.get(), "40 steps compiling, then three quiet ones");
+  }
+
+  @Test
+  void withNoJitClockTheBudgetAloneDecides() {
+    AtomicInteger steps = new AtomicInteger();
+    StepTimer.Budget budget = new StepTimer.Budget(0L, 4, 1_000_000L, 3, 10);
+    StepTimer.warmUp(steps::incrementAndGet, budget, null);
+    assertEquals(4, steps.get());
+  }
+
+  @Test
+  void aJitThatNeverGoesQuietStopsWarmUpAfterTwoSeconds() {
+    AtomicInteger steps = new AtomicInteger();
+    long start = System.nanoTime();
+    StepTimer.warmUp(steps::incrementAndGet, TINY, () -> steps.get());
+    double seconds = (System.nanoTime() - start) / 1e9;
+    assertTrue(seconds >= 2 && seconds < 10, "stopped after " + seconds + " s");
+  }
+
+  @Test
+  void timingReportsTheMeasuredSamples() {
+    StepTimer.Timing t = StepTimer.time(() -> { }, TINY, () -> 0L);
+    assertTrue(t.samples() >= 3, "at least the minimum samples: " + t.samples());
+    assertTrue(t.p10() <= t.median() && t.median() <= t.p90(), t.toString());
+  }
+}
