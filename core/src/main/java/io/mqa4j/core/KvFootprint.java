@@ -21,6 +21,13 @@ public record KvFootprint(int kvHeads, int headDim, KvType type, int blockTokens
     if (blockTokens <= 0) {
       throw new IllegalArgumentException("blockTokens must be positive, got " + blockTokens);
     }
+    try {
+      // Every per-token and per-block figure below then fits in a long.
+      Math.multiplyExact(2 * Math.multiplyExact(type.headBytes(headDim), (long) kvHeads), (long) blockTokens);
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("a block of blockTokens=" + blockTokens + " tokens of kvHeads="
+          + kvHeads + " heads of headDim=" + headDim + " " + type.label() + " is more bytes than a long holds");
+    }
   }
 
   /** Bytes of one token's keys, or of its values, across all KV heads. */
@@ -43,21 +50,33 @@ public record KvFootprint(int kvHeads, int headDim, KvType type, int blockTokens
     if (tokens < 0) {
       throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
     }
-    return (tokens + blockTokens - 1) / blockTokens;
+    return tokens / blockTokens + (tokens % blockTokens == 0 ? 0 : 1);
   }
 
   /** Bytes allocated, in whole blocks, for a sequence of {@code tokens} tokens. */
   public long allocatedBytes(long tokens) {
-    return blocksFor(tokens) * blockBytes();
+    return bytes(blocksFor(tokens), blockBytes(), tokens);
   }
 
   /** Bytes allocated but unused in the last, partly filled block of such a sequence. */
   public long wasteBytes(long tokens) {
-    return allocatedBytes(tokens) - tokens * bytesPerToken();
+    return allocatedBytes(tokens) - bytes(tokens, bytesPerToken(), tokens);
   }
 
   /** K and V bytes a decode step over {@code tokens} cached tokens reads, each row once. */
   public long decodeBytesRead(long tokens) {
-    return tokens * bytesPerToken();
+    if (tokens < 0) {
+      throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
+    }
+    return bytes(tokens, bytesPerToken(), tokens);
+  }
+
+  private static long bytes(long count, long each, long tokens) {
+    try {
+      return Math.multiplyExact(count, each);
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("tokens=" + tokens + " is more bytes than a long holds ("
+          + each + " bytes per " + (count == tokens ? "token" : "block") + ")");
+    }
   }
 }

@@ -150,26 +150,30 @@ public final class PagedKvCache implements AutoCloseable {
     }
 
     public PagedKvCache build() {
-      KvFootprint footprint = new KvFootprint(kvHeads, headDim, type, blockTokens);
       // One token's floats are indexed by int in append's arrays.
       long tokenFloats = (long) kvHeads * headDim;
       if (tokenFloats > Integer.MAX_VALUE) {
         throw new IllegalArgumentException("kvHeads * headDim must fit in an int, got kvHeads="
             + kvHeads + " * headDim=" + headDim + " = " + tokenFloats);
       }
-      // A block's keys (or values), within a quarter of a long so padding and the K + V pair
-      // (here and in KvFootprint.blockBytes) cannot wrap.
-      long half = Long.MAX_VALUE;
-      try {
-        half = Math.multiplyExact(footprint.tokenBytes(), (long) blockTokens);
-      } catch (ArithmeticException e) {
-        // reported below
+      if (kvHeads > 0 && headDim > 0 && blockTokens > 0) { // else the footprint says what is wrong
+        // A block's keys (or values), within a quarter of a long so padding and the K + V pair
+        // (here and in KvFootprint.blockBytes) cannot wrap.
+        long tokenBytes = type.headBytes(headDim) * kvHeads;
+        long half = Long.MAX_VALUE;
+        try {
+          half = Math.multiplyExact(tokenBytes, (long) blockTokens);
+        } catch (ArithmeticException e) {
+          // reported below
+        }
+        if (half > Long.MAX_VALUE / 4) {
+          throw new IllegalArgumentException("blockTokens=" + blockTokens + " tokens of "
+              + tokenBytes + " bytes (kvHeads=" + kvHeads + ", headDim=" + headDim
+              + ", " + type.label() + ") make a block too large for a long byte count");
+        }
       }
-      if (half > Long.MAX_VALUE / 4) {
-        throw new IllegalArgumentException("blockTokens=" + blockTokens + " tokens of "
-            + footprint.tokenBytes() + " bytes (kvHeads=" + kvHeads + ", headDim=" + headDim
-            + ", " + type.label() + ") make a block too large for a long byte count");
-      }
+      KvFootprint footprint = new KvFootprint(kvHeads, headDim, type, blockTokens);
+      long half = footprint.tokenBytes() * blockTokens;
       long blockStride = 2 * stride(half);
       if (capacityUnit == null) {
         throw new IllegalArgumentException(
