@@ -48,7 +48,21 @@ public final class Mqa implements Runnable {
   }
 
   public static void main(String[] args) {
+    eraseIncubatorNotice();
     System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /**
+   * On a terminal (the launcher says so), takes back the line the JVM printed on starting with an
+   * incubator module, so that an error is one line there too: cursor up one line, clear it. The
+   * launcher filters the line out when stderr is not a terminal.
+   */
+  private static void eraseIncubatorNotice() {
+    if (Boolean.getBoolean("mqa4j.stderr.tty")
+        && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) {
+      System.err.print("\u001b[1A\u001b[2K");
+      System.err.flush();
+    }
   }
 
   /** Runs the command line with the given streams and returns the exit code. */

@@ -2,7 +2,11 @@ package io.mqa4j.bench.cli;
 
 import io.mqa4j.bench.compare.CompareRun;
 import java.io.Console;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -19,7 +23,15 @@ final class Progress implements CompareRun.Listener, AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Progress.class);
 
+  /**
+   * stderr without System.err's buffer: the bar redraws with carriage returns and no newline, and
+   * through a buffer its last redraw came out after the table printed on stdout.
+   */
+  private static final PrintStream UNBUFFERED_STDERR =
+      new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
+
   private final ProgressBar bar;
+  private boolean closed;
   private long startNanos;
   private String current = "";
 
@@ -34,7 +46,7 @@ final class Progress implements CompareRun.Listener, AutoCloseable {
     }
     ProgressBar bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(steps)
         .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).continuousUpdate()
-        .setConsumer(new ConsoleProgressBarConsumer(System.err, 100))
+        .setConsumer(new ConsoleProgressBarConsumer(UNBUFFERED_STDERR, 100))
         .setMaxRenderedLength(100).showSpeed().build();
     return new Progress(bar);
   }
@@ -68,6 +80,10 @@ final class Progress implements CompareRun.Listener, AutoCloseable {
 
   @Override
   public void close() {
+    if (closed) {
+      return; // closed before the table is printed, and again by try-with-resources
+    }
+    closed = true;
     if (bar != null) {
       bar.setExtraMessage("done");
       bar.close();

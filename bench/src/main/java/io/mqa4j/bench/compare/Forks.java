@@ -24,8 +24,9 @@ public final class Forks {
     command.add(ProcessHandle.current().info().command()
         .orElseThrow(() -> new IOException("cannot tell which java runs this process")));
     for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      // The child's stderr is a pipe to this process, whatever the launcher said of ours.
       if (!arg.startsWith("-XX:StartFlightRecording") && !arg.startsWith("-agentlib")
-          && !arg.startsWith("-javaagent")) {
+          && !arg.startsWith("-javaagent") && !arg.startsWith("-Dmqa4j.stderr.tty")) {
         command.add(arg);
       }
     }
