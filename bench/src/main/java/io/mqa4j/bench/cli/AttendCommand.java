@@ -76,6 +76,9 @@ final class AttendCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    if (kernel.strip().equalsIgnoreCase("scalar")) {
+      GivenOptions.refuse(spec, "--threads", "with --kernel scalar: it runs on one thread");
+    }
     AttentionKernel attention = Kernels.byName(kernel, threads);
     String cacheType = cache.strip().toLowerCase(java.util.Locale.ROOT);
     KvType kvType = cacheType.equals("none") ? null : Kernels.kvType("--cache", cacheType);

@@ -116,6 +116,7 @@ final class CompareCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter stdout = spec.commandLine().getOut();
+    GivenOptions.checkOut(spec, out, noFiles);
     if (from != null) {
       checkFrom();
       return ReportCommand.report(from, out, noFiles, json, stdout, spec.commandLine().getErr());
@@ -139,7 +140,14 @@ final class CompareCommand implements Callable<Integer> {
       progress.started("roofline");
       RooflineFigures roofline = roofline(settings);
       progress.finished();
-      List<Row> rows = inProcess ? run.run(roofline, progress) : forked(settings, roofline, progress);
+      List<Row> rows;
+      try {
+        rows = inProcess ? run.run(roofline, progress) : forked(settings, roofline, progress);
+      } catch (OutOfMemoryError e) {
+        throw new BadInputException("not enough memory for --contexts " + settings.decodeContexts()
+            + " of --query-heads " + heads.queryHeads + " and --head-dim " + heads.headDim
+            + " in blocks of --block-tokens " + blockTokens + " (" + e.getMessage() + ")");
+      }
       CompareReport report = new CompareReport("mqa4j compare",
           Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Machine.current(), roofline,
           settings, rows, notes);
@@ -254,6 +262,15 @@ final class CompareCommand implements Callable<Integer> {
     List<String> layoutList = distinct("--layouts", layouts, List.of("mha", "gqa", "mqa"));
     heads.check(layoutList.contains("gqa"));
     List<String> kernelList = distinct("--kernels", kernels, List.of("scalar", "simd"));
+    if (!layoutList.contains("gqa")) {
+      GivenOptions.refuse(spec, "--kv-heads", "unless --layouts includes gqa");
+    }
+    if (!kernelList.contains("simd")) {
+      GivenOptions.refuse(spec, "--threads", "without the simd kernel: the scalar kernel runs on one thread");
+    }
+    if (!kernelList.contains("scalar") || !phases.contains("prefill")) {
+      GivenOptions.refuse(spec, "--max-scalar-prefill", "unless the scalar kernel prefills");
+    }
     if (needSimd && kernelList.contains("simd") && !AttentionKernels.simdAvailable()) {
       throw new BadInputException("--kernels simd: the SIMD kernel is not available (run through "
           + "./mqa, or add --add-modules jdk.incubator.vector); use --kernels scalar");

@@ -25,6 +25,10 @@ final class HeadOptions {
     if (headDim < 1) {
       throw new BadInputException("--head-dim must be >= 1, got " + headDim);
     }
+    if ((long) queryHeads * headDim > Integer.MAX_VALUE) {
+      throw new BadInputException("--query-heads " + queryHeads + " x --head-dim " + headDim
+          + " is more floats per query than an array holds (" + Integer.MAX_VALUE + ")");
+    }
     if (gqa && (kvHeads < 1 || queryHeads % kvHeads != 0)) {
       throw new BadInputException("--kv-heads must divide --query-heads=" + queryHeads + ", got " + kvHeads);
     }

@@ -105,6 +105,7 @@ final class ProfileCommand implements Callable<Integer> {
     }
     // Everything is checked and computed, the files' bytes included, before anything is printed
     // or written: a failure leaves no half of the output behind.
+    GivenOptions.checkOut(spec, out, noFiles);
     ModelConfig model = model();
     KvType type = dtype == null ? model.dtype() : Kernels.kvType("--dtype", dtype);
     int tokens = context == null ? model.maxContext() : context;

@@ -50,6 +50,7 @@ final class ReportCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    GivenOptions.checkOut(spec, out, noFiles);
     return report(file, out, noFiles, json, spec.commandLine().getOut(), spec.commandLine().getErr());
   }
 

@@ -88,6 +88,15 @@ final class ShareCommand implements Callable<Integer> {
     require(steps >= 1, "--steps must be >= 1, got " + steps);
     require(bufferMib >= 64, "--buffer-mib must be >= 64, got " + bufferMib);
     List<String> names = cacheNames();
+    if (!layout.strip().equalsIgnoreCase("gqa")) {
+      GivenOptions.refuse(spec, "--kv-heads", "unless --layout is gqa");
+    }
+    if (names.stream().allMatch(n -> n.equals("contiguous"))) {
+      GivenOptions.refuse(spec, "--block-tokens", "on a contiguous cache alone");
+    }
+    if (kernel.strip().equalsIgnoreCase("scalar")) {
+      GivenOptions.refuse(spec, "--threads", "with --kernel scalar: it runs on one thread");
+    }
     AttentionKernel attention = Kernels.byName(kernel, threads);
     // The scalar kernel runs on one thread, so it is judged against what one thread reads.
     int readThreads = attention == AttentionKernels.scalar() ? 1
@@ -103,7 +112,8 @@ final class ShareCommand implements Callable<Integer> {
               ? KvSource.contiguous(shape.kvHeads(), shape.headDim(), context, 42)
               : KvSource.random(shape.kvHeads(), shape.headDim(), KvType.parse(name), blockTokens, context, 42);
         } catch (OutOfMemoryError e) {
-          throw new BadInputException("--context " + context + " (blocks of --block-tokens "
+          throw new BadInputException("--context " + context + " of " + shape.kvHeads()
+              + " KV heads of --head-dim " + shape.headDim() + " (blocks of --block-tokens "
               + blockTokens + "): cannot allocate the " + name + " cache (" + e.getMessage() + ")");
         }
         sources.add(source);

@@ -47,6 +47,10 @@ public final class Npy {
 
   /** Reads {@code file}; float16 and float64 data are converted to float32. */
   public static Array read(Path file) throws NpyException {
+    if (Files.exists(file) && !Files.isRegularFile(file)) {
+      // A pipe would block the read until someone writes to it; a directory cannot be read.
+      throw new NpyException(file + ": not a regular file");
+    }
     byte[] bytes;
     try {
       bytes = Files.readAllBytes(file);

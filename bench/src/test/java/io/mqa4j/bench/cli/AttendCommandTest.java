@@ -94,6 +94,8 @@ class AttendCommandTest {
         Arguments.of(List.of("--q", "missing.npy", "--k", k, "--v", v), "--q missing.npy: no such file"),
         Arguments.of(List.of("--q", q, "--k", k, "--v", "gone.npy"), "--v gone.npy: no such file"),
         Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--sinks", "none.npy"), "--sinks none.npy: no such file"),
+        Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--kernel", "scalar", "--threads", "2"),
+            "--threads 2 has no effect with --kernel scalar"),
         Arguments.of(List.of("--q", q, "--k", k, "--v", v, "--threads", "100000"),
             "--threads must be in [1, 1024], got 100000"),
         Arguments.of(List.of("--q", fixture("bad_magic.npy"), "--k", k, "--v", v), "not a .npy file"),
@@ -148,6 +150,11 @@ class AttendCommandTest {
     assertEquals(2, run.exitCode(), run.err());
     assertTrue(run.oneErrorLine(), run.err());
     assertTrue(run.err().contains("--out " + fifo + " exists and is not a regular file"), run.err());
+    // As an input it would block the read until someone wrote to it.
+    run = CliRun.of("attend", "--q", fifo.toString(), "--k", fixture("k.npy"), "--v",
+        fixture("v.npy"), "--out", dir.resolve("o.npy").toString());
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.err().contains("--q " + fifo + ": not a regular file"), run.err());
     assertTrue(Files.exists(fifo) && !Files.isRegularFile(fifo), "the pipe is still a pipe");
   }
 

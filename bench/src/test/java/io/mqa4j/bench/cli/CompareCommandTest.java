@@ -92,6 +92,11 @@ class CompareCommandTest {
       "--dtypes q8_0 --head-dim 100|--dtypes q8_0 needs --head-dim to be a multiple of 32, got 100",
       "--threads 0|--threads must be in [1, 1024], got 0",
       "--threads 100000|--threads must be in [1, 1024], got 100000",
+      "--layouts mha,mqa --kv-heads 4|--kv-heads 4 has no effect unless --layouts includes gqa",
+      "--kernels scalar --threads 1|--threads 1 has no effect without the simd kernel",
+      "--phase decode --max-scalar-prefill 512|--max-scalar-prefill 512 has no effect unless the scalar kernel prefills",
+      "--no-files|has no effect with --no-files",
+      "--query-heads 100000000|--query-heads 100000000 x --head-dim 128 is more floats per query",
       "--contexts 2147483647 --layouts mqa|--contexts 2147483647 needs 2.00 TiB of f32 keys and values for mqa",
       "--query-heads -1|--query-heads must be >= 1, got -1",
       "--frobnicate|Unknown option: '--frobnicate'"})

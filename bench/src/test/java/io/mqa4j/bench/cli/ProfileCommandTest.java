@@ -291,6 +291,15 @@ class ProfileCommandTest {
   }
 
   @Test
+  void outBesideNoFilesOrEmptyIsRefused() {
+    assertRefused(CliRun.of("profile", "--model", "llama-3-8b", "--no-files", "--out",
+        dir.resolve("x").toString()), "--out " + dir.resolve("x") + " has no effect with --no-files");
+    assertRefused(CliRun.of("profile", "--model", "llama-3-8b", "--out", ""),
+        "--out must name a directory, got an empty path");
+    assertFalse(Files.exists(dir.resolve("x")));
+  }
+
+  @Test
   void aFailedWriteLeavesNoFilesBehind() throws IOException {
     // Below a regular file: no directory can be made there.
     Path file = Files.writeString(dir.resolve("file"), "x");

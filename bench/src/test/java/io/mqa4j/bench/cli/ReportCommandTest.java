@@ -224,6 +224,15 @@ class ReportCommandTest {
   }
 
   @Test
+  void outBesideNoFilesOrEmptyIsRefused() {
+    assertRefused(CliRun.of("report", SAMPLE, "--no-files", "--out", dir.resolve("x").toString()),
+        "--out " + dir.resolve("x") + " has no effect with --no-files");
+    assertRefused(CliRun.of("report", SAMPLE, "--out", ""), "--out must name a directory, got an empty path");
+    assertRefused(CliRun.of("compare", "--quick", "--out", ""), "--out must name a directory");
+    assertFalse(Files.exists(dir.resolve("x")));
+  }
+
+  @Test
   void succeedingReportReplacesEveryFile() throws IOException {
     Path out = goodResults().getParent();
     assertTrue(Files.exists(out.resolve("decode-latency.png")));
@@ -248,12 +257,12 @@ class ReportCommandTest {
   // Bug 6: compare --from refuses options that measure, and bad values whatever else is given.
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
-      "--contexts -5 --phase bogus --no-files|--phase must be decode, prefill or both, got 'bogus'",
-      "--contexts -5 --no-files|--contexts must all be >= 1, got -5",
-      "--phase decode --contexts 1024 --no-files|--phase, --contexts have no effect with --from",
-      "--quick --in-process --no-files|--quick, --in-process have no effect with --from",
-      "--layouts mqa --threads 2 --no-progress --no-files|--layouts, --threads, --no-progress have no effect with --from",
-      "--head-dim 64 --no-files|--head-dim has no effect with --from"})
+      "--contexts -5 --phase bogus|--phase must be decode, prefill or both, got 'bogus'",
+      "--contexts -5|--contexts must all be >= 1, got -5",
+      "--phase decode --contexts 1024|--phase, --contexts have no effect with --from",
+      "--quick --in-process|--quick, --in-process have no effect with --from",
+      "--layouts mqa --threads 2 --no-progress|--layouts, --threads, --no-progress have no effect with --from",
+      "--head-dim 64|--head-dim has no effect with --from"})
   void compareFromRefusesMeasuringOptions(String options, String message) {
     String[] args = ("compare --from " + SAMPLE + " --out " + dir.resolve("out") + " " + options).split(" ");
     CliRun run = CliRun.of(args);

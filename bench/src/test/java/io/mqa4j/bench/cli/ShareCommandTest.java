@@ -20,7 +20,10 @@ class ShareCommandTest {
   private static final String[] SMALL = {"--context", "100", "--query-heads", "4", "--head-dim",
       "32", "--buffer-mib", "64", "--rounds", "2", "--steps", "2", "--threads", "1"};
 
-  /** {@code mqa share} with {@link #SMALL}'s options, any of them replaced by {@code more}. */
+  /**
+   * {@code mqa share} with {@link #SMALL}'s options, any of them replaced by {@code more} (a value
+   * of {@code -} leaves the option out).
+   */
   private static CliRun share(String... more) {
     Map<String, String> options = new LinkedHashMap<>();
     for (int i = 0; i < SMALL.length; i += 2) {
@@ -29,7 +32,13 @@ class ShareCommandTest {
     List<String> flags = new ArrayList<>();
     for (int i = 0; i < more.length; i++) {
       if (i + 1 < more.length && !more[i + 1].startsWith("--")) {
-        options.put(more[i], more[++i]);
+        String key = more[i];
+        String value = more[++i];
+        if (value.equals("-")) {
+          options.remove(key);
+        } else {
+          options.put(key, value);
+        }
       } else {
         flags.add(more[i]);
       }
@@ -78,9 +87,12 @@ class ShareCommandTest {
 
   @Test
   void theScalarKernelIsJudgedAgainstOneThreadsRead() throws Exception {
-    CliRun run = share("--kernel", "scalar", "--threads", "2", "--caches", "f32", "--json");
+    CliRun run = share("--kernel", "scalar", "--threads", "-", "--caches", "f32", "--json");
     assertEquals(0, run.exitCode(), run.err());
     assertEquals(1, new ObjectMapper().readTree(run.out()).get("threads").asInt());
+    run = share("--kernel", "scalar", "--threads", "2", "--caches", "f32");
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.err().contains("--threads 2 has no effect with --kernel scalar"), run.err());
     run = share("--kernel", "simd", "--threads", "2", "--caches", "f32", "--json");
     assertEquals(0, run.exitCode(), run.err());
     assertEquals(2, new ObjectMapper().readTree(run.out()).get("threads").asInt());
@@ -105,8 +117,10 @@ class ShareCommandTest {
       "--context|0|--context must be >= 1, got 0",
       "--buffer-mib|8|--buffer-mib must be >= 64, got 8",
       "--buffer-mib|2147483647|--buffer-mib 2147483647: cannot allocate the buffer",
-      "--context|2147483647|--context 2147483647 (blocks of --block-tokens",
+      "--context|2147483647|--context 2147483647 of 4 KV heads of --head-dim 32 (blocks of --block-tokens 64): cannot allocate",
       "--threads|100000|--threads must be in [1, 1024], got 100000",
+      "--kv-heads|2|--kv-heads 2 has no effect unless --layout is gqa",
+      "--head-dim|2147483647|--query-heads 4 x --head-dim 2147483647 is more floats per query than an array holds",
       "--kernel|fast|--kernel must be scalar, simd or best, got 'fast'"})
   void badInputExitsTwoWithOneLineNamingIt(String option, String value, String message) {
     CliRun run = share(option, value);
