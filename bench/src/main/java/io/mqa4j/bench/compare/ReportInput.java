@@ -115,6 +115,14 @@ public final class ReportInput {
       throw new IllegalArgumentException(firstLine(e.getOriginalMessage()));
     }
     checkRows(report.rows());
+    RooflineFigures roofline = report.roofline();
+    if (roofline != null) {
+      positive("roofline: ", "readGBps", roofline.readGBps());
+      positive("roofline: ", "fmaGflops", roofline.fmaGflops());
+      positive("roofline: ", "readGBpsOneThread", roofline.readGBpsOneThread());
+      positive("roofline: ", "fmaGflopsOneThread", roofline.fmaGflopsOneThread());
+      atLeast("roofline: ", "threads", roofline.threads(), 1);
+    }
     return report;
   }
 
@@ -170,14 +178,29 @@ public final class ReportInput {
     if (r.dtype() == null) {
       throw new IllegalArgumentException(where + "dtype is null");
     }
+    KvType type;
     try {
-      KvType.parse(r.dtype());
+      type = KvType.parse(r.dtype());
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(where + "dtype: " + e.getMessage());
     }
     atLeast(where, "queryHeads", r.queryHeads(), 1);
     atLeast(where, "kvHeads", r.kvHeads(), 1);
     atLeast(where, "headDim", r.headDim(), 1);
+    // The layout and the head counts must tell the same story, or the MHA comparison is false.
+    boolean heads = switch (r.layout()) {
+      case "mha" -> r.kvHeads() == r.queryHeads();
+      case "mqa" -> r.kvHeads() == 1;
+      default -> r.queryHeads() % r.kvHeads() == 0;
+    };
+    if (!heads) {
+      throw new IllegalArgumentException(where + "kvHeads " + r.kvHeads() + " does not fit layout "
+          + r.layout() + " with queryHeads " + r.queryHeads());
+    }
+    if (!type.supportsHeadDim(r.headDim())) {
+      throw new IllegalArgumentException(where + "headDim " + r.headDim() + " cannot be stored as "
+          + type.label());
+    }
     atLeast(where, "context", r.context(), 1);
     atLeast(where, "threads", r.threads(), 1);
     atLeast(where, "samples", r.samples(), 0);
@@ -187,6 +210,10 @@ public final class ReportInput {
     positive(where, "microsPerStep", r.microsPerStep());
     positive(where, "microsP10", r.microsP10());
     positive(where, "microsP90", r.microsP90());
+    if (!(r.microsP10() <= r.microsPerStep() && r.microsPerStep() <= r.microsP90())) {
+      throw new IllegalArgumentException(where + "microsP10 " + r.microsP10() + ", microsPerStep "
+          + r.microsPerStep() + " and microsP90 " + r.microsP90() + " must be in that order");
+    }
     positive(where, "tokensPerSec", r.tokensPerSec());
     positive(where, "gbPerSec", r.gbPerSec());
     positive(where, "gflopsPerSec", r.gflopsPerSec());

@@ -78,7 +78,9 @@ class ReportCommandTest {
       "queryHeads|0|row 2 of 3: queryHeads must be >= 1, got 0",
       "kvBytesPerToken|0|row 2 of 3: kvBytesPerToken must be >= 1, got 0",
       "speedupVsMha|-2|row 2 of 3: speedupVsMha must be > 0, got -2.0",
-      "colour|\"red\"|row 2 of 3: unknown field 'colour'"})
+      "colour|\"red\"|row 2 of 3: unknown field 'colour'",
+      "kvHeads|5|row 2 of 3: kvHeads 5 does not fit layout",
+      "microsP10|9e9|row 2 of 3: microsP10 9.0E9, microsPerStep"})
   void badRowIsRefusedByFileRowFieldAndValueBeforeWriting(String field, String value, String message)
       throws IOException {
     Path file = resultsWith(field, value);
@@ -221,6 +223,18 @@ class ReportCommandTest {
     Path badJmh = jmh("jmh.json", PARAMS, "\"score\": -1.0");
     assertEquals(2, CliRun.of("report", badJmh.toString(), "--out", good.toString()).exitCode());
     assertSame(before, snapshot(good));
+  }
+
+  @Test
+  void aRooflineThatCannotBeIsRefused() throws IOException {
+    ObjectNode root = (ObjectNode) JSON.readTree(goodResults().toFile());
+    root.set("roofline", JSON.readTree("""
+        {"readGBps": -1, "fmaGflops": 400, "readGBpsOneThread": 20, "fmaGflopsOneThread": 200,
+         "threads": 2, "speciesBits": 512}"""));
+    Path file = Files.writeString(dir.resolve("bad-roofline.json"), JSON.writeValueAsString(root));
+    assertRefused(CliRun.of("report", file.toString(), "--out", dir.resolve("out").toString()),
+        file + ": roofline: readGBps must be > 0, got -1.0");
+    assertFalse(Files.exists(dir.resolve("out")));
   }
 
   @Test
