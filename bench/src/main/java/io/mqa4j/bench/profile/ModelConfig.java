@@ -102,7 +102,7 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     Field heads = positive(required(c, "num_attention_heads", "n_head"));
     Field layers = positive(required(c, "num_hidden_layers", "n_layer", "num_layers"));
     Field kv = positive(optionalInt(c, "num_key_value_heads", "num_kv_heads"));
-    boolean multiQuery = c.path("multi_query").asBoolean(false);
+    boolean multiQuery = flag(c, "multi_query", false);
     if (multiQuery && kv != null && kv.value != 1) {
       throw new IllegalArgumentException("multi_query is true but " + kv.name + " is " + kv.value);
     }
@@ -127,31 +127,38 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     int window = 0;
     int slidingLayers = 0;
     JsonNode sw = c.get("sliding_window");
-    boolean useSliding = c.path("use_sliding_window").asBoolean(true);
+    boolean useSliding = flag(c, "use_sliding_window", true);
     if (sw != null && !sw.isNull() && useSliding) {
       if (!sw.canConvertToInt() || sw.asInt() <= 0) {
         throw new IllegalArgumentException("sliding_window must be a positive integer, got " + sw);
       }
       window = sw.asInt();
       JsonNode types = c.get("layer_types");
+      if (types != null && !types.isNull() && !types.isArray()) {
+        throw new IllegalArgumentException("layer_types must be a list of layer kinds, got " + types);
+      }
       if (types != null && types.isArray()) {
         if (types.size() != layers.value) {
           throw new IllegalArgumentException("layer_types has " + types.size() + " entries but "
               + layers.name + " is " + layers.value);
         }
         for (Iterator<JsonNode> it = types.elements(); it.hasNext(); ) {
-          if (it.next().asText().contains("sliding")) {
+          JsonNode kind = it.next();
+          if (!kind.isTextual()) {
+            throw new IllegalArgumentException("layer_types must hold strings, got " + kind);
+          }
+          if (kind.asText().contains("sliding")) {
             slidingLayers++;
           }
         }
-      } else if (c.path("model_type").asText("").startsWith("gemma2")) {
+      } else if (text(c, "model_type").startsWith("gemma2")) {
         slidingLayers = (layers.value + 1) / 2; // Gemma 2 alternates, starting with a sliding layer
       } else {
         slidingLayers = layers.value;
       }
     }
     Field maxContext = positive(optionalInt(c, "max_position_embeddings", "n_positions", "seq_length"));
-    KvType dtype = switch (c.path("torch_dtype").asText("float16").toLowerCase(Locale.ROOT)) {
+    KvType dtype = switch ((c.has("torch_dtype") ? text(c, "torch_dtype") : "float16").toLowerCase(Locale.ROOT)) {
       case "float32" -> KvType.F32;
       case "bfloat16" -> KvType.BF16;
       case "float16" -> KvType.F16;
@@ -160,6 +167,30 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     };
     return new ModelConfig(name, layers.value, heads.value, kvHeads, headDim, window, slidingLayers,
         maxContext == null ? 4096 : maxContext.value, dtype);
+  }
+
+  /** A true/false field; absent or null gives {@code absent}; anything else is refused. */
+  private static boolean flag(JsonNode c, String name, boolean absent) {
+    JsonNode v = c.get(name);
+    if (v == null || v.isNull()) {
+      return absent;
+    }
+    if (!v.isBoolean()) {
+      throw new IllegalArgumentException(name + " must be true or false, got " + v);
+    }
+    return v.booleanValue();
+  }
+
+  /** A string field; absent or null gives "". */
+  private static String text(JsonNode c, String name) {
+    JsonNode v = c.get(name);
+    if (v == null || v.isNull()) {
+      return "";
+    }
+    if (!v.isTextual()) {
+      throw new IllegalArgumentException(name + " must be a string, got " + v);
+    }
+    return v.asText();
   }
 
   /** An integer field of a config, under the name the file gives it. */

@@ -147,7 +147,12 @@ class ProfileCommandTest {
       "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"hidden_size\": -64}|hidden_size must be positive, got -64",
       "{\"num_attention_heads\": 4, \"num_kv_heads\": 0, \"num_hidden_layers\": 2, \"head_dim\": 8}|num_kv_heads must be positive, got 0",
       "{\"num_attention_heads\": 4, \"num_kv_heads\": 3, \"num_hidden_layers\": 2, \"head_dim\": 8}|num_kv_heads=3 must divide num_attention_heads=4",
-      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 3000000000, \"head_dim\": 8}|num_hidden_layers=3000000000 is more than 2147483647"})
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 3000000000, \"head_dim\": 8}|num_hidden_layers=3000000000 is more than 2147483647",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"multi_query\": \"yes\"}|multi_query must be true or false, got \"yes\"",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"sliding_window\": 16, \"use_sliding_window\": \"no\"}|use_sliding_window must be true or false, got \"no\"",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"sliding_window\": 16, \"layer_types\": \"sliding\"}|layer_types must be a list of layer kinds, got \"sliding\"",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"sliding_window\": 16, \"layer_types\": [1, 2]}|layer_types must hold strings, got 1",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"sliding_window\": 16, \"model_type\": 5}|model_type must be a string, got 5"})
   void badConfigsNameTheField(String json, String message) throws IOException {
     Path config = Files.writeString(dir.resolve("config.json"), json);
     CliRun run = CliRun.of("profile", "--config", config.toString(), "--no-files");
