@@ -58,7 +58,7 @@ class ReportCommandTest {
     }
   }
 
-  // Bugs 1 and 2: every field of every row is checked, by file, row, field and value, and nothing is written.
+  // Every field of every row is checked, by file, row, field and value, and nothing is written.
   @ParameterizedTest(name = "{0}={1}")
   @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
       "phase|null|row 2 of 3: phase is null",
@@ -117,7 +117,7 @@ class ReportCommandTest {
       + "\"layout\": \"mqa\", \"queryHeads\": \"32\", \"threads\": \"2\", \"dtype\": \"f32\"";
   private static final String METRIC = "\"score\": 10.0, \"scoreUnit\": \"us/op\", \"rawData\": [[9.0, 10.0, 11.0]]";
 
-  // Bugs 2 and 4: JMH scores and params are checked, and every message names the file and benchmark.
+  // JMH scores and params are checked, and every message names the file and benchmark.
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
       "score 0|-|\"score\": 0.0, \"scoreUnit\": \"us/op\"|primaryMetric.score must be > 0, got 0.0",
@@ -152,7 +152,7 @@ class ReportCommandTest {
     assertTrue(run.out().contains("10.00x"), run.out());
   }
 
-  // Bug 5: an empty or shapeless results file gets a message of ours, not Jackson's internals.
+  // An empty or shapeless results file gets a message of ours, not Jackson's internals.
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', quoteCharacter = '`', value = {
       "{\"rows\":[]}|rows is empty: no decode or prefill results",
@@ -203,7 +203,7 @@ class ReportCommandTest {
     before.forEach((name, bytes) -> assertArrayEquals(bytes, after.get(name), name));
   }
 
-  // Bug 3: a failing report leaves a good --out exactly as it was.
+  // A failing report leaves a good --out exactly as it was.
   @Test
   void failingReportLeavesAGoodReportDirectoryAsItWas() throws IOException {
     // Every bad input is made first: resultsWith writes the good report again, with a new time.
@@ -268,7 +268,7 @@ class ReportCommandTest {
     assertTrue(md.contains(file.toString()) && !md.contains("decode-latency.png"), md);
   }
 
-  // Bug 6: compare --from refuses options that measure, and bad values whatever else is given.
+  // compare --from refuses options that measure, and bad values whatever else is given.
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
       "--contexts -5 --phase bogus|--phase must be decode, prefill or both, got 'bogus'",
