@@ -166,8 +166,19 @@ public final class ReportInput {
    * and positive finite times, rates and sizes (the charts are logarithmic).
    */
   public static void checkRows(List<Row> rows) {
+    java.util.Map<List<Object>, Integer> seen = new java.util.HashMap<>();
     for (int i = 0; i < rows.size(); i++) {
-      checkRow(rows.get(i), "row " + (i + 1) + " of " + rows.size() + ": ");
+      Row r = rows.get(i);
+      String where = "row " + (i + 1) + " of " + rows.size() + ": ";
+      checkRow(r, where);
+      // Two timings of one case: the table and the MHA comparison would each keep only one.
+      Integer first = seen.putIfAbsent(List.of(r.phase(), r.layout(), r.queryHeads(), r.kvHeads(),
+          r.headDim(), r.context(), r.kernel(), r.dtype(), r.threads()), i + 1);
+      if (first != null) {
+        throw new IllegalArgumentException(where + "measures the same case as row " + first + " ("
+            + r.phase() + " " + r.layout() + " " + r.kernel() + " " + r.dtype() + " at " + r.context()
+            + " keys)");
+      }
     }
   }
 

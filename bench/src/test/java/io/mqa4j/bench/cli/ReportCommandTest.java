@@ -226,6 +226,17 @@ class ReportCommandTest {
   }
 
   @Test
+  void aRowRepeatingAnotherIsRefused() throws IOException {
+    ObjectNode root = (ObjectNode) JSON.readTree(goodResults().toFile());
+    com.fasterxml.jackson.databind.node.ArrayNode rows = (com.fasterxml.jackson.databind.node.ArrayNode) root.get("rows");
+    rows.add(rows.get(0).deepCopy());
+    Path file = Files.writeString(dir.resolve("twice.json"), JSON.writeValueAsString(root));
+    assertRefused(CliRun.of("report", file.toString(), "--out", dir.resolve("out").toString()),
+        file + ": row " + rows.size() + " of " + rows.size() + ": measures the same case as row 1");
+    assertFalse(Files.exists(dir.resolve("out")));
+  }
+
+  @Test
   void aRooflineThatCannotBeIsRefused() throws IOException {
     ObjectNode root = (ObjectNode) JSON.readTree(goodResults().toFile());
     root.set("roofline", JSON.readTree("""
