@@ -144,13 +144,13 @@ final class AttendCommand implements Callable<Integer> {
   private AttentionOptions options(AttentionShape shape) throws IOException {
     AttentionOptions options = AttentionOptions.defaults().withCausal(causal);
     if (scale != null && !(Float.isFinite(scale) && scale > 0)) {
-      throw new BadInputException("--scale must be finite and > 0, got " + scale);
+      throw new BadInputException("--scale must be finite and > 0 as a float, got " + given("--scale", scale));
     }
     if (window != null && window < 1) {
       throw new BadInputException("--window must be >= 1, got " + window);
     }
     if (softCap != null && !(Float.isFinite(softCap) && softCap > 0)) {
-      throw new BadInputException("--softcap must be finite and > 0, got " + softCap);
+      throw new BadInputException("--softcap must be finite and > 0 as a float, got " + given("--softcap", softCap));
     }
     if (scale != null) {
       options = options.withScale(scale);
@@ -174,6 +174,14 @@ final class AttendCommand implements Callable<Integer> {
     }
     options.checkAgainst(shape);
     return options;
+  }
+
+  /** The value as typed, with what it became as a float when that differs (1e-50 is 0.0). */
+  private String given(String option, Float parsed) {
+    var matched = spec.commandLine().getParseResult().matchedOption(option);
+    String typed = matched == null || matched.originalStringValues().isEmpty() ? String.valueOf(parsed)
+        : matched.originalStringValues().getLast();
+    return typed.equals(String.valueOf(parsed)) ? typed : typed + " (" + parsed + ")";
   }
 
   private static void requireRank(String option, Path file, Npy.Array a, int rank, String layout) {
