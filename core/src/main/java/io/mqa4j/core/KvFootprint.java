@@ -12,6 +12,13 @@ package io.mqa4j.core;
  */
 public record KvFootprint(int kvHeads, int headDim, KvType type, int blockTokens) {
 
+  /** A byte count of the footprint is more than a {@code long} holds. */
+  public static final class TooLargeException extends IllegalArgumentException {
+    TooLargeException(String message) {
+      super(message);
+    }
+  }
+
   public KvFootprint {
     if (kvHeads <= 0) {
       throw new IllegalArgumentException("kvHeads must be positive, got " + kvHeads);
@@ -25,7 +32,7 @@ public record KvFootprint(int kvHeads, int headDim, KvType type, int blockTokens
       // Every per-token and per-block figure below then fits in a long.
       Math.multiplyExact(2 * Math.multiplyExact(type.headBytes(headDim), (long) kvHeads), (long) blockTokens);
     } catch (ArithmeticException e) {
-      throw new IllegalArgumentException("a block of blockTokens=" + blockTokens + " tokens of kvHeads="
+      throw new TooLargeException("a block of blockTokens=" + blockTokens + " tokens of kvHeads="
           + kvHeads + " heads of headDim=" + headDim + " " + type.label() + " is more bytes than a long holds");
     }
   }
@@ -75,7 +82,7 @@ public record KvFootprint(int kvHeads, int headDim, KvType type, int blockTokens
     try {
       return Math.multiplyExact(count, each);
     } catch (ArithmeticException e) {
-      throw new IllegalArgumentException("tokens=" + tokens + " is more bytes than a long holds ("
+      throw new TooLargeException("tokens=" + tokens + " is more bytes than a long holds ("
           + each + " bytes per " + (count == tokens ? "token" : "block") + ")");
     }
   }

@@ -156,15 +156,15 @@ public final class PagedKvCache implements AutoCloseable {
         throw new IllegalArgumentException("kvHeads * headDim must fit in an int, got kvHeads="
             + kvHeads + " * headDim=" + headDim + " = " + tokenFloats);
       }
+      // A block's keys (or values), within a quarter of a long so padding and the K + V pair
+      // (here and in KvFootprint.blockBytes) cannot wrap.
+      long half = 0;
       if (kvHeads > 0 && headDim > 0 && blockTokens > 0) { // else the footprint says what is wrong
-        // A block's keys (or values), within a quarter of a long so padding and the K + V pair
-        // (here and in KvFootprint.blockBytes) cannot wrap.
         long tokenBytes = type.headBytes(headDim) * kvHeads;
-        long half = Long.MAX_VALUE;
         try {
           half = Math.multiplyExact(tokenBytes, (long) blockTokens);
         } catch (ArithmeticException e) {
-          // reported below
+          half = Long.MAX_VALUE; // reported below
         }
         if (half > Long.MAX_VALUE / 4) {
           throw new IllegalArgumentException("blockTokens=" + blockTokens + " tokens of "
@@ -173,7 +173,6 @@ public final class PagedKvCache implements AutoCloseable {
         }
       }
       KvFootprint footprint = new KvFootprint(kvHeads, headDim, type, blockTokens);
-      long half = footprint.tokenBytes() * blockTokens;
       long blockStride = 2 * stride(half);
       if (capacityUnit == null) {
         throw new IllegalArgumentException(

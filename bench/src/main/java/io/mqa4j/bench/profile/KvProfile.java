@@ -8,9 +8,9 @@ import java.util.List;
 /**
  * KV-cache memory of a model at a context, batch and tensor-parallel degree, for the model as
  * configured and for its MHA, GQA and MQA variants. Every byte count is {@link KvFootprint}'s
- * arithmetic, the one {@link io.mqa4j.core.PagedKvCache} accounts with, done with checked
- * products and sums: a figure beyond {@link Long#MAX_VALUE} is a {@link TooLargeException}, never a
- * wrapped-around number.
+ * arithmetic, the one {@link io.mqa4j.core.PagedKvCache} accounts with, summed over the layers
+ * with checked products and sums: a figure beyond {@link Long#MAX_VALUE} is a
+ * {@link TooLargeException}, never a wrapped-around number.
  */
 public final class KvProfile {
   private KvProfile() {}
@@ -158,55 +158,30 @@ public final class KvProfile {
     int perRank = kvHeadsPerRank(kv, tensorParallel);
     int replication = kv >= tensorParallel ? 1 : (tensorParallel + kv - 1) / kv;
     try {
-      Layer layer = new Layer(new KvFootprint(kv, m.headDim(), type, blockTokens));
-      Layer rankLayer = new Layer(new KvFootprint(perRank, m.headDim(), type, blockTokens));
+      KvFootprint layer = new KvFootprint(kv, m.headDim(), type, blockTokens);
+      KvFootprint rankLayer = new KvFootprint(perRank, m.headDim(), type, blockTokens);
       Usage all = usage(m, layer, context);
       long allocated = Math.multiplyExact(batch, all.allocated);
-      return new Variant(layout, label, kv, Math.multiplyExact(m.layers(), layer.bytesPerToken),
+      return new Variant(layout, label, kv, Math.multiplyExact(m.layers(), layer.bytesPerToken()),
           all.held, allocated, allocated - Math.multiplyExact(batch, all.held),
           Math.multiplyExact(batch, allocated(m, rankLayer, context)), perRank, replication, all.read,
           fits(m, rankLayer, batch, GIB_24), fits(m, rankLayer, batch, GIB_80));
-    } catch (ArithmeticException e) {
+    } catch (ArithmeticException | KvFootprint.TooLargeException e) {
       throw new TooLargeException(label, kv);
-    }
-  }
-
-  /**
-   * {@link KvFootprint}'s arithmetic with every product checked: one layer's bytes per token and
-   * per block, and its bytes in whole blocks for a sequence. Throws {@link ArithmeticException}
-   * past {@link Long#MAX_VALUE}.
-   */
-  private static final class Layer {
-    final KvFootprint footprint;
-    final long bytesPerToken;
-    final long blockBytes;
-
-    Layer(KvFootprint f) {
-      footprint = f;
-      bytesPerToken = Math.multiplyExact(2, Math.multiplyExact(f.type().headBytes(f.headDim()), f.kvHeads()));
-      blockBytes = Math.multiplyExact(f.blockTokens(), bytesPerToken);
-    }
-
-    long allocatedBytes(long tokens) {
-      return Math.multiplyExact(footprint.blocksFor(tokens), blockBytes);
-    }
-
-    long tokenBytes(long tokens) {
-      return Math.multiplyExact(tokens, bytesPerToken);
     }
   }
 
   /** Bytes one sequence holds, occupies in blocks, and reads per decode step, over all layers. */
   private record Usage(long held, long allocated, long read) {}
 
-  private static Usage usage(ModelConfig m, Layer layer, long context) {
+  private static Usage usage(ModelConfig m, KvFootprint layer, long context) {
     // A decode step reads each cached row once: what the sequence holds.
-    long held = layers(m, layer::tokenBytes, context);
+    long held = layers(m, layer::decodeBytesRead, context);
     return new Usage(held, allocated(m, layer, context), held);
   }
 
   /** Bytes one sequence of {@code context} tokens occupies in whole blocks, over all layers. */
-  private static long allocated(ModelConfig m, Layer layer, long context) {
+  private static long allocated(ModelConfig m, KvFootprint layer, long context) {
     return layers(m, layer::allocatedBytes, context);
   }
 
@@ -223,7 +198,7 @@ public final class KvProfile {
    * The longest context whose batch fits in {@code device} bytes, up to 2^31 - 1 tokens; 0 when not
    * even one token fits. A context whose bytes overflow a {@code long} does not fit.
    */
-  private static long fits(ModelConfig m, Layer layer, int batch, long device) {
+  private static long fits(ModelConfig m, KvFootprint layer, int batch, long device) {
     long lo = 0;
     long hi = Integer.MAX_VALUE;
     while (lo < hi) {
@@ -237,10 +212,10 @@ public final class KvProfile {
     return lo;
   }
 
-  private static boolean fitsIn(ModelConfig m, Layer layer, int batch, long context, long device) {
+  private static boolean fitsIn(ModelConfig m, KvFootprint layer, int batch, long context, long device) {
     try {
       return Math.multiplyExact(batch, allocated(m, layer, context)) <= device;
-    } catch (ArithmeticException e) {
+    } catch (ArithmeticException | KvFootprint.TooLargeException e) {
       return false;
     }
   }
@@ -253,7 +228,7 @@ public final class KvProfile {
   public static double allocatedGiBAt(ModelConfig m, KvType type, int blockTokens, int batch,
       int kvHeads, long context) {
     KvFootprint f = new KvFootprint(kvHeads, m.headDim(), type, blockTokens);
-    double blockBytes = 2.0 * type.headBytes(m.headDim()) * kvHeads * blockTokens;
+    double blockBytes = f.blockBytes();
     long slidingTokens = m.slidingWindow() > 0 ? Math.min(context, m.slidingWindow()) : context;
     double blocks = (double) (m.layers() - m.slidingLayers()) * f.blocksFor(context)
         + (double) m.slidingLayers() * f.blocksFor(slidingTokens);
