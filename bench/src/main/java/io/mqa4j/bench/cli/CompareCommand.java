@@ -1,5 +1,6 @@
 package io.mqa4j.bench.cli;
 
+import com.fasterxml.jackson.core.JacksonException;
 import io.mqa4j.bench.compare.CompareReport;
 import io.mqa4j.bench.compare.CompareRun;
 import io.mqa4j.bench.compare.CompareSettings;
@@ -27,6 +28,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -122,6 +124,11 @@ final class CompareCommand implements Callable<Integer> {
       return ReportCommand.report(from, out, noFiles, json, stdout, spec.commandLine().getErr());
     }
     if (workerSettings != null) {
+      for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+        if (!o.longestName().equals("--worker-settings")) {
+          GivenOptions.refuse(spec, o.longestName(), "with --worker-settings, which carries every setting");
+        }
+      }
       return work(stdout);
     }
     CompareSettings settings = settings();
@@ -201,7 +208,7 @@ final class CompareCommand implements Callable<Integer> {
 
   /** The child's side of {@link #forked}: measure, report progress on stderr, rows on stdout. */
   private int work(PrintWriter stdout) throws Exception {
-    CompareSettings settings = ReportFiles.json().readValue(workerSettings, CompareSettings.class);
+    CompareSettings settings = workerSettings();
     java.io.PrintStream err = System.err;
     List<Row> rows = new CompareRun(settings).run(null, new CompareRun.Listener() {
       private String label;
@@ -220,6 +227,21 @@ final class CompareCommand implements Callable<Integer> {
     stdout.println(ReportFiles.json().writeValueAsString(rows));
     stdout.flush();
     return 0;
+  }
+
+  /**
+   * The settings a parent compare handed this child. The option is internal, but a person can
+   * still type it: anything a parent would never send is refused naming the option.
+   */
+  private CompareSettings workerSettings() {
+    try {
+      return ReportFiles.json().readValue(workerSettings, CompareSettings.class);
+    } catch (JacksonException e) {
+      Throwable cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
+      String reason = cause == e ? e.getOriginalMessage() : cause.getMessage();
+      throw new BadInputException("--worker-settings (internal: the settings a parent compare "
+          + "hands its child JVM) are not valid settings: " + reason);
+    }
   }
 
   /** The options that only matter to a run that measures: with --from they have no effect. */

@@ -1,6 +1,9 @@
 package io.mqa4j.bench.compare;
 
+import io.mqa4j.core.AttentionKernels;
+import io.mqa4j.core.KvType;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * What {@code mqa compare} measures.
@@ -26,12 +29,68 @@ public record CompareSettings(List<String> phases, List<Integer> decodeContexts,
     int maxScalarPrefill, int blockTokens, StepTimer.Budget budget) {
 
   public CompareSettings {
-    phases = List.copyOf(phases);
-    decodeContexts = List.copyOf(decodeContexts);
-    prefillContexts = List.copyOf(prefillContexts);
-    layouts = List.copyOf(layouts);
-    kernels = List.copyOf(kernels);
-    dtypes = List.copyOf(dtypes);
+    phases = List.copyOf(present("phases", phases));
+    decodeContexts = List.copyOf(present("decodeContexts", decodeContexts));
+    prefillContexts = List.copyOf(present("prefillContexts", prefillContexts));
+    layouts = List.copyOf(present("layouts", layouts));
+    kernels = List.copyOf(present("kernels", kernels));
+    dtypes = List.copyOf(present("dtypes", dtypes));
+    Objects.requireNonNull(budget, "budget");
+    check(phases, "phases", List.of("decode", "prefill"));
+    check(layouts, "layouts", List.of("mha", "gqa", "mqa"));
+    check(kernels, "kernels", List.of("scalar", "simd"));
+    for (List<Integer> contexts : List.of(decodeContexts, prefillContexts)) {
+      for (int c : contexts) {
+        atLeast(contexts == decodeContexts ? "decodeContexts" : "prefillContexts", c, 1);
+      }
+    }
+    atLeast("queryHeads", queryHeads, 1);
+    atLeast("gqaKvHeads", gqaKvHeads, 1);
+    atLeast("headDim", headDim, 1);
+    if (layouts.contains("gqa") && queryHeads % gqaKvHeads != 0) {
+      throw new IllegalArgumentException("gqaKvHeads must divide queryHeads " + queryHeads
+          + ", got " + gqaKvHeads);
+    }
+    if (dtypes.isEmpty()) {
+      throw new IllegalArgumentException("dtypes must name at least one type");
+    }
+    for (String d : dtypes) {
+      KvType type = KvType.parse(d);
+      if (!type.supportsHeadDim(headDim)) {
+        throw new IllegalArgumentException("dtypes " + d + " needs headDim to be a multiple of "
+            + KvType.Q8_0_BLOCK + ", got " + headDim);
+      }
+    }
+    if (threads < 1 || threads > AttentionKernels.MAX_THREADS) {
+      throw new IllegalArgumentException("threads must be in [1, " + AttentionKernels.MAX_THREADS
+          + "], got " + threads);
+    }
+    atLeast("maxScalarPrefill", maxScalarPrefill, 0);
+    atLeast("blockTokens", blockTokens, 1);
+  }
+
+  private static <T> List<T> present(String name, List<T> list) {
+    if (list == null) {
+      throw new IllegalArgumentException(name + " is missing");
+    }
+    return list;
+  }
+
+  private static void check(List<String> given, String name, List<String> allowed) {
+    if (given.isEmpty()) {
+      throw new IllegalArgumentException(name + " must name at least one of " + allowed);
+    }
+    for (String g : given) {
+      if (!allowed.contains(g)) {
+        throw new IllegalArgumentException(name + " must be among " + allowed + ", got '" + g + "'");
+      }
+    }
+  }
+
+  private static void atLeast(String name, int value, int least) {
+    if (value < least) {
+      throw new IllegalArgumentException(name + " must be >= " + least + ", got " + value);
+    }
   }
 
   /** KV heads of {@code layout} under these settings. */

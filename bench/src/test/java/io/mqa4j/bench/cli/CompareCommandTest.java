@@ -3,10 +3,15 @@ package io.mqa4j.bench.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.mqa4j.bench.compare.CompareSettings;
+import io.mqa4j.bench.compare.ReportFiles;
+import io.mqa4j.bench.compare.StepTimer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@code mqa compare} and {@code mqa report}: options, errors, JSON shape, files. */
 class CompareCommandTest {
@@ -107,6 +113,38 @@ class CompareCommandTest {
     assertTrue(run.oneErrorLine(), run.err());
     assertTrue(run.err().contains(message), run.err());
     assertFalse(Files.exists(dir.resolve("r")), "nothing written");
+  }
+
+  @Test
+  void workerSettingsTakeNoOtherOption() {
+    CliRun run = CliRun.of("compare", "--quick", "--worker-settings", "{}");
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.err().contains("--quick has no effect with --worker-settings"), run.err());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"{bad|--worker-settings (internal",
+      "{}|phases is missing",
+      "LAYOUTS|layouts must be among [mha, gqa, mqa], got 'xqa'",
+      "THREADS|threads must be in [1, 1024], got 0"})
+  void workerSettingsAParentWouldNeverSendAreRefused(String spec) throws IOException {
+    String[] parts = spec.split("\\|");
+    ObjectMapper json = ReportFiles.json();
+    String valid = json.writeValueAsString(new CompareSettings(List.of("decode"), List.of(64),
+        List.of(64), 4, 2, 32, List.of("mqa"), List.of("simd"), List.of("f32"), 1, 0, 16,
+        StepTimer.Budget.QUICK));
+    ObjectNode changed = (ObjectNode) json.readTree(valid);
+    String settings = switch (parts[0]) {
+      case "LAYOUTS" -> json.writeValueAsString(changed.set("layouts", json.createArrayNode().add("xqa")));
+      case "THREADS" -> json.writeValueAsString(changed.put("threads", 0));
+      default -> parts[0];
+    };
+    assertNotEquals(valid, settings, "the case changed the settings");
+    CliRun run = CliRun.of("compare", "--worker-settings", settings);
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.oneErrorLine(), run.err());
+    assertTrue(run.err().contains("--worker-settings"), run.err());
+    assertTrue(run.err().contains(parts[1]), run.err());
   }
 
   @Test
