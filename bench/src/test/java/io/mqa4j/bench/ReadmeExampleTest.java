@@ -76,6 +76,25 @@ class ReadmeExampleTest {
     assertShown(source, readme, "README KV cache example", second);
   }
 
+  @Test
+  void readmeFencesPairUp() throws java.io.IOException {
+    // A stray fence turns the prose after it into code; every fence that opens a block must be
+    // closed by a bare one before the next fence with a language opens.
+    java.util.List<String> lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of("../README.md"));
+    boolean open = false;
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i).strip();
+      if (!line.startsWith("```")) {
+        continue;
+      }
+      if (open) {
+        assertEquals("```", line, "README.md line " + (i + 1) + " must close the block before it");
+      }
+      open = !open;
+    }
+    org.junit.jupiter.api.Assertions.assertFalse(open, "README.md ends inside a code block");
+  }
+
   /** The code between the test's markers named {@code marker} ends the README block at {@code at}. */
   private static void assertShown(String source, String readme, String marker, int at) {
     String snippet = source.substring(source.indexOf("// --- " + marker + " starts"),

@@ -10,6 +10,8 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -26,6 +28,7 @@ import picocli.CommandLine.Model.CommandSpec;
             + " (('q', (4, 32, 128)), ('k', (64, 8, 128)), ('v', (64, 8, 128)))]\"",
         "  ./mqa attend --q q.npy --k k.npy --v v.npy --out o.npy --causal --kernel simd"})
 final class AttendCommand implements Callable<Integer> {
+  private static final Logger LOG = LoggerFactory.getLogger(AttendCommand.class);
 
   @Spec
   CommandSpec spec;
@@ -80,6 +83,7 @@ final class AttendCommand implements Callable<Integer> {
       GivenOptions.refuse(spec, "--threads", "with --kernel scalar: it runs on one thread");
     }
     AttentionKernel attention = Kernels.byName(kernel, threads);
+    LOG.info("kernel: {}", attention.description());
     String cacheType = cache.strip().toLowerCase(java.util.Locale.ROOT);
     KvType kvType = cacheType.equals("none") ? null : Kernels.kvType("--cache", cacheType);
     checkOutput();
@@ -115,6 +119,7 @@ final class AttendCommand implements Callable<Integer> {
     AttentionOptions options = options(shape);
 
     float[] o = new float[numQueries * queryHeads * headDim];
+    long start = System.nanoTime();
     if (kvType == null) {
       attention.prefill(shape, options, numQueries, numKeys, qa.data(), 0, ka.data(), 0,
           va.data(), 0, o, 0);
@@ -124,6 +129,10 @@ final class AttendCommand implements Callable<Integer> {
             MemorySegment.ofArray(o));
       }
     }
+    LOG.info("{} queries over {} keys, {} query heads over {} KV heads of {}, K and V {}: {} ms (one cold call: the JIT has not compiled the kernel yet)",
+        numQueries, numKeys, queryHeads, kvHeads, headDim,
+        kvType == null ? "f32 arrays" : "through a " + kvType.label() + " paged cache",
+        String.format(java.util.Locale.ROOT, "%.2f", (System.nanoTime() - start) / 1e6));
     try {
       Npy.write(out, new int[] {numQueries, queryHeads, headDim}, o);
     } catch (IOException e) {

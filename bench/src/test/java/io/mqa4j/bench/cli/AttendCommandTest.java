@@ -139,6 +139,34 @@ class AttendCommandTest {
   }
 
   @Test
+  void verboseLogsTheKernelAndTheCallAndQuietLogsNothing() {
+    ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger)
+        org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    ch.qos.logback.classic.Level before = root.getLevel();
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> events =
+        new ch.qos.logback.core.read.ListAppender<>();
+    events.start();
+    root.addAppender(events);
+    root.setLevel(ch.qos.logback.classic.Level.WARN); // the shipped logback.xml's level
+    try {
+      String[] args = {"attend", "--q", fixture("q.npy"), "--k", fixture("k.npy"), "--v",
+          fixture("v.npy"), "--out", dir.resolve("o.npy").toString(), "--kernel", "scalar"};
+      assertEquals(0, CliRun.of(args).exitCode());
+      assertEquals(List.of(), events.list.stream().map(e -> e.getFormattedMessage()).toList(),
+          "quiet without -v");
+      String[] verbose = Stream.concat(Stream.of("-v"), Stream.of(args)).toArray(String[]::new);
+      assertEquals(0, CliRun.of(verbose).exitCode());
+      List<String> logged = events.list.stream().map(e -> e.getFormattedMessage()).toList();
+      assertTrue(logged.stream().anyMatch(m -> m.startsWith("kernel: scalar")), logged.toString());
+      assertTrue(logged.stream().anyMatch(m -> m.contains("queries over") && m.contains(" ms")),
+          logged.toString());
+    } finally {
+      root.detachAppender(events);
+      root.setLevel(before);
+    }
+  }
+
+  @Test
   void outputOverSomethingThatIsNotAFileIsRefusedAndLeftAlone() throws IOException {
     Path fifo = dir.resolve("pipe");
     Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).start();
