@@ -129,7 +129,8 @@ final class AttendCommand implements Callable<Integer> {
             MemorySegment.ofArray(o));
       }
     }
-    LOG.info("{} queries over {} keys, {} query heads over {} KV heads of {}, K and V {}: {} ms (one cold call: the JIT has not compiled the kernel yet)",
+    LOG.info("{} queries over {} keys, {} query heads over {} KV heads of {}, K and V {}: {} ms "
+        + "(one cold call: the JIT has not compiled the kernel yet)",
         numQueries, numKeys, queryHeads, kvHeads, headDim,
         kvType == null ? "f32 arrays" : "through a " + kvType.label() + " paged cache",
         String.format(java.util.Locale.ROOT, "%.2f", (System.nanoTime() - start) / 1e6));

@@ -3,7 +3,6 @@ package io.mqa4j.bench.compare;
 import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.KvType;
 import java.util.List;
-import java.util.Objects;
 
 /**
  * What {@code mqa compare} measures.
@@ -35,14 +34,21 @@ public record CompareSettings(List<String> phases, List<Integer> decodeContexts,
     layouts = List.copyOf(present("layouts", layouts));
     kernels = List.copyOf(present("kernels", kernels));
     dtypes = List.copyOf(present("dtypes", dtypes));
-    Objects.requireNonNull(budget, "budget");
+    if (budget == null) {
+      throw new IllegalArgumentException("budget is missing");
+    }
+    if (budget.measureNanos() < 1 || budget.minSamples() < 1) {
+      throw new IllegalArgumentException("budget must measure for > 0 ns and >= 1 sample, got "
+          + budget);
+    }
     check(phases, "phases", List.of("decode", "prefill"));
     check(layouts, "layouts", List.of("mha", "gqa", "mqa"));
     check(kernels, "kernels", List.of("scalar", "simd"));
-    for (List<Integer> contexts : List.of(decodeContexts, prefillContexts)) {
-      for (int c : contexts) {
-        atLeast(contexts == decodeContexts ? "decodeContexts" : "prefillContexts", c, 1);
-      }
+    for (int c : decodeContexts) {
+      atLeast("decodeContexts", c, 1);
+    }
+    for (int c : prefillContexts) {
+      atLeast("prefillContexts", c, 1);
     }
     atLeast("queryHeads", queryHeads, 1);
     atLeast("gqaKvHeads", gqaKvHeads, 1);

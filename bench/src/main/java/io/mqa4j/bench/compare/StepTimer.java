@@ -24,6 +24,16 @@ public final class StepTimer {
   /** How long to warm up and to measure. */
   public record Budget(long warmupNanos, int minWarmups, long measureNanos, int minSamples,
       int maxSamples) {
+    public Budget {
+      if (warmupNanos < 0 || minWarmups < 0 || measureNanos < 0 || minSamples < 0
+          || maxSamples < minSamples) {
+        throw new IllegalArgumentException("budget needs times and counts >= 0 and minSamples <= "
+            + "maxSamples, got warmupNanos " + warmupNanos + ", minWarmups " + minWarmups
+            + ", measureNanos " + measureNanos + ", minSamples " + minSamples + ", maxSamples "
+            + maxSamples);
+      }
+    }
+
     /** The default: enough for a stable median on a noisy machine, a few seconds at most per row. */
     public static final Budget NORMAL = new Budget(1_000_000_000L, 3, 700_000_000L, 9, 400);
     /** For {@code --quick}: a rough median fast. */

@@ -126,7 +126,8 @@ class CompareCommandTest {
   @ValueSource(strings = {"{bad|--worker-settings (internal",
       "{}|phases is missing",
       "LAYOUTS|layouts must be among [mha, gqa, mqa], got 'xqa'",
-      "THREADS|threads must be in [1, 1024], got 0"})
+      "THREADS|threads must be in [1, 1024], got 0",
+      "BUDGET|budget must measure for > 0 ns and >= 1 sample"})
   void workerSettingsAParentWouldNeverSendAreRefused(String spec) throws IOException {
     String[] parts = spec.split("\\|");
     ObjectMapper json = ReportFiles.json();
@@ -137,6 +138,8 @@ class CompareCommandTest {
     String settings = switch (parts[0]) {
       case "LAYOUTS" -> json.writeValueAsString(changed.set("layouts", json.createArrayNode().add("xqa")));
       case "THREADS" -> json.writeValueAsString(changed.put("threads", 0));
+      case "BUDGET" -> json.writeValueAsString(changed.set("budget",
+          ((ObjectNode) changed.get("budget")).put("minSamples", 0)));
       default -> parts[0];
     };
     assertNotEquals(valid, settings, "the case changed the settings");
