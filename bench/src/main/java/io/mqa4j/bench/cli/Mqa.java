@@ -67,6 +67,7 @@ public final class Mqa implements Runnable {
 
   /** Runs the command line with the given streams and returns the exit code. */
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    verbose = false; // set again by -v; one run's flag must not outlive it in a JVM that runs many
     CommandLine cli = new CommandLine(new Mqa());
     cli.setOut(out);
     cli.setErr(err);

@@ -16,4 +16,14 @@ class MqaTest {
     assertEquals("mqa: missing a command: compare, attend, roofline, share, profile or report"
         + " (see mqa --help)", run.err().strip());
   }
+
+  @Test
+  void verboseLastsOneRunOnly() {
+    CliRun loud = CliRun.of("share", "-v", "--rounds", "0");
+    assertEquals(2, loud.exitCode());
+    assertTrue(loud.err().lines().count() > 1, "-v adds the stack trace: " + loud.err());
+    CliRun quiet = CliRun.of("share", "--rounds", "0");
+    assertEquals(2, quiet.exitCode());
+    assertTrue(quiet.oneErrorLine(), "the next run without -v is one line again: " + quiet.err());
+  }
 }
