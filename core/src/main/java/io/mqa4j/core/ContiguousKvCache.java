@@ -151,6 +151,11 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
     }
   }
 
+  /** Whether {@link #close} has freed the memory; a kernel refuses to read a closed cache. */
+  public boolean isClosed() {
+    return closed;
+  }
+
   /** Frees the memory; a second call does nothing, and any other use afterwards throws. */
   @Override
   public synchronized void close() {

@@ -56,7 +56,7 @@ class ContiguousKvCacheTest {
     assertEquals(closed, assertThrows(IllegalStateException.class, () -> cache.keyBlock(0)).getMessage());
     assertEquals(closed, assertThrows(IllegalStateException.class, () -> cache.valueBlock(0)).getMessage());
     AttentionShape shape = new AttentionShape(1, 1, 2);
-    assertEquals(closed, assertThrows(IllegalStateException.class, () -> AttentionKernels.scalar()
+    assertEquals("kv: " + closed, assertThrows(IllegalStateException.class, () -> AttentionKernels.scalar()
         .decode(shape, AttentionOptions.defaults(), new float[2], 0, cache, new float[2], 0))
         .getMessage(), "a kernel given a closed cache");
   }

@@ -148,6 +148,102 @@ class KernelArgumentsTest {
     }
   }
 
+  @Test
+  void anOutputOverlappingAnInputIsRefused() {
+    float[] shared = new float[96];
+    assertFails(IllegalArgumentException.class, "out [0, 32) overlaps q [0, 32) of the same array",
+        () -> K.prefill(S, O, 1, 3, shared, 0, KV, 0, KV, 0, shared, 0));
+    assertFails(IllegalArgumentException.class, "out [40, 72) overlaps k [32, 80)",
+        () -> K.prefill(S, O, 1, 3, Q, 0, shared, 32, KV, 0, shared, 40));
+    assertFails(IllegalArgumentException.class, "overlaps v",
+        () -> K.decode(S, O, 3, Q, 0, KV, 0, shared, 0, shared, 47));
+    // Side by side in one array is fine.
+    K.prefill(S, O, 1, 3, shared, 0, KV, 0, KV, 0, shared, 32);
+    MemorySegment whole = seg(96);
+    assertFails(IllegalArgumentException.class, "out overlaps q in memory",
+        () -> K.prefill(S, O, 1, 3, whole.asSlice(0, 128), seg(48), seg(48), whole.asSlice(64, 128)));
+    try (ContiguousKvCache cache = new ContiguousKvCache(2, 8, 4)) {
+      cache.append(new float[16], 0, new float[16], 0);
+      assertFails(IllegalArgumentException.class, "out [8, 40) overlaps q [0, 32)",
+          () -> K.decode(S, O, shared, 0, cache, shared, 8));
+      assertFails(IllegalArgumentException.class, "out overlaps q in memory",
+          () -> K.decodeBatch(S, O, whole.asSlice(0, 256), new KvView[] {cache, cache},
+              whole.asSlice(128, 256)));
+    }
+    MemorySegment kv = seg(64);
+    KvView view = KvView.ofContiguous(2, 8, 3, kv, seg(48));
+    assertFails(IllegalArgumentException.class, "out overlaps kv.keys() in memory",
+        () -> K.prefill(S, O, 1, seg(32), view, kv.asSlice(64, 128)));
+  }
+
+  @Test
+  void closedMemoryIsRefusedBeforeAnyOutputIsWritten() {
+    java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
+    MemorySegment closedQ = arena.allocate(128);
+    MemorySegment closedK = arena.allocate(192);
+    arena.close();
+    MemorySegment out = seg(32);
+    out.fill((byte) 1);
+    assertFails(IllegalStateException.class, "q belongs to a closed arena",
+        () -> K.prefill(S, O, 1, 3, closedQ, seg(48), seg(48), out));
+    assertFails(IllegalStateException.class, "k belongs to a closed arena",
+        () -> K.prefill(S, O, 1, 3, seg(32), closedK, seg(48), out));
+    assertFails(IllegalStateException.class, "kv.keys() belongs to a closed arena",
+        () -> K.decode(S, O, seg(32), KvView.ofContiguous(2, 8, 3, closedK, seg(48)), out));
+    assertTrue(out.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0) == 1, "out untouched");
+    ContiguousKvCache cache = new ContiguousKvCache(2, 8, 4);
+    cache.append(new float[16], 0, new float[16], 0);
+    cache.close();
+    assertFails(IllegalStateException.class, "kv: the KV cache is closed",
+        () -> K.decode(S, O, seg(32), cache, out));
+    ContiguousKvCache empty = new ContiguousKvCache(2, 8, 4);
+    empty.close();
+    assertFails(IllegalStateException.class, "sequences[0]: the KV cache is closed",
+        () -> K.decodeBatch(S, O, seg(32), new KvView[] {empty}, out));
+    assertTrue(out.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0) == 1, "out untouched");
+  }
+
+  @Test
+  void aViewOfOneOwnMustHoldTheBlocksItNames() {
+    assertFails(IllegalArgumentException.class, "kv.blockTokens() must be >= 1, got 0",
+        () -> K.decode(S, O, seg(32), new View(3, 0, 16, KvType.F32), seg(32)));
+    assertFails(NullPointerException.class, "kv.type()",
+        () -> K.decode(S, O, seg(32), new View(3, 1, 16, null), seg(32)));
+    assertFails(IllegalArgumentException.class, "kv.keyBlock(1) holds 60 bytes but its tokens need 64",
+        () -> K.decode(S, O, seg(32), new View(3, 1, 15, KvType.F32), seg(32)));
+    assertFails(IllegalArgumentException.class, "kv.keyBlock(1) holds 120 bytes but its tokens need 128",
+        () -> K.decode(S, O, seg(32), new View(4, 2, 30, KvType.F32), seg(32)));
+    // A last block that is only partly filled needs only its tokens' rows.
+    K.decode(S, O, seg(32), new View(3, 2, 16, KvType.F32) {
+      @Override public MemorySegment keyBlock(int block) {
+        return seg(block == 0 ? 32 : 16);
+      }
+    }, seg(32));
+  }
+
+  /** A view built outside the library: {@code length} tokens in blocks of {@code floats} floats. */
+  private static class View implements KvView {
+    private final int length;
+    private final int blockTokens;
+    private final int floats;
+    private final KvType type;
+
+    View(int length, int blockTokens, int floats, KvType type) {
+      this.length = length;
+      this.blockTokens = blockTokens;
+      this.floats = floats;
+      this.type = type;
+    }
+
+    @Override public int kvHeads() { return 2; }
+    @Override public int headDim() { return 8; }
+    @Override public KvType type() { return type; }
+    @Override public int length() { return length; }
+    @Override public int blockTokens() { return blockTokens; }
+    @Override public MemorySegment keyBlock(int block) { return seg(block == 0 ? 16 * blockTokens : floats); }
+    @Override public MemorySegment valueBlock(int block) { return seg(16 * Math.max(1, blockTokens)); }
+  }
+
   private static MemorySegment seg(int floats) {
     return MemorySegment.ofArray(new float[floats]);
   }

@@ -1,7 +1,10 @@
 package io.mqa4j.simd;
 
 import io.mqa4j.core.AttentionOptions;
+import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.AttentionShape;
+import io.mqa4j.core.ContiguousKvCache;
+import io.mqa4j.core.KvSequence;
 import io.mqa4j.core.KvType;
 import io.mqa4j.core.KvView;
 import io.mqa4j.core.spi.AbstractAttentionKernel;
@@ -51,6 +54,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
    * (with 32 KV heads, 8 tokens beat 4, 12, 16 and 24 for bf16; q8_0 was within 4% at 8 to 16).
    */
   private static final int WIDE_TYPED_KEY_STEP = 16;
+  /** Most floats of widened typed rows one tile may need (256 MiB a thread). */
+  private static final long MAX_ROW_FLOATS = 1L << 26;
   /** Fewest keys worth a split of their own. */
   private static final int MIN_SPLIT_KEYS = 256;
 
@@ -96,12 +101,20 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
   @Override
   protected void attend(AttentionShape shape, AttentionOptions options, int numQueries,
       MemorySegment q, long qOffset, KvView kv, MemorySegment out, long outOffset) {
+    checkNotReentrant();
+    if (kv.type() != KvType.F32 && (long) TILE * shape.headDim() > MAX_ROW_FLOATS) {
+      // Widened rows of a tile would not fit one buffer (head dims past a million): the
+      // reference kernel reads such rows one element at a time.
+      attendWith((AbstractAttentionKernel) AttentionKernels.scalar(), shape, options, numQueries,
+          q, qOffset, kv, out, outOffset);
+      return;
+    }
     lock.lock();
     try {
       Job j = job;
       j.plan(shape, options, numQueries, q, qOffset, kv, out, outOffset, pool.size());
       long work = (long) numQueries * kv.length() * shape.queryHeads() * shape.headDim();
-      if (work < PARALLEL_WORK || pool.size() == 1) {
+      if (work < PARALLEL_WORK || pool.size() == 1 || !sharedWithWorkers(q, out, kv)) {
         j.runSerially(0);
       } else {
         pool.run(j.taskCount(), j);
@@ -117,13 +130,51 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
   }
 
   /**
+   * A call from inside a call (a {@link KvView} whose blocks call this kernel back) would take
+   * over the job its caller is running, or, on a worker, wait for the caller forever.
+   */
+  private void checkNotReentrant() {
+    if (lock.isHeldByCurrentThread() || pool.isWorker(Thread.currentThread())) {
+      throw new IllegalStateException("the simd kernel was called from inside one of its own "
+          + "calls (a KvView that calls it back); call it again once the first call returns");
+    }
+  }
+
+  /**
+   * Whether the workers may read the call's memory: segments of a confined arena are the
+   * caller's alone, so such a call runs on the caller's thread.
+   */
+  private boolean sharedWithWorkers(MemorySegment q, MemorySegment out, KvView kv) {
+    if (!pool.shares(q) || !pool.shares(out)) {
+      return false;
+    }
+    if (kv instanceof KvSequence || kv instanceof ContiguousKvCache) {
+      return true; // the caches allocate from shared arenas
+    }
+    if (kv instanceof KvView.ContiguousKv c) {
+      return pool.shares(c.keys()) && pool.shares(c.values());
+    }
+    return kv.length() == 0 || pool.shares(kv.keyBlock(0)) && pool.shares(kv.valueBlock(0));
+  }
+
+  private boolean sharedWithWorkers(MemorySegment q, MemorySegment out, KvView[] sequences) {
+    for (KvView kv : sequences) {
+      if (!sharedWithWorkers(q, out, kv)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * Many sequences at once: with at least as many sequences as threads, each worker takes whole
    * sequences (no merging, no idle threads); with fewer, each sequence uses every thread in turn.
    */
   @Override
   protected void attendBatch(AttentionShape shape, AttentionOptions options, MemorySegment q,
       KvView[] sequences, MemorySegment out) {
-    if (sequences.length < pool.size()) {
+    checkNotReentrant();
+    if (sequences.length < pool.size() || !sharedWithWorkers(q, out, sequences)) {
       super.attendBatch(shape, options, q, sequences, out);
       return;
     }

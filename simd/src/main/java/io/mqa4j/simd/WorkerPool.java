@@ -1,5 +1,6 @@
 package io.mqa4j.simd;
 
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
@@ -34,6 +35,21 @@ final class WorkerPool {
       threads[i] = t;
       t.start();
     }
+  }
+
+  /** Whether the workers may touch {@code segment}: not when a confined arena owns it. */
+  boolean shares(MemorySegment segment) {
+    return threads.length == 0 || segment.isAccessibleBy(threads[0]);
+  }
+
+  /** Whether {@code thread} is one of this pool's workers. */
+  boolean isWorker(Thread thread) {
+    for (Thread t : threads) {
+      if (t == thread) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Threads that run a job, the caller included. */

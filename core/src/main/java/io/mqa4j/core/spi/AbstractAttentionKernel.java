@@ -3,6 +3,7 @@ package io.mqa4j.core.spi;
 import io.mqa4j.core.AttentionKernel;
 import io.mqa4j.core.AttentionOptions;
 import io.mqa4j.core.AttentionShape;
+import io.mqa4j.core.ContiguousKvCache;
 import io.mqa4j.core.KvSequence;
 import io.mqa4j.core.KvView;
 import java.lang.foreign.MemorySegment;
@@ -43,6 +44,9 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     Checks.range("k", Objects.requireNonNull(k, "k").length, kOffset, kvFloats);
     Checks.range("v", Objects.requireNonNull(v, "v").length, vOffset, kvFloats);
     Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, qFloats);
+    checkApart("q", q, qOffset, qFloats, out, outOffset, qFloats);
+    checkApart("k", k, kOffset, kvFloats, out, outOffset, qFloats);
+    checkApart("v", v, vOffset, kvFloats, out, outOffset, qFloats);
     KvView kv = contiguous(shape, numKeys, k, kOffset, v, vOffset);
     call(shape, options, numQueries, MemorySegment.ofArray(q), (long) qOffset * Float.BYTES, kv,
         MemorySegment.ofArray(out), (long) outOffset * Float.BYTES);
@@ -59,6 +63,9 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkSegment("k", k, kvBytes);
     checkSegment("v", v, kvBytes);
     checkOut(out, qBytes);
+    checkApart("q", q, qBytes, out, qBytes);
+    checkApart("k", k, kvBytes, out, qBytes);
+    checkApart("v", v, kvBytes, out, qBytes);
     KvView kv = KvView.ofContiguous(shape.kvHeads(), shape.headDim(), numKeys, k, v);
     call(shape, options, numQueries, q, 0, kv, out, 0);
   }
@@ -71,6 +78,12 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     long qBytes = (long) numQueries * shape.queryStride() * Float.BYTES;
     checkSegment("q", q, qBytes);
     checkOut(out, qBytes);
+    checkApart("q", q, qBytes, out, qBytes);
+    if (kv instanceof KvView.ContiguousKv c) {
+      long kvBytes = (long) c.length() * shape.kvStride() * Float.BYTES;
+      checkApart("kv.keys()", c.keys(), kvBytes, out, qBytes);
+      checkApart("kv.values()", c.values(), kvBytes, out, qBytes);
+    }
     call(shape, options, numQueries, q, 0, kv, out, 0);
   }
 
@@ -88,6 +101,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkView(shape, kv);
     Checks.range("q", Objects.requireNonNull(q, "q").length, qOffset, shape.queryStride());
     Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, shape.queryStride());
+    checkApart("q", q, qOffset, shape.queryStride(), out, outOffset, shape.queryStride());
     // Decode runs once per token: the wrappers of the arrays a thread keeps passing are reused
     // so that a step allocates nothing.
     LastArrays last = LAST_ARRAYS.get();
@@ -115,6 +129,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     long bytes = (long) sequences.length * shape.queryStride() * Float.BYTES;
     checkSegment("q", q, bytes);
     checkOut(out, bytes);
+    checkApart("q", q, bytes, out, bytes);
     if (!BATCH_EVENTS.isEnabled()) {
       attendBatch(shape, options, q, sequences, out);
       return;
@@ -184,6 +199,16 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     for (int i = 0; i < sequences.length; i++) {
       attend(shape, options, 1, q, i * rowBytes, sequences[i], out, i * rowBytes);
     }
+  }
+
+  /**
+   * Runs {@code other}'s {@link #attend} on arguments this kernel has already checked, inside
+   * this call's event: for a kernel that hands a call it cannot run well to another.
+   */
+  protected static void attendWith(AbstractAttentionKernel other, AttentionShape shape,
+      AttentionOptions options, int numQueries, MemorySegment q, long qOffset, KvView kv,
+      MemorySegment out, long outOffset) {
+    other.attend(shape, options, numQueries, q, qOffset, kv, out, outOffset);
   }
 
   /** Whether this kernel reads caches of {@code view}'s element type; all read f32. */
@@ -261,6 +286,9 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       throw new IllegalStateException(viewName(index) + ": sequence " + seq.id()
           + " has been freed or its cache closed");
     }
+    if (kv instanceof ContiguousKvCache cache && cache.isClosed()) { // it would read as empty
+      throw new IllegalStateException(viewName(index) + ": the KV cache is closed");
+    }
     if (kv.length() < 0) {
       throw new IllegalArgumentException(viewName(index) + ".length() must be >= 0, got "
           + kv.length());
@@ -269,9 +297,82 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       throw new IllegalArgumentException(viewName(index) + " holds kvHeads=" + kv.kvHeads()
           + ", headDim=" + kv.headDim() + " but the shape is " + shape);
     }
+    if (kv.type() == null) {
+      throw new NullPointerException(viewName(index) + ".type()");
+    }
+    if (kv.blockTokens() < 1) {
+      throw new IllegalArgumentException(viewName(index) + ".blockTokens() must be >= 1, got "
+          + kv.blockTokens());
+    }
     if (!supports(kv)) {
       throw new IllegalArgumentException(viewName(index) + ": the " + name()
           + " kernel cannot read KV type " + kv.type());
+    }
+    if (kv instanceof KvView.ContiguousKv c) {
+      checkAlive(viewName(index) + ".keys()", c.keys());
+      checkAlive(viewName(index) + ".values()", c.values());
+    } else if (!(kv instanceof KvSequence) && !(kv instanceof ContiguousKvCache)) {
+      checkBlocks(kv, index);
+    }
+  }
+
+  /**
+   * A view this library did not build: every block it names must exist, be open and hold its
+   * rows, or the kernels would fail somewhere inside their loops, part of the output written.
+   */
+  private static void checkBlocks(KvView kv, int index) {
+    long tokenBytes = kv.tokenBytes();
+    int blockTokens = kv.blockTokens();
+    int blocks = (int) ((kv.length() + (long) blockTokens - 1) / blockTokens);
+    for (int b = 0; b < blocks; b++) {
+      long need = Math.min(blockTokens, kv.length() - (long) b * blockTokens) * tokenBytes;
+      checkBlock(viewName(index) + ".keyBlock(" + b + ")", kv.keyBlock(b), need);
+      checkBlock(viewName(index) + ".valueBlock(" + b + ")", kv.valueBlock(b), need);
+    }
+  }
+
+  private static void checkBlock(String name, MemorySegment block, long need) {
+    if (block == null) {
+      throw new NullPointerException(name);
+    }
+    checkAlive(name, block);
+    if (block.byteSize() < need) {
+      throw new IllegalArgumentException(name + " holds " + block.byteSize()
+          + " bytes but its tokens need " + need);
+    }
+  }
+
+  private static void checkAlive(String name, MemorySegment segment) {
+    if (!segment.scope().isAlive()) {
+      throw new IllegalStateException(name + " belongs to a closed arena");
+    }
+  }
+
+  /**
+   * Refuses an output range that overlaps an input range of the same array: the kernels write
+   * outputs while they still read inputs, so an overlap would silently change the result.
+   */
+  private static void checkApart(String input, float[] in, int inOffset, long inFloats,
+      float[] out, int outOffset, long outFloats) {
+    if (in == out && inOffset < outOffset + outFloats && outOffset < inOffset + inFloats) {
+      throw new IllegalArgumentException("out [" + outOffset + ", " + (outOffset + outFloats)
+          + ") overlaps " + input + " [" + inOffset + ", " + (inOffset + inFloats)
+          + ") of the same array");
+    }
+  }
+
+  /** As {@link #checkApart(String, float[], int, long, float[], int, long)} for segments. */
+  private static void checkApart(String input, MemorySegment in, long inBytes, MemorySegment out,
+      long outBytes) {
+    if (in.isNative() != out.isNative()
+        || !in.isNative() && in.heapBase().orElse(null) != out.heapBase().orElse(null)) {
+      return; // different memory altogether
+    }
+    long a = in.address();
+    long b = out.address();
+    if (a < b + outBytes && b < a + inBytes) {
+      throw new IllegalArgumentException("out overlaps " + input + " in memory (out at "
+          + b + ", " + outBytes + " bytes; " + input + " at " + a + ", " + inBytes + " bytes)");
     }
   }
 
@@ -290,6 +391,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
 
   private static void checkSegment(String name, MemorySegment segment, long bytes) {
     Objects.requireNonNull(segment, name);
+    checkAlive(name, segment);
     if (segment.byteSize() < bytes) {
       throw new IllegalArgumentException(name + " holds " + segment.byteSize() + " bytes but needs "
           + bytes);

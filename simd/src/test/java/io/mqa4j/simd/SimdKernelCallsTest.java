@@ -1,0 +1,129 @@
+package io.mqa4j.simd;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mqa4j.core.AttentionKernel;
+import io.mqa4j.core.AttentionKernels;
+import io.mqa4j.core.AttentionOptions;
+import io.mqa4j.core.AttentionShape;
+import io.mqa4j.core.KvSequence;
+import io.mqa4j.core.KvType;
+import io.mqa4j.core.KvView;
+import io.mqa4j.core.PagedKvCache;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** How the simd kernel takes calls the scalar kernel takes without threads: memory, re-entry. */
+class SimdKernelCallsTest {
+
+  private static final AttentionKernel SIMD = AttentionKernels.simd(2);
+  private static final AttentionKernel SCALAR = AttentionKernels.scalar();
+  private static final AttentionShape SHAPE = AttentionShape.gqa(4, 2, 8);
+
+  @Test
+  void segmentsOfAConfinedArenaAreReadOnTheCallersThread() {
+    // Large enough that the kernel would split the keys across its threads.
+    int keys = 4096;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment q = filled(arena, SHAPE.queryStride(), 1);
+      MemorySegment k = filled(arena, (long) keys * SHAPE.kvStride(), 2);
+      MemorySegment v = filled(arena, (long) keys * SHAPE.kvStride(), 3);
+      MemorySegment out = arena.allocate(4L * SHAPE.queryStride());
+      MemorySegment expected = arena.allocate(out.byteSize());
+      SIMD.prefill(SHAPE, AttentionOptions.defaults(), 1, keys, q, k, v, out);
+      SCALAR.prefill(SHAPE, AttentionOptions.defaults(), 1, keys, q, k, v, expected);
+      assertClose(expected, out);
+
+      MemorySegment qs = filled(arena, 2L * SHAPE.queryStride(), 4);
+      MemorySegment outs = arena.allocate(4L * 2 * SHAPE.queryStride());
+      MemorySegment expectedOuts = arena.allocate(outs.byteSize());
+      KvView view = KvView.ofContiguous(2, 8, keys, k, v);
+      SIMD.decodeBatch(SHAPE, AttentionOptions.defaults(), qs, new KvView[] {view, view}, outs);
+      SCALAR.decodeBatch(SHAPE, AttentionOptions.defaults(), qs, new KvView[] {view, view},
+          expectedOuts);
+      assertClose(expectedOuts, outs);
+    }
+  }
+
+  @Test
+  void aCallFromInsideACallIsRefused() {
+    float[] q = new float[SHAPE.queryStride()];
+    float[] out = new float[SHAPE.queryStride()];
+    KvView callsBack = new KvView() {
+      private final MemorySegment block = MemorySegment.ofArray(new float[4096 * 16]);
+
+      @Override public int kvHeads() { return 2; }
+      @Override public int headDim() { return 8; }
+      @Override public KvType type() { return KvType.F32; }
+      @Override public int length() { return 4096; }
+      @Override public int blockTokens() { return 4096; }
+      @Override public MemorySegment valueBlock(int b) { return block; }
+
+      @Override
+      public MemorySegment keyBlock(int b) {
+        // Outside a call (while the arguments are checked) this is an ordinary call; inside
+        // one, on the caller's thread or a worker's, it must be refused.
+        SIMD.decode(SHAPE, AttentionOptions.defaults(), new float[SHAPE.queryStride()], 0,
+            KvView.ofContiguous(2, 8, 0, MemorySegment.NULL, MemorySegment.NULL),
+            new float[SHAPE.queryStride()], 0);
+        return block;
+      }
+    };
+    RuntimeException e = assertThrows(IllegalStateException.class,
+        () -> SIMD.decode(SHAPE, AttentionOptions.defaults(), q, 0, callsBack, out, 0));
+    assertTrue(e.getMessage().contains("called from inside one of its own calls"), e.getMessage());
+    // The kernel is still usable afterwards.
+    float[] fine = new float[SHAPE.queryStride()];
+    SIMD.decode(SHAPE, AttentionOptions.defaults(), 1, q, 0,
+        new float[SHAPE.kvStride()], 0, new float[SHAPE.kvStride()], 0, fine, 0);
+  }
+
+  @Test
+  void widenedRowsTooLargeForATileFallBackToTheReference() {
+    int headDim = (1 << 20) + 16; // a tile of widened f16 rows would pass 256 MiB
+    AttentionShape shape = AttentionShape.mqa(1, headDim);
+    Random random = new Random(7);
+    float[] q = new float[headDim];
+    float[] k = new float[2 * headDim];
+    float[] v = new float[2 * headDim];
+    for (int i = 0; i < k.length; i++) {
+      k[i] = random.nextFloat() - 0.5f;
+      v[i] = random.nextFloat() - 0.5f;
+    }
+    for (int i = 0; i < q.length; i++) {
+      q[i] = (random.nextFloat() - 0.5f) / 64;
+    }
+    try (PagedKvCache cache = PagedKvCache.builder(1, headDim).type(KvType.F16).blockTokens(1)
+        .capacityBlocks(2).build()) {
+      KvSequence seq = cache.newSequence();
+      cache.append(seq, 2, k, 0, v, 0);
+      float[] out = new float[headDim];
+      float[] expected = new float[headDim];
+      SIMD.decode(shape, AttentionOptions.defaults(), q, 0, seq, out, 0);
+      SCALAR.decode(shape, AttentionOptions.defaults(), q, 0, seq, expected, 0);
+      assertArrayEquals(expected, out);
+    }
+  }
+
+  private static MemorySegment filled(Arena arena, long floats, long seed) {
+    MemorySegment s = arena.allocate(4 * floats);
+    Random random = new Random(seed);
+    for (long i = 0; i < floats; i++) {
+      s.setAtIndex(ValueLayout.JAVA_FLOAT, i, random.nextFloat() - 0.5f);
+    }
+    return s;
+  }
+
+  private static void assertClose(MemorySegment expected, MemorySegment actual) {
+    float[] e = expected.toArray(ValueLayout.JAVA_FLOAT);
+    float[] a = actual.toArray(ValueLayout.JAVA_FLOAT);
+    for (int i = 0; i < e.length; i++) {
+      assertTrue(Math.abs(e[i] - a[i]) <= 1e-5f, "element " + i + ": " + e[i] + " against " + a[i]);
+    }
+  }
+}
