@@ -174,7 +174,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
   protected void attendBatch(AttentionShape shape, AttentionOptions options, MemorySegment q,
       KvView[] sequences, MemorySegment out) {
     checkNotReentrant();
-    if (sequences.length < pool.size() || !sharedWithWorkers(q, out, sequences)) {
+    if (sequences.length < pool.size() || !sharedWithWorkers(q, out, sequences)
+        || (long) TILE * shape.headDim() > MAX_ROW_FLOATS) { // one call each, as attend decides
       super.attendBatch(shape, options, q, sequences, out);
       return;
     }

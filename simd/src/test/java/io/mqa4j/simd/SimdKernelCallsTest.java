@@ -99,7 +99,7 @@ class SimdKernelCallsTest {
       q[i] = (random.nextFloat() - 0.5f) / 64;
     }
     try (PagedKvCache cache = PagedKvCache.builder(1, headDim).type(KvType.F16).blockTokens(1)
-        .capacityBlocks(2).build()) {
+        .capacityBlocks(3).build()) {
       KvSequence seq = cache.newSequence();
       cache.append(seq, 2, k, 0, v, 0);
       float[] out = new float[headDim];
@@ -107,6 +107,19 @@ class SimdKernelCallsTest {
       SIMD.decode(shape, AttentionOptions.defaults(), q, 0, seq, out, 0);
       SCALAR.decode(shape, AttentionOptions.defaults(), q, 0, seq, expected, 0);
       assertArrayEquals(expected, out);
+      // A batch as large as the pool, which would otherwise give each worker whole sequences.
+      KvSequence other = cache.newSequence();
+      cache.append(other, 1, k, headDim, v, headDim);
+      MemorySegment qs = MemorySegment.ofArray(new float[2 * headDim]);
+      MemorySegment.copy(q, 0, qs, ValueLayout.JAVA_FLOAT, 0, headDim);
+      MemorySegment.copy(q, 0, qs, ValueLayout.JAVA_FLOAT, 4L * headDim, headDim);
+      MemorySegment outs = MemorySegment.ofArray(new float[2 * headDim]);
+      MemorySegment expectedOuts = MemorySegment.ofArray(new float[2 * headDim]);
+      SIMD.decodeBatch(shape, AttentionOptions.defaults(), qs, new KvView[] {seq, other}, outs);
+      SCALAR.decodeBatch(shape, AttentionOptions.defaults(), qs, new KvView[] {seq, other},
+          expectedOuts);
+      assertArrayEquals(expectedOuts.toArray(ValueLayout.JAVA_FLOAT),
+          outs.toArray(ValueLayout.JAVA_FLOAT));
     }
   }
 
