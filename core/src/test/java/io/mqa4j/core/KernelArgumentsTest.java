@@ -177,6 +177,63 @@ class KernelArgumentsTest {
   }
 
   @Test
+  void anOutputOverTheKeysOrValuesOfAViewIsRefused() {
+    float[] shared = new float[96];
+    KvView overArray = KvView.ofContiguous(2, 8, 3, MemorySegment.ofArray(new float[48]),
+        MemorySegment.ofArray(shared));
+    assertFails(IllegalArgumentException.class, "out overlaps kv.values() in memory",
+        () -> K.decode(S, O, Q, 0, overArray, shared, 40));
+    K.decode(S, O, Q, 0, overArray, shared, 48); // just past the values
+    MemorySegment outs = MemorySegment.ofArray(shared);
+    assertFails(IllegalArgumentException.class, "out overlaps sequences[1].values() in memory",
+        () -> K.decodeBatch(S, O, seg(64), new KvView[] {new View(3, 1, 16, KvType.F32), overArray},
+            outs.asSlice(0, 256)));
+    MemorySegment block = seg(48);
+    KvView own = new View(3, 3, 48, KvType.F32) {
+      @Override public MemorySegment valueBlock(int b) {
+        return block;
+      }
+    };
+    assertFails(IllegalArgumentException.class, "out overlaps kv.valueBlock(0) in memory",
+        () -> K.decode(S, O, seg(32), own, block.asSlice(64, 128)));
+    try (ContiguousKvCache cache = new ContiguousKvCache(2, 8, 4)) {
+      cache.append(new float[16], 0, new float[16], 0);
+      assertFails(IllegalArgumentException.class, "out overlaps kv.keys() in memory",
+          () -> K.decode(S, O, seg(32), cache, cache.keyBlock(0).asSlice(0, 128)));
+    }
+  }
+
+  @Test
+  void memoryOfAnotherThreadsConfinedArenaIsRefused() throws Exception {
+    MemorySegment[] foreign = new MemorySegment[1];
+    java.util.concurrent.CountDownLatch made = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+    Thread owner = new Thread(() -> {
+      try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+        foreign[0] = arena.allocate(256);
+        made.countDown();
+        done.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    owner.start();
+    try {
+      made.await();
+      MemorySegment out = seg(32);
+      out.fill((byte) 1);
+      assertFails(IllegalStateException.class, "q belongs to a confined arena of another thread",
+          () -> K.prefill(S, O, 1, 3, foreign[0].asSlice(0, 128), seg(48), seg(48), out));
+      assertFails(IllegalStateException.class, "kv.values() belongs to a confined arena of another thread",
+          () -> K.decode(S, O, seg(32), KvView.ofContiguous(2, 8, 3, seg(48), foreign[0]), out));
+      assertTrue(out.get(java.lang.foreign.ValueLayout.JAVA_BYTE, 0) == 1, "out untouched");
+    } finally {
+      done.countDown();
+      owner.join();
+    }
+  }
+
+  @Test
   void closedMemoryIsRefusedBeforeAnyOutputIsWritten() {
     java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared();
     MemorySegment closedQ = arena.allocate(128);

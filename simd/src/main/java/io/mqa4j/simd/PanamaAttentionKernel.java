@@ -154,7 +154,13 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     if (kv instanceof KvView.ContiguousKv c) {
       return pool.shares(c.keys()) && pool.shares(c.values());
     }
-    return kv.length() == 0 || pool.shares(kv.keyBlock(0)) && pool.shares(kv.valueBlock(0));
+    int blocks = (int) ((kv.length() + (long) kv.blockTokens() - 1) / kv.blockTokens());
+    for (int b = 0; b < blocks; b++) { // a view of the caller's own may mix its memory
+      if (!pool.shares(kv.keyBlock(b)) || !pool.shares(kv.valueBlock(b))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private boolean sharedWithWorkers(MemorySegment q, MemorySegment out, KvView[] sequences) {

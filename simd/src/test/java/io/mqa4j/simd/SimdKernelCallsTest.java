@@ -51,6 +51,40 @@ class SimdKernelCallsTest {
   }
 
   @Test
+  void aViewWhoseLaterBlocksAreConfinedIsReadOnTheCallersThread() {
+    int blockTokens = 512;
+    int keys = 4 * blockTokens;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment[] blocks = new MemorySegment[4];
+      for (int b = 0; b < blocks.length; b++) {
+        long floats = (long) blockTokens * SHAPE.kvStride();
+        blocks[b] = b == 0 ? MemorySegment.ofArray(new float[(int) floats]) : arena.allocate(4 * floats);
+        Random random = new Random(b);
+        for (long i = 0; i < floats; i++) {
+          blocks[b].setAtIndex(ValueLayout.JAVA_FLOAT, i, random.nextFloat() - 0.5f);
+        }
+      }
+      KvView mixed = new KvView() {
+        @Override public int kvHeads() { return 2; }
+        @Override public int headDim() { return 8; }
+        @Override public KvType type() { return KvType.F32; }
+        @Override public int length() { return keys; }
+        @Override public int blockTokens() { return blockTokens; }
+        @Override public MemorySegment keyBlock(int b) { return blocks[b]; }
+        @Override public MemorySegment valueBlock(int b) { return blocks[b]; }
+      };
+      // Queries and outputs on the heap: only the view's later blocks keep the workers out.
+      MemorySegment q = MemorySegment.ofArray(new float[4 * SHAPE.queryStride()]);
+      q.copyFrom(filled(arena, 4L * SHAPE.queryStride(), 9));
+      MemorySegment out = MemorySegment.ofArray(new float[4 * SHAPE.queryStride()]);
+      MemorySegment expected = MemorySegment.ofArray(new float[4 * SHAPE.queryStride()]);
+      SIMD.prefill(SHAPE, AttentionOptions.defaults(), 4, q, mixed, out);
+      SCALAR.prefill(SHAPE, AttentionOptions.defaults(), 4, q, mixed, expected);
+      assertClose(expected, out);
+    }
+  }
+
+  @Test
   void aCallFromInsideACallIsRefused() {
     float[] q = new float[SHAPE.queryStride()];
     float[] out = new float[SHAPE.queryStride()];

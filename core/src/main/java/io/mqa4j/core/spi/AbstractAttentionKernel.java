@@ -79,11 +79,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkSegment("q", q, qBytes);
     checkOut(out, qBytes);
     checkApart("q", q, qBytes, out, qBytes);
-    if (kv instanceof KvView.ContiguousKv c) {
-      long kvBytes = (long) c.length() * shape.kvStride() * Float.BYTES;
-      checkApart("kv.keys()", c.keys(), kvBytes, out, qBytes);
-      checkApart("kv.values()", c.values(), kvBytes, out, qBytes);
-    }
+    checkApart(kv, -1, out, 0, qBytes);
     call(shape, options, numQueries, q, 0, kv, out, 0);
   }
 
@@ -105,8 +101,11 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     // Decode runs once per token: the wrappers of the arrays a thread keeps passing are reused
     // so that a step allocates nothing.
     LastArrays last = LAST_ARRAYS.get();
-    call(shape, options, 1, last.query(q), (long) qOffset * Float.BYTES, kv,
-        last.output(out), (long) outOffset * Float.BYTES);
+    MemorySegment outSegment = last.output(out);
+    checkApart(kv, -1, outSegment, (long) outOffset * Float.BYTES,
+        (long) shape.queryStride() * Float.BYTES);
+    call(shape, options, 1, last.query(q), (long) qOffset * Float.BYTES, kv, outSegment,
+        (long) outOffset * Float.BYTES);
   }
 
   @Override
@@ -130,6 +129,9 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkSegment("q", q, bytes);
     checkOut(out, bytes);
     checkApart("q", q, bytes, out, bytes);
+    for (int i = 0; i < sequences.length; i++) {
+      checkApart(sequences[i], i, out, 0, bytes);
+    }
     if (!BATCH_EVENTS.isEnabled()) {
       attendBatch(shape, options, q, sequences, out);
       return;
@@ -309,8 +311,8 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
           + " kernel cannot read KV type " + kv.type());
     }
     if (kv instanceof KvView.ContiguousKv c) {
-      checkAlive(viewName(index) + ".keys()", c.keys());
-      checkAlive(viewName(index) + ".values()", c.values());
+      checkUsable(c.keys(), index, ".keys()", -1);
+      checkUsable(c.values(), index, ".values()", -1);
     } else if (!(kv instanceof KvSequence) && !(kv instanceof ContiguousKvCache)) {
       checkBlocks(kv, index);
     }
@@ -321,30 +323,51 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
    * rows, or the kernels would fail somewhere inside their loops, part of the output written.
    */
   private static void checkBlocks(KvView kv, int index) {
-    long tokenBytes = kv.tokenBytes();
-    int blockTokens = kv.blockTokens();
-    int blocks = (int) ((kv.length() + (long) blockTokens - 1) / blockTokens);
+    int blocks = blocks(kv);
     for (int b = 0; b < blocks; b++) {
-      long need = Math.min(blockTokens, kv.length() - (long) b * blockTokens) * tokenBytes;
-      checkBlock(viewName(index) + ".keyBlock(" + b + ")", kv.keyBlock(b), need);
-      checkBlock(viewName(index) + ".valueBlock(" + b + ")", kv.valueBlock(b), need);
+      long need = blockBytes(kv, b);
+      checkBlock(kv.keyBlock(b), need, index, ".keyBlock(", b);
+      checkBlock(kv.valueBlock(b), need, index, ".valueBlock(", b);
     }
   }
 
-  private static void checkBlock(String name, MemorySegment block, long need) {
+  private static int blocks(KvView kv) {
+    return (int) ((kv.length() + (long) kv.blockTokens() - 1) / kv.blockTokens());
+  }
+
+  /** Bytes of block {@code b}'s tokens: a whole block but for the last, partly filled one. */
+  private static long blockBytes(KvView kv, int b) {
+    return Math.min(kv.blockTokens(), kv.length() - (long) b * kv.blockTokens()) * kv.tokenBytes();
+  }
+
+  private static void checkBlock(MemorySegment block, long need, int index, String part, int b) {
     if (block == null) {
-      throw new NullPointerException(name);
+      throw new NullPointerException(partName(index, part, b));
     }
-    checkAlive(name, block);
+    checkUsable(block, index, part, b);
     if (block.byteSize() < need) {
-      throw new IllegalArgumentException(name + " holds " + block.byteSize()
+      throw new IllegalArgumentException(partName(index, part, b) + " holds " + block.byteSize()
           + " bytes but its tokens need " + need);
     }
   }
 
-  private static void checkAlive(String name, MemorySegment segment) {
+  /** {@code kv.keys()}, {@code sequences[2].keyBlock(5)}: built only when a check fails. */
+  private static String partName(int index, String part, int block) {
+    return viewName(index) + part + (block < 0 ? "" : block + ")");
+  }
+
+  private static void checkUsable(MemorySegment segment, int index, String part, int block) {
+    if (!segment.scope().isAlive() || !segment.isAccessibleBy(Thread.currentThread())) {
+      checkUsable(partName(index, part, block), segment);
+    }
+  }
+
+  private static void checkUsable(String name, MemorySegment segment) {
     if (!segment.scope().isAlive()) {
       throw new IllegalStateException(name + " belongs to a closed arena");
+    }
+    if (!segment.isAccessibleBy(Thread.currentThread())) {
+      throw new IllegalStateException(name + " belongs to a confined arena of another thread");
     }
   }
 
@@ -364,15 +387,57 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   /** As {@link #checkApart(String, float[], int, long, float[], int, long)} for segments. */
   private static void checkApart(String input, MemorySegment in, long inBytes, MemorySegment out,
       long outBytes) {
+    if (overlap(in, inBytes, out, 0, outBytes)) {
+      throw overlapError(input, in, inBytes, out, 0, outBytes);
+    }
+  }
+
+  private static boolean overlap(MemorySegment in, long inBytes, MemorySegment out,
+      long outOffset, long outBytes) {
     if (in.isNative() != out.isNative()
         || !in.isNative() && in.heapBase().orElse(null) != out.heapBase().orElse(null)) {
-      return; // different memory altogether
+      return false; // different memory altogether
     }
     long a = in.address();
-    long b = out.address();
-    if (a < b + outBytes && b < a + inBytes) {
-      throw new IllegalArgumentException("out overlaps " + input + " in memory (out at "
-          + b + ", " + outBytes + " bytes; " + input + " at " + a + ", " + inBytes + " bytes)");
+    long b = out.address() + outOffset;
+    return a < b + outBytes && b < a + inBytes;
+  }
+
+  private static IllegalArgumentException overlapError(String input, MemorySegment in,
+      long inBytes, MemorySegment out, long outOffset, long outBytes) {
+    return new IllegalArgumentException("out overlaps " + input + " in memory (out at "
+        + (out.address() + outOffset) + ", " + outBytes + " bytes; " + input + " at "
+        + in.address() + ", " + inBytes + " bytes)");
+  }
+
+  /**
+   * Refuses an output over the K and V a view holds, where the view's memory is the caller's:
+   * contiguous views and caches, and every block of a view of the caller's own. A paged
+   * sequence's blocks belong to its cache, which never lends them out for writing.
+   */
+  private static void checkApart(KvView kv, int index, MemorySegment out, long outOffset,
+      long outBytes) {
+    if (kv instanceof KvSequence || kv.length() == 0) {
+      return;
+    }
+    if (kv instanceof KvView.ContiguousKv || kv instanceof ContiguousKvCache) {
+      long bytes = (long) kv.length() * kv.tokenBytes();
+      checkApart(kv.keyBlock(0), bytes, out, outOffset, outBytes, index, ".keys()", -1);
+      checkApart(kv.valueBlock(0), bytes, out, outOffset, outBytes, index, ".values()", -1);
+      return;
+    }
+    int blocks = blocks(kv);
+    for (int b = 0; b < blocks; b++) {
+      long need = blockBytes(kv, b);
+      checkApart(kv.keyBlock(b), need, out, outOffset, outBytes, index, ".keyBlock(", b);
+      checkApart(kv.valueBlock(b), need, out, outOffset, outBytes, index, ".valueBlock(", b);
+    }
+  }
+
+  private static void checkApart(MemorySegment in, long inBytes, MemorySegment out,
+      long outOffset, long outBytes, int index, String part, int block) {
+    if (overlap(in, inBytes, out, outOffset, outBytes)) {
+      throw overlapError(partName(index, part, block), in, inBytes, out, outOffset, outBytes);
     }
   }
 
@@ -391,7 +456,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
 
   private static void checkSegment(String name, MemorySegment segment, long bytes) {
     Objects.requireNonNull(segment, name);
-    checkAlive(name, segment);
+    checkUsable(name, segment);
     if (segment.byteSize() < bytes) {
       throw new IllegalArgumentException(name + " holds " + segment.byteSize() + " bytes but needs "
           + bytes);
