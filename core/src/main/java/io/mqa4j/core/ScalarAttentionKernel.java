@@ -75,7 +75,9 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
       int block = j / blockTokens;
       long at = (j % blockTokens) * tokenBytes + headOffset;
       float s = scale * ScalarOps.dot(q, qRow, kv.keyBlock(block), at, 0, headDim);
-      s = options.shapeLogit(s, slope, j, position);
+      // A logit past the float range (scale * q.k overflowing) is held at the largest float:
+      // such keys then share all the weight, the softmax's limit, where +inf would make NaN.
+      s = Math.min(options.shapeLogit(s, slope, j, position), Float.MAX_VALUE);
       if (s == Float.NEGATIVE_INFINITY) {
         continue; // weight exactly 0; also keeps exp(-inf - -inf) from making NaN
       }
@@ -109,7 +111,7 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
       int block = j / blockTokens;
       long at = (j % blockTokens) * tokenBytes + headOffset;
       float s = scale * typedDot(q, qRow, type, kv.keyBlock(block), at, headDim);
-      s = options.shapeLogit(s, slope, j, position);
+      s = Math.min(options.shapeLogit(s, slope, j, position), Float.MAX_VALUE);
       if (s == Float.NEGATIVE_INFINITY) {
         continue;
       }

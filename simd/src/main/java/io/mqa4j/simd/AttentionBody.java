@@ -259,6 +259,15 @@ final class AttentionBody {
       tileMax = Math.max(tileMax, FloatVector.fromArray(SPECIES, scores, base + j)
           .reduceLanes(VectorOperators.MAX));
     }
+    if (tileMax == Float.POSITIVE_INFINITY) {
+      // Logits past the float range (scale * q.k overflowing) are held at the largest float,
+      // as in the scalar kernel: those keys then share the weight instead of making
+      // exp(inf - inf) = NaN. Rare, so the scores are rewritten only when it happens.
+      for (int j = 0; j < tile; j++) {
+        scores[base + j] = Math.min(scores[base + j], Float.MAX_VALUE);
+      }
+      tileMax = Float.MAX_VALUE;
+    }
     if (tileMax == Float.NEGATIVE_INFINITY) {
       java.util.Arrays.fill(scores, base, base + tile, 0f);
       return 1f;

@@ -227,7 +227,17 @@ final class LaneRowsBody {
       for (int j = j4; j < n; j++) {
         m0 = m0.max(FloatVector.fromArray(SPECIES, st, j * rowPad + r));
       }
-      FloatVector tileMax = m0.max(m1).max(m2.max(m3));
+      FloatVector rawMax = m0.max(m1).max(m2.max(m3));
+      if (rawMax.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY).anyTrue()) {
+        // Logits past the float range (scale * q.k overflowing) are held at the largest float,
+        // as in the scalar kernel: those keys then share the weight instead of making
+        // exp(inf - inf) = NaN. Rare, so the scores are rewritten only when it happens.
+        for (int j = 0; j < n; j++) {
+          int at = j * rowPad + r;
+          FloatVector.fromArray(SPECIES, st, at).min(Float.MAX_VALUE).intoArray(st, at);
+        }
+      }
+      FloatVector tileMax = rawMax.min(Float.MAX_VALUE);
       FloatVector oldMax = FloatVector.fromArray(SPECIES, max, r);
       FloatVector newMax = oldMax.max(tileMax);
       // A row that has seen no key yet keeps max -inf; subtracting 0 instead gives weights

@@ -91,6 +91,45 @@ class SimdKernelCasesTest {
   }
 
   @Test
+  void logitsPastTheFloatRangeShareTheWeightOnBothKernels() {
+    // q.k is 2, -1, 0.5, 2, 0.9 for the five keys; a scale of Float.MAX_VALUE sends two logits
+    // to +inf. The softmax's limit gives those two keys all the weight, half each.
+    int headDim = 16;
+    float[] dots = {2f, -1f, 0.5f, 2f, 0.9f};
+    for (AttentionShape shape : new AttentionShape[] {
+        AttentionShape.mha(2, headDim), AttentionShape.mqa(32, headDim), AttentionShape.gqa(8, 2, headDim)}) {
+      float[] q = new float[shape.queryStride()];
+      for (int h = 0; h < shape.queryHeads(); h++) {
+        q[h * headDim] = 1f;
+      }
+      float[] k = new float[dots.length * shape.kvStride()];
+      float[] v = new float[dots.length * shape.kvStride()];
+      for (int j = 0; j < dots.length; j++) {
+        for (int g = 0; g < shape.kvHeads(); g++) {
+          k[j * shape.kvStride() + g * headDim] = dots[j];
+          for (int x = 0; x < headDim; x++) {
+            v[j * shape.kvStride() + g * headDim + x] = j * 10 + x;
+          }
+        }
+      }
+      for (AttentionOptions options : new AttentionOptions[] {
+          AttentionOptions.defaults().withScale(Float.MAX_VALUE),
+          AttentionOptions.defaults().withScale(Float.MAX_VALUE).withSinks(new float[shape.queryHeads()])}) {
+        for (AttentionKernel kernel : new AttentionKernel[] {AttentionKernels.scalar(), AttentionKernels.simd(2)}) {
+          float[] out = new float[q.length];
+          kernel.decode(shape, options, dots.length, q, 0, k, 0, v, 0, out, 0);
+          for (int h = 0; h < shape.queryHeads(); h++) {
+            for (int x = 0; x < headDim; x++) {
+              assertEquals((0 * 10 + x + 3 * 10 + x) / 2f, out[h * headDim + x], 1e-4f,
+                  kernel.name() + " " + shape + " head " + h + " element " + x);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
   void decodeOverACacheMatchesDecodeOverArrays() {
     AttentionShape shape = AttentionShape.gqa(32, 8, 128);
     Random random = new Random(3);
