@@ -154,7 +154,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     if (kv instanceof KvView.ContiguousKv c) {
       return pool.shares(c.keys()) && pool.shares(c.values());
     }
-    int blocks = (int) ((kv.length() + (long) kv.blockTokens() - 1) / kv.blockTokens());
+    int blocks = blockCount(kv);
     for (int b = 0; b < blocks; b++) { // a view of the caller's own may mix its memory
       if (!pool.shares(kv.keyBlock(b)) || !pool.shares(kv.valueBlock(b))) {
         return false;

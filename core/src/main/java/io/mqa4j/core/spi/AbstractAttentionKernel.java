@@ -79,7 +79,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkSegment("q", q, qBytes);
     checkOut(out, qBytes);
     checkApart("q", q, qBytes, out, qBytes);
-    checkApart(kv, -1, out, 0, qBytes);
+    checkViewMemory(kv, -1, out, 0, qBytes);
     call(shape, options, numQueries, q, 0, kv, out, 0);
   }
 
@@ -102,7 +102,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     // so that a step allocates nothing.
     LastArrays last = LAST_ARRAYS.get();
     MemorySegment outSegment = last.output(out);
-    checkApart(kv, -1, outSegment, (long) outOffset * Float.BYTES,
+    checkViewMemory(kv, -1, outSegment, (long) outOffset * Float.BYTES,
         (long) shape.queryStride() * Float.BYTES);
     call(shape, options, 1, last.query(q), (long) qOffset * Float.BYTES, kv, outSegment,
         (long) outOffset * Float.BYTES);
@@ -130,7 +130,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkOut(out, bytes);
     checkApart("q", q, bytes, out, bytes);
     for (int i = 0; i < sequences.length; i++) {
-      checkApart(sequences[i], i, out, 0, bytes);
+      checkViewMemory(sequences[i], i, out, 0, bytes);
     }
     if (!BATCH_EVENTS.isEnabled()) {
       attendBatch(shape, options, q, sequences, out);
@@ -313,25 +313,11 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     if (kv instanceof KvView.ContiguousKv c) {
       checkUsable(c.keys(), index, ".keys()", -1);
       checkUsable(c.values(), index, ".values()", -1);
-    } else if (!(kv instanceof KvSequence) && !(kv instanceof ContiguousKvCache)) {
-      checkBlocks(kv, index);
     }
   }
 
-  /**
-   * A view this library did not build: every block it names must exist, be open and hold its
-   * rows, or the kernels would fail somewhere inside their loops, part of the output written.
-   */
-  private static void checkBlocks(KvView kv, int index) {
-    int blocks = blocks(kv);
-    for (int b = 0; b < blocks; b++) {
-      long need = blockBytes(kv, b);
-      checkBlock(kv.keyBlock(b), need, index, ".keyBlock(", b);
-      checkBlock(kv.valueBlock(b), need, index, ".valueBlock(", b);
-    }
-  }
-
-  private static int blocks(KvView kv) {
+  /** Blocks that hold {@code kv}'s tokens, the last perhaps partly filled. */
+  protected static int blockCount(KvView kv) {
     return (int) ((kv.length() + (long) kv.blockTokens() - 1) / kv.blockTokens());
   }
 
@@ -413,9 +399,12 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   /**
    * Refuses an output over the K and V a view holds, where the view's memory is the caller's:
    * contiguous views and caches, and every block of a view of the caller's own. A paged
-   * sequence's blocks belong to its cache, which never lends them out for writing.
+   * sequence's blocks belong to its cache, which never lends them out for writing. A view this
+   * library did not build is checked here block by block, in the same pass: every block it names
+   * must exist, be open and hold its rows, or the kernels would fail somewhere inside their
+   * loops, part of the output written.
    */
-  private static void checkApart(KvView kv, int index, MemorySegment out, long outOffset,
+  private static void checkViewMemory(KvView kv, int index, MemorySegment out, long outOffset,
       long outBytes) {
     if (kv instanceof KvSequence || kv.length() == 0) {
       return;
@@ -426,11 +415,15 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       checkApart(kv.valueBlock(0), bytes, out, outOffset, outBytes, index, ".values()", -1);
       return;
     }
-    int blocks = blocks(kv);
+    int blocks = blockCount(kv);
     for (int b = 0; b < blocks; b++) {
       long need = blockBytes(kv, b);
-      checkApart(kv.keyBlock(b), need, out, outOffset, outBytes, index, ".keyBlock(", b);
-      checkApart(kv.valueBlock(b), need, out, outOffset, outBytes, index, ".valueBlock(", b);
+      MemorySegment keys = kv.keyBlock(b);
+      MemorySegment values = kv.valueBlock(b);
+      checkBlock(keys, need, index, ".keyBlock(", b);
+      checkBlock(values, need, index, ".valueBlock(", b);
+      checkApart(keys, need, out, outOffset, outBytes, index, ".keyBlock(", b);
+      checkApart(values, need, out, outOffset, outBytes, index, ".valueBlock(", b);
     }
   }
 
