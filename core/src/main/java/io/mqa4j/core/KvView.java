@@ -29,7 +29,8 @@ public interface KvView {
   /**
    * The keys of block {@code block}, {@code [blockTokens][kvHeads][headDim]}. Blocks run from 0
    * to the one holding the last token; a contiguous view is the single block 0, even when empty.
-   * Any other index throws {@link IndexOutOfBoundsException} naming it and the range.
+   * Any other index throws {@link IndexOutOfBoundsException} naming it and the range. A
+   * {@link KvSequence} lends its cache's blocks read-only: other sequences may share them.
    */
   MemorySegment keyBlock(int block);
 

@@ -46,6 +46,13 @@ public final class PagedKvCache implements AutoCloseable {
   private final Arena arena;
   private final MemorySegment[] keySlices;
   private final MemorySegment[] valueSlices;
+  /**
+   * The same slices, read-only, as sequences lend them to kernels and callers: a write through a
+   * view would reach every sequence sharing the block and bypass copy-on-write. Made once, so
+   * lending a block allocates nothing.
+   */
+  private final MemorySegment[] lentKeys;
+  private final MemorySegment[] lentValues;
   private final int[] refCounts;
   private final int[] freeList;
   private int freeCount;
@@ -64,9 +71,13 @@ public final class PagedKvCache implements AutoCloseable {
     MemorySegment all = arena.allocate(2 * stride * capacityBlocks, 64);
     this.keySlices = new MemorySegment[capacityBlocks];
     this.valueSlices = new MemorySegment[capacityBlocks];
+    this.lentKeys = new MemorySegment[capacityBlocks];
+    this.lentValues = new MemorySegment[capacityBlocks];
     for (int b = 0; b < capacityBlocks; b++) {
       keySlices[b] = all.asSlice(2 * stride * b, half);
       valueSlices[b] = all.asSlice(2 * stride * b + stride, half);
+      lentKeys[b] = keySlices[b].asReadOnly();
+      lentValues[b] = valueSlices[b].asReadOnly();
     }
     this.refCounts = new int[capacityBlocks];
     this.freeList = new int[capacityBlocks];
@@ -346,11 +357,11 @@ public final class PagedKvCache implements AutoCloseable {
   }
 
   MemorySegment keys(int block) {
-    return keySlices[block];
+    return lentKeys[block];
   }
 
   MemorySegment values(int block) {
-    return valueSlices[block];
+    return lentValues[block];
   }
 
   // ---- accounting ----

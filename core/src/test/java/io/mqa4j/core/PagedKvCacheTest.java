@@ -202,6 +202,28 @@ class PagedKvCacheTest {
   }
 
   @Test
+  void blocksAreLentReadOnlySoNoWriteBypassesCopyOnWrite() {
+    try (PagedKvCache cache = PagedKvCache.builder(1, 2).blockTokens(4).capacityBlocks(8).build()) {
+      KvSequence parent = cache.newSequence();
+      cache.append(parent, 2, seq(0, 4), 0, seq(100, 4), 0);
+      KvSequence child = cache.fork(parent);
+      MemorySegment keys = child.keyBlock(0);
+      MemorySegment values = child.valueBlock(0);
+      assertTrue(keys.isReadOnly(), "keys of a shared block");
+      assertTrue(values.isReadOnly(), "values of a shared block");
+      assertThrows(IllegalArgumentException.class, // the JDK's answer to a write to read-only memory
+          () -> keys.set(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, -7f));
+      assertArrayEquals(seq(0, 4), dequantised(parent, true), "the parent's keys are untouched");
+
+      MemorySegment outOverBlock = child.keyBlock(0);
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> SCALAR.decode(new AttentionShape(1, 1, 2), AttentionOptions.defaults(),
+              MemorySegment.ofArray(new float[2]), child, outOverBlock));
+      assertTrue(e.getMessage().contains("out"), e.getMessage());
+    }
+  }
+
+  @Test
   void forkSharesThenCopiesOnWrite() {
     try (PagedKvCache cache = PagedKvCache.builder(1, 2).blockTokens(4).capacityBlocks(8).build()) {
       KvSequence parent = cache.newSequence();

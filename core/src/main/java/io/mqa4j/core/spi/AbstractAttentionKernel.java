@@ -399,10 +399,10 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   /**
    * Refuses an output over the K and V a view holds, where the view's memory is the caller's:
    * contiguous views and caches, and every block of a view of the caller's own. A paged
-   * sequence's blocks belong to its cache, which never lends them out for writing. A view this
-   * library did not build is checked here block by block, in the same pass: every block it names
-   * must exist, be open and hold its rows, or the kernels would fail somewhere inside their
-   * loops, part of the output written.
+   * sequence's blocks belong to its cache, which lends them read-only, so {@code out} (writable)
+   * cannot lie over them. A view this library did not build is checked here block by block, in
+   * the same pass: every block it names must exist, be open and hold its rows, or the kernels
+   * would fail somewhere inside their loops, part of the output written.
    */
   private static void checkViewMemory(KvView kv, int index, MemorySegment out, long outOffset,
       long outBytes) {
