@@ -49,8 +49,14 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
     this.capacity = capacityTokens;
     this.arena = Arena.ofShared();
     // 64-byte alignment keeps every vector load of a head within one cache line where it can.
-    this.keys = arena.allocate(bytes, 64);
-    this.values = arena.allocate(bytes, 64);
+    try {
+      String what = " of a contiguous KV cache of capacityTokens=" + capacityTokens;
+      this.keys = PagedKvCache.allocate(arena, bytes, "keys" + what + " (values need as much again)");
+      this.values = PagedKvCache.allocate(arena, bytes, "values" + what);
+    } catch (Throwable t) {
+      arena.close(); // the keys, if the values failed: nothing else could ever free them
+      throw t;
+    }
   }
 
   /** Appends one token's keys and values, each {@code kvHeads * headDim} floats from the offsets. */

@@ -30,7 +30,8 @@ public record KvFootprint(int kvHeads, int headDim, KvType type, int blockTokens
     }
     try {
       // Every per-token and per-block figure below then fits in a long.
-      Math.multiplyExact(2 * Math.multiplyExact(type.headBytes(headDim), (long) kvHeads), (long) blockTokens);
+      Math.multiplyExact(Math.multiplyExact(2L, Math.multiplyExact(type.headBytes(headDim),
+          (long) kvHeads)), (long) blockTokens);
     } catch (ArithmeticException e) {
       throw new TooLargeException("a block of blockTokens=" + blockTokens + " tokens of kvHeads="
           + kvHeads + " heads of headDim=" + headDim + " " + type.label() + " is more bytes than a long holds");

@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * How a KV cache stores each key and value element. Every type stores one head of
@@ -75,9 +76,20 @@ public enum KvType {
 
   /**
    * Stores {@code headDim} floats from {@code src[srcOffset..]} as one head at byte
-   * {@code dstOffset} of {@code dst}.
+   * {@code dstOffset} of {@code dst}. Arguments that do not hold a whole head (or a head dim this
+   * type cannot store) are refused with an {@link IllegalArgumentException} naming them, before
+   * anything is written.
    */
   public void encode(float[] src, int srcOffset, int headDim, MemorySegment dst, long dstOffset) {
+    checkHead("src", src, srcOffset, headDim, "dst", dst, dstOffset);
+    if (dst.isReadOnly()) {
+      throw new IllegalArgumentException("dst must be writable, got a read-only segment");
+    }
+    encodeHead(src, srcOffset, headDim, dst, dstOffset);
+  }
+
+  /** {@link #encode} without the checks, for callers that have made them (the cache's append). */
+  void encodeHead(float[] src, int srcOffset, int headDim, MemorySegment dst, long dstOffset) {
     switch (this) {
       case F32 -> MemorySegment.copy(src, srcOffset, dst, FLOAT_LE, dstOffset, headDim);
       case F16 -> {
@@ -98,15 +110,45 @@ public enum KvType {
     }
   }
 
-  /** Reads one head at byte {@code srcOffset} of {@code src} into {@code dst[dstOffset..]}. */
+  /**
+   * Reads one head at byte {@code srcOffset} of {@code src} into {@code dst[dstOffset..]}, with
+   * the checks of {@link #encode}.
+   */
   public void decode(MemorySegment src, long srcOffset, int headDim, float[] dst, int dstOffset) {
+    checkHead("dst", dst, dstOffset, headDim, "src", src, srcOffset);
     for (int i = 0; i < headDim; i++) {
-      dst[dstOffset + i] = element(src, srcOffset, i);
+      dst[dstOffset + i] = elementAt(src, srcOffset, i);
     }
   }
 
-  /** Element {@code i} of the head stored at byte {@code headOffset} of {@code src}. */
+  /**
+   * Element {@code i} of the head stored at byte {@code headOffset} of {@code src}. Negative
+   * arguments, or an element past the end of {@code src}, are refused naming them.
+   */
   public float element(MemorySegment src, long headOffset, int i) {
+    Objects.requireNonNull(src, "src");
+    if (headOffset < 0 || i < 0) {
+      throw new IllegalArgumentException("headOffset and i must be >= 0, got headOffset="
+          + headOffset + ", i=" + i);
+    }
+    long end = switch (this) {
+      case F32 -> headOffset + 4L * i + 4;
+      case F16, BF16 -> headOffset + 2L * i + 2;
+      case Q8_0 -> headOffset + (long) (i / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES + 2 + i % Q8_0_BLOCK + 1;
+    };
+    if (end > src.byteSize()) {
+      throw new IllegalArgumentException("element i=" + i + " of a " + label()
+          + " head at headOffset=" + headOffset + " ends at byte " + end + ", past src's "
+          + src.byteSize() + " bytes");
+    }
+    return elementAt(src, headOffset, i);
+  }
+
+  /**
+   * {@link #element} without the checks: the scalar kernel's inner loop, over blocks it has
+   * checked once per call.
+   */
+  float elementAt(MemorySegment src, long headOffset, int i) {
     return switch (this) {
       case F32 -> src.get(FLOAT_LE, headOffset + 4L * i);
       case F16 -> Float.float16ToFloat(src.get(SHORT_LE, headOffset + 2L * i));
@@ -117,6 +159,23 @@ public enum KvType {
         yield src.get(ValueLayout.JAVA_BYTE, block + 2 + i % Q8_0_BLOCK) * d;
       }
     };
+  }
+
+  private void checkHead(String arrayName, float[] array, int arrayOffset, int headDim,
+      String segmentName, MemorySegment segment, long segmentOffset) {
+    checkHeadDim(headDim);
+    Objects.requireNonNull(array, arrayName);
+    Objects.requireNonNull(segment, segmentName);
+    if (arrayOffset < 0 || arrayOffset > array.length - headDim) {
+      throw new IllegalArgumentException(arrayName + "Offset=" + arrayOffset + " and headDim="
+          + headDim + " run outside " + arrayName + "'s " + array.length + " floats");
+    }
+    long bytes = headBytes(headDim);
+    if (segmentOffset < 0 || segmentOffset > segment.byteSize() - bytes) {
+      throw new IllegalArgumentException(segmentName + "Offset=" + segmentOffset + " and a "
+          + label() + " head of headDim=" + headDim + " (" + bytes + " bytes) run outside "
+          + segmentName + "'s " + segment.byteSize() + " bytes");
+    }
   }
 
   /** Rounds {@code value} to the nearest bfloat16, ties to even; NaN stays NaN. */

@@ -2,6 +2,7 @@ package io.mqa4j.core;
 
 import io.mqa4j.core.spi.Checks;
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
 
 /**
  * A read view of one sequence's keys and values, as the kernels consume them: tokens in blocks of
@@ -55,10 +56,25 @@ public interface KvView {
   record ContiguousKv(int kvHeads, int headDim, int length, MemorySegment keys, MemorySegment values)
       implements KvView {
     public ContiguousKv {
+      Objects.requireNonNull(keys, "keys");
+      Objects.requireNonNull(values, "values");
+      if (kvHeads <= 0) {
+        throw new IllegalArgumentException("kvHeads must be positive, got " + kvHeads);
+      }
+      if (headDim <= 0) {
+        throw new IllegalArgumentException("headDim must be positive, got " + headDim);
+      }
       if (length < 0) {
         throw new IllegalArgumentException("length must be >= 0, got " + length);
       }
-      long need = (long) length * kvHeads * headDim * Float.BYTES;
+      long need;
+      try {
+        need = Math.multiplyExact(Math.multiplyExact((long) length * kvHeads, (long) headDim),
+            (long) Float.BYTES);
+      } catch (ArithmeticException e) {
+        throw new IllegalArgumentException("length=" + length + " tokens of kvHeads=" + kvHeads
+            + " x headDim=" + headDim + " floats are more bytes than a long holds");
+      }
       if (keys.byteSize() < need) {
         throw new IllegalArgumentException("keys hold " + keys.byteSize() + " bytes but "
             + Checks.count(length, "token") + " of " + kvHeads + "x" + headDim + " floats need "

@@ -67,25 +67,47 @@ public final class PagedKvCache implements AutoCloseable {
     this.headBytes = footprint.type().headBytes(footprint.headDim());
     long half = footprint.blockTokens() * tokenBytes;
     this.stride = stride(half);
-    this.arena = Arena.ofShared();
-    MemorySegment all = arena.allocate(2 * stride * capacityBlocks, 64);
+    // Heap tables first: a heap that cannot hold them fails before any native memory is taken.
     this.keySlices = new MemorySegment[capacityBlocks];
     this.valueSlices = new MemorySegment[capacityBlocks];
     this.lentKeys = new MemorySegment[capacityBlocks];
     this.lentValues = new MemorySegment[capacityBlocks];
-    for (int b = 0; b < capacityBlocks; b++) {
-      keySlices[b] = all.asSlice(2 * stride * b, half);
-      valueSlices[b] = all.asSlice(2 * stride * b + stride, half);
-      lentKeys[b] = keySlices[b].asReadOnly();
-      lentValues[b] = valueSlices[b].asReadOnly();
-    }
     this.refCounts = new int[capacityBlocks];
     this.freeList = new int[capacityBlocks];
+    this.arena = Arena.ofShared();
+    try {
+      MemorySegment all = allocate(arena, 2 * stride * capacityBlocks,
+          "a paged KV cache of capacityBlocks=" + capacityBlocks);
+      for (int b = 0; b < capacityBlocks; b++) {
+        keySlices[b] = all.asSlice(2 * stride * b, half);
+        valueSlices[b] = all.asSlice(2 * stride * b + stride, half);
+        lentKeys[b] = keySlices[b].asReadOnly();
+        lentValues[b] = valueSlices[b].asReadOnly();
+      }
+    } catch (Throwable t) {
+      arena.close(); // nothing else holds the memory: a failed construction must not keep it
+      throw t;
+    }
     // Hand out low block numbers first, so a fresh cache fills memory in address order.
     for (int b = 0; b < capacityBlocks; b++) {
       freeList[b] = capacityBlocks - 1 - b;
     }
     this.freeCount = capacityBlocks;
+  }
+
+  /**
+   * {@code bytes} from {@code arena}, 64-byte aligned; memory the machine cannot give fails with
+   * an {@link OutOfMemoryError} that says what was asked for.
+   */
+  static MemorySegment allocate(Arena arena, long bytes, String what) {
+    try {
+      return arena.allocate(bytes, 64);
+    } catch (OutOfMemoryError e) {
+      OutOfMemoryError named = new OutOfMemoryError(what + ": " + bytes
+          + " bytes of native memory could not be allocated (" + e.getMessage() + ")");
+      named.initCause(e);
+      throw named;
+    }
   }
 
   /** {@code half} rounded up to a multiple of 64. */
@@ -295,8 +317,8 @@ public final class PagedKvCache implements AutoCloseable {
       long row = (position % blockTokens) * tokenBytes;
       for (int h = 0; h < heads; h++) {
         int from = t * rowFloats + h * headDim;
-        type.encode(k, kOffset + from, headDim, keySlices[block], row + h * headBytes);
-        type.encode(v, vOffset + from, headDim, valueSlices[block], row + h * headBytes);
+        type.encodeHead(k, kOffset + from, headDim, keySlices[block], row + h * headBytes);
+        type.encodeHead(v, vOffset + from, headDim, valueSlices[block], row + h * headBytes);
       }
     }
     seq.length = (int) newLength;

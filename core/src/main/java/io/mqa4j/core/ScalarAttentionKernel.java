@@ -134,7 +134,7 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
     float sum = 0f;
     for (int i = 0; i < headDim; i++) {
       sum += q.get(ValueLayout.JAVA_FLOAT_UNALIGNED, qRow + (long) i * Float.BYTES)
-          * type.element(keys, at, i);
+          * type.elementAt(keys, at, i);
     }
     return sum;
   }
@@ -145,7 +145,7 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
     for (int i = 0; i < headDim; i++) {
       long o = outRow + (long) i * Float.BYTES;
       out.set(ValueLayout.JAVA_FLOAT_UNALIGNED, o,
-          out.get(ValueLayout.JAVA_FLOAT_UNALIGNED, o) + w * type.element(values, at, i));
+          out.get(ValueLayout.JAVA_FLOAT_UNALIGNED, o) + w * type.elementAt(values, at, i));
     }
   }
 

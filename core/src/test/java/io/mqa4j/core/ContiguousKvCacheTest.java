@@ -10,6 +10,15 @@ import org.junit.jupiter.api.Test;
 class ContiguousKvCacheTest {
 
   @Test
+  void memoryTheMachineCannotGiveFailsNamingTheCapacity() {
+    // 2^52 bytes each for K and V: no machine gives that, and the failure must say what was asked.
+    OutOfMemoryError e = assertThrows(OutOfMemoryError.class,
+        () -> new ContiguousKvCache(1 << 20, 1 << 10, 1 << 20));
+    assertTrue(e.getMessage().contains("capacityTokens=1048576"), e.getMessage());
+    assertTrue(e.getMessage().contains("4503599627370496 bytes"), e.getMessage());
+  }
+
+  @Test
   void appendsTokensWhereTheViewSaysTheyAre() {
     try (ContiguousKvCache cache = new ContiguousKvCache(2, 3, 5)) {
       cache.append(new float[] {1, 2, 3, 4, 5, 6}, 0, new float[] {-1, -2, -3, -4, -5, -6}, 0);

@@ -54,6 +54,21 @@ class KernelArgumentsTest {
   }
 
   @Test
+  void contiguousViewsRefuseMissingSegmentsAndHeadsThatAreNotPositive() {
+    assertFails(NullPointerException.class, "keys",
+        () -> KvView.ofContiguous(1, 4, 1, null, seg(4)));
+    assertFails(NullPointerException.class, "values",
+        () -> new KvView.ContiguousKv(1, 1, 0, seg(0), null));
+    assertFails(IllegalArgumentException.class, "kvHeads must be positive, got -1",
+        () -> KvView.ofContiguous(-1, 4, 1, seg(0), seg(0)));
+    assertFails(IllegalArgumentException.class, "headDim must be positive, got 0",
+        () -> KvView.ofContiguous(2, 0, 1, seg(0), seg(0)));
+    assertFails(IllegalArgumentException.class, "more bytes than a long holds",
+        () -> KvView.ofContiguous(Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE,
+            seg(0), seg(0)));
+  }
+
+  @Test
   void negativeKeyCountsAreRejectedOnEveryPath() {
     assertFails(IllegalArgumentException.class, "numKeys must be >= 0, got -1",
         () -> K.decode(S, O, -1, Q, 0, KV, 0, KV, 0, OUT, 0));

@@ -37,4 +37,14 @@ class KvFootprintTest {
         () -> new KvFootprint(1 << 30, 1 << 20, KvType.F32, 1 << 20));
     assertTrue(e.getMessage().contains("is more bytes than a long holds"), e.getMessage());
   }
+
+  @Test
+  void aBlockWhoseKeysAndValuesTogetherPassALongIsRefused() {
+    // K alone fits in a long; K and V together do not: doubling must not wrap to a negative size.
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new KvFootprint(Integer.MAX_VALUE, Integer.MAX_VALUE, KvType.F16, 16));
+    assertTrue(e.getMessage().contains("is more bytes than a long holds"), e.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> new KvFootprint(1 << 30, Integer.MAX_VALUE, KvType.F32, 16));
+  }
 }

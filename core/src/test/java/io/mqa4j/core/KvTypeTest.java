@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -221,6 +222,50 @@ class KvTypeTest {
         }
       }
     }
+  }
+
+  @ParameterizedTest
+  @EnumSource(KvType.class)
+  void conversionsRefuseArgumentsThatDoNotHoldAWholeHeadAndWriteNothing(KvType type) {
+    MemorySegment seg = Arena.ofAuto().allocate(256);
+    float[] src = new float[64];
+    Arrays.fill(src, 1f);
+    float[] dst = new float[64];
+    int headDim = 32;
+    long headBytes = type.headBytes(headDim);
+    assertRefused(() -> type.encode(src, 40, headDim, seg, 0), "srcOffset=40");
+    assertRefused(() -> type.encode(src, -1, headDim, seg, 0), "srcOffset=-1");
+    assertRefused(() -> type.encode(src, 0, headDim, seg, 256 - headBytes + 1), "dstOffset=");
+    assertRefused(() -> type.encode(src, 0, headDim, seg, -4), "dstOffset=-4");
+    assertRefused(() -> type.encode(src, 0, -1, seg, 0), "headDim");
+    assertRefused(() -> type.encode(src, 0, headDim, seg.asReadOnly(), 0), "read-only");
+    for (long b = 0; b < seg.byteSize(); b++) {
+      assertEquals(0, seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, b), "byte " + b + " untouched");
+    }
+    assertRefused(() -> type.decode(seg, 256 - headBytes + 1, headDim, dst, 0), "srcOffset=");
+    assertRefused(() -> type.decode(seg, 0, headDim, dst, 33), "dstOffset=33");
+    assertRefused(() -> type.element(seg, 0, -1), "i=-1");
+    assertRefused(() -> type.element(seg, -2, 0), "headOffset=-2");
+    assertRefused(() -> type.element(seg, 256 - headBytes, headDim * 8), "i=" + headDim * 8);
+    assertTrue(assertThrows(NullPointerException.class, () -> type.encode(null, 0, headDim, seg, 0))
+        .getMessage().contains("src"));
+    assertTrue(assertThrows(NullPointerException.class, () -> type.decode(null, 0, headDim, dst, 0))
+        .getMessage().contains("src"));
+    type.encode(src, 32, headDim, seg, 256 - headBytes); // a whole head at the very end fits
+    assertEquals(1f, type.element(seg, 256 - headBytes, headDim - 1), 0.01f);
+  }
+
+  @Test
+  void q8HeadsThatAreNotWholeBlocksAreRefused() {
+    MemorySegment seg = Arena.ofAuto().allocate(256);
+    assertRefused(() -> KvType.Q8_0.encode(new float[64], 0, 48, seg, 0), "headDim=48");
+    assertRefused(() -> KvType.Q8_0.encode(new float[64], 0, 16, seg, 0), "headDim=16");
+    assertRefused(() -> KvType.Q8_0.decode(seg, 0, 48, new float[64], 0), "headDim=48");
+  }
+
+  private static void assertRefused(org.junit.jupiter.api.function.Executable call, String named) {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+    assertTrue(e.getMessage().contains(named), e.getMessage());
   }
 
   @ParameterizedTest

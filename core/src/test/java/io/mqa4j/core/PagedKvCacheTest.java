@@ -202,6 +202,13 @@ class PagedKvCacheTest {
   }
 
   @Test
+  void memoryTheMachineCannotGiveFailsNamingTheCapacity() {
+    OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> PagedKvCache.builder(1 << 10, 1 << 10)
+        .blockTokens(1 << 20).capacityBlocks(1 << 10).build());
+    assertTrue(e.getMessage().contains("capacityBlocks=1024"), e.getMessage());
+  }
+
+  @Test
   void blocksAreLentReadOnlySoNoWriteBypassesCopyOnWrite() {
     try (PagedKvCache cache = PagedKvCache.builder(1, 2).blockTokens(4).capacityBlocks(8).build()) {
       KvSequence parent = cache.newSequence();
