@@ -153,13 +153,19 @@ public final class Roofline {
         .add(a11).reduceLanes(VectorOperators.ADD);
   }
 
-  private interface Part {
+  interface Part {
     void run(int thread);
   }
 
-  /** Runs {@code part} on {@code threads} threads started together; returns the wall time. */
-  private static long runParallel(int threads, Part part) {
-    CyclicBarrier start = new CyclicBarrier(threads + 1);
+  /**
+   * Runs {@code part} on {@code threads} threads started together; returns the wall time from
+   * their release to the last one's end. The clock starts in the barrier's action, as the threads
+   * are released: the calling thread may not run again until the workers are done (two vCPUs,
+   * two workers), and a clock started there read passes of a few milliseconds as nearly zero.
+   */
+  static long runParallel(int threads, Part part) {
+    long[] released = new long[1];
+    CyclicBarrier start = new CyclicBarrier(threads + 1, () -> released[0] = System.nanoTime());
     Thread[] workers = new Thread[threads];
     for (int t = 0; t < threads; t++) {
       int id = t;
@@ -175,11 +181,11 @@ public final class Roofline {
     }
     try {
       start.await();
-      long t0 = System.nanoTime();
       for (Thread w : workers) {
         w.join();
       }
-      return System.nanoTime() - t0;
+      // The barrier's action happens-before every await returns, so released[0] is visible here.
+      return System.nanoTime() - released[0];
     } catch (Exception e) {
       throw new IllegalStateException("roofline measurement interrupted", e);
     }
