@@ -62,4 +62,34 @@ class KernelJfrEventsTest {
     assertEquals(200 * perToken, batch.getLong("kvBytesRead"));
     assertTrue(batch.getDuration().toNanos() > 0);
   }
+
+  @Test
+  void aBatchOverCachesOfSeveralTypesSaysSo(@TempDir Path dir) throws Exception {
+    AttentionShape shape = AttentionShape.mqa(2, 32);
+    Path file = dir.resolve("mixed.jfr");
+    try (PagedKvCache f32 = PagedKvCache.builder(1, 32).capacityTokens(16).build();
+        PagedKvCache q8 = PagedKvCache.builder(1, 32).type(KvType.Q8_0).capacityTokens(16).build();
+        Recording recording = new Recording()) {
+      KvSequence a = f32.newSequence();
+      KvSequence b = q8.newSequence();
+      f32.append(a, 3, new float[3 * 32], 0, new float[3 * 32], 0);
+      q8.append(b, 5, new float[5 * 32], 0, new float[5 * 32], 0);
+      recording.enable("mqa4j.DecodeBatch").withThreshold(java.time.Duration.ZERO);
+      recording.start();
+      MemorySegment q = MemorySegment.ofArray(new float[2 * shape.queryStride()]);
+      MemorySegment out = MemorySegment.ofArray(new float[2 * shape.queryStride()]);
+      AttentionKernels.scalar().decodeBatch(shape, AttentionOptions.defaults(), q,
+          new KvView[] {a, b}, out);
+      AttentionKernels.scalar().decodeBatch(shape, AttentionOptions.defaults(), q,
+          new KvView[] {b, b}, out);
+      recording.stop();
+      recording.dump(file);
+    }
+    List<RecordedEvent> batches = RecordingFile.readAllEvents(file).stream()
+        .filter(e -> e.getEventType().getName().equals("mqa4j.DecodeBatch")).toList();
+    assertEquals(2, batches.size());
+    assertEquals("mixed", batches.get(0).getString("kvType"));
+    assertEquals(2 * (3 * 32 * 4 + 5 * 34), batches.get(0).getLong("kvBytesRead"));
+    assertEquals("q8_0", batches.get(1).getString("kvType"));
+  }
 }

@@ -39,6 +39,9 @@ public final class ReportFiles {
     if (existing == null || !Files.isWritable(existing)) {
       throw new IllegalArgumentException("--out " + dir + ": " + existing + " is not writable");
     }
+    if (!Files.isDirectory(existing)) { // a file on the way: the directory cannot be created
+      throw new IllegalArgumentException("--out " + dir + ": " + existing + " is not a directory");
+    }
   }
 
   /**

@@ -158,6 +158,20 @@ class CompareCommandTest {
     assertTrue(run.oneErrorLine() && run.err().contains("not a directory"), run.err());
   }
 
+  @Test
+  void outBelowAFileIsRefusedBeforeAnyWork() throws IOException {
+    Path file = Files.writeString(dir.resolve("taken"), "x");
+    String below = file.resolve("sub").toString();
+    CliRun compare = CliRun.of("compare", "--quick", "--out", below);
+    assertEquals(2, compare.exitCode());
+    assertTrue(compare.oneErrorLine() && compare.err().contains("is not a directory"), compare.err());
+    assertTrue(compare.out().isEmpty(), "nothing measured or printed: " + compare.out());
+    CliRun report = CliRun.of("report", "src/test/resources/jmh/decode-sample.json", "--out", below);
+    assertEquals(2, report.exitCode());
+    assertTrue(report.oneErrorLine() && report.err().contains("is not a directory"), report.err());
+    assertTrue(report.out().isEmpty(), "no table printed before the refusal: " + report.out());
+  }
+
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
       "missing.json|no such file",

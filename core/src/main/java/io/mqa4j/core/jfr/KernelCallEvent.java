@@ -39,7 +39,7 @@ public abstract class KernelCallEvent extends Event {
   public long keys;
 
   @Label("KV Type")
-  @Description("Element type of the keys and values: f32, f16, bf16 or q8_0")
+  @Description("Element type of the keys and values: f32, f16, bf16 or q8_0; mixed for a batch over caches of several types")
   public String kvType;
 
   @Label("KV Bytes Read")

@@ -5,6 +5,7 @@ import io.mqa4j.core.AttentionOptions;
 import io.mqa4j.core.AttentionShape;
 import io.mqa4j.core.ContiguousKvCache;
 import io.mqa4j.core.KvSequence;
+import io.mqa4j.core.KvType;
 import io.mqa4j.core.KvView;
 import java.lang.foreign.MemorySegment;
 import io.mqa4j.core.jfr.DecodeBatchEvent;
@@ -143,11 +144,15 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     if (event.shouldCommit()) {
       long keys = 0;
       long read = 0;
+      KvType first = sequences[0].type();
+      boolean mixed = false;
       for (KvView kv : sequences) {
         keys += kv.length();
         read += 2 * visibleKeys(options, 1, kv.length()) * kv.tokenBytes();
+        mixed |= kv.type() != first;
       }
-      describe(event, shape, sequences.length, keys, sequences[0].type().label(), read);
+      // A batch may mix caches of several types; naming the first would misreport the rest.
+      describe(event, shape, sequences.length, keys, mixed ? "mixed" : first.label(), read);
       event.commit();
     }
   }
