@@ -32,8 +32,11 @@ final class RooflineCommand implements Callable<Integer> {
   int bufferMib;
 
   @Option(names = "--repeats", paramLabel = "N", defaultValue = "7",
-      description = "Timed passes; the figures are their medians. Default: ${DEFAULT-VALUE}.")
+      description = "Timed passes, 1 to 1000; the figures are their medians. Default: ${DEFAULT-VALUE}.")
   int repeats;
+
+  /** Keeps a run finite: a thousand passes of the default buffer take minutes already. */
+  static final int MAX_REPEATS = 1000;
 
   @Override
   public Integer call() throws Exception {
@@ -42,8 +45,8 @@ final class RooflineCommand implements Callable<Integer> {
     if (bufferMib < 64) {
       throw new BadInputException("--buffer-mib must be >= 64, got " + bufferMib);
     }
-    if (repeats < 1) {
-      throw new BadInputException("--repeats must be >= 1, got " + repeats);
+    if (repeats < 1 || repeats > MAX_REPEATS) {
+      throw new BadInputException("--repeats must be 1 to " + MAX_REPEATS + ", got " + repeats);
     }
     Roofline.Result r;
     try {

@@ -62,11 +62,11 @@ final class ShareCommand implements Callable<Integer> {
   Integer threads;
 
   @Option(names = "--rounds", defaultValue = "9", paramLabel = "N",
-      description = "Rounds; the figures are their medians. Default: ${DEFAULT-VALUE}.")
+      description = "Rounds, 1 to 1000; the figures are their medians. Default: ${DEFAULT-VALUE}.")
   int rounds;
 
   @Option(names = "--steps", defaultValue = "15", paramLabel = "N",
-      description = "Decode steps per cache and round (their median is the round's). Default: ${DEFAULT-VALUE}.")
+      description = "Decode steps per cache and round, 1 to 10000 (their median is the round's). Default: ${DEFAULT-VALUE}.")
   int steps;
 
   @Option(names = "--buffer-mib", defaultValue = "1024", paramLabel = "MIB",
@@ -76,6 +76,10 @@ final class ShareCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print one JSON object instead of a table.")
   boolean json;
 
+  // Bounds that keep a run finite and its per-round arrays small; far above any useful setting.
+  static final int MAX_ROUNDS = 1000;
+  static final int MAX_STEPS = 10_000;
+
   /** Decode steps per cache before timing: enough for the kernel's loops to be compiled. */
   private static final int WARMUP_STEPS = 30;
 
@@ -84,8 +88,9 @@ final class ShareCommand implements Callable<Integer> {
     AttentionShape shape = shape();
     require(context >= 1, "--context must be >= 1, got " + context);
     require(blockTokens >= 1, "--block-tokens must be >= 1, got " + blockTokens);
-    require(rounds >= 1, "--rounds must be >= 1, got " + rounds);
-    require(steps >= 1, "--steps must be >= 1, got " + steps);
+    require(rounds >= 1 && rounds <= MAX_ROUNDS,
+        "--rounds must be 1 to " + MAX_ROUNDS + ", got " + rounds);
+    require(steps >= 1 && steps <= MAX_STEPS, "--steps must be 1 to " + MAX_STEPS + ", got " + steps);
     require(bufferMib >= 64, "--buffer-mib must be >= 64, got " + bufferMib);
     List<String> names = cacheNames();
     if (!layout.strip().equalsIgnoreCase("gqa")) {
@@ -154,8 +159,10 @@ final class ShareCommand implements Callable<Integer> {
   /** The caches asked for, checked before any memory is filled. */
   private List<String> cacheNames() {
     List<String> names = new ArrayList<>();
+    require(caches != null && !caches.isEmpty(), "--caches names no cache");
     for (String raw : caches) {
       String name = raw.strip().toLowerCase(Locale.ROOT);
+      require(!name.isEmpty(), "--caches " + String.join(",", caches) + " holds an empty name");
       if (!name.equals("contiguous")) {
         KvType type = Kernels.kvType("--caches", name);
         require(type.supportsHeadDim(heads.headDim), "--caches " + type.label()

@@ -15,7 +15,8 @@ class RooflineCommandTest {
       "--buffer-mib|8|--buffer-mib must be >= 64, got 8",
       "--threads|5000|--threads must be in [1, 1024], got 5000",
       "--threads|0|--threads must be in [1, 1024], got 0",
-      "--repeats|0|--repeats must be >= 1, got 0"})
+      "--repeats|0|--repeats must be 1 to 1000, got 0",
+      "--repeats|2147483647|--repeats must be 1 to 1000, got 2147483647"})
   void badInputExitsTwoWithOneLineNamingIt(String option, String value, String message) {
     CliRun run = option.equals("--repeats") ? CliRun.of("roofline", option, value)
         : CliRun.of("roofline", "--repeats", "1", option, value);
