@@ -149,14 +149,16 @@ public final class KvProfile {
   static int kvHeadsPerRank(int kvHeads, int tensorParallel) {
     // More KV heads than ranks: split them, the fullest rank taking the rounded-up share; fewer:
     // every rank holds a copy of one head, as tensor-parallel MQA must.
-    return kvHeads >= tensorParallel ? (kvHeads + tensorParallel - 1) / tensorParallel : 1;
+    // In long: a count near 2^31 plus the other would wrap an int.
+    return kvHeads >= tensorParallel
+        ? (int) ((kvHeads + (long) tensorParallel - 1) / tensorParallel) : 1;
   }
 
   static Variant variant(ModelConfig m, String layout, String label, KvType type, int context,
       int batch, int blockTokens, int tensorParallel) {
     int kv = m.kvHeads();
     int perRank = kvHeadsPerRank(kv, tensorParallel);
-    int replication = kv >= tensorParallel ? 1 : (tensorParallel + kv - 1) / kv;
+    int replication = kv >= tensorParallel ? 1 : (int) ((tensorParallel + (long) kv - 1) / kv);
     try {
       KvFootprint layer = new KvFootprint(kv, m.headDim(), type, blockTokens);
       KvFootprint rankLayer = new KvFootprint(perRank, m.headDim(), type, blockTokens);

@@ -193,6 +193,18 @@ class ProfileCommandTest {
   }
 
   @Test
+  void ranksFarBeyondTheHeadsStillReplicateByTheRightCount() throws IOException {
+    CliRun run = CliRun.of("profile", "--model", "falcon-7b", "--tensor-parallel", "2147483647",
+        "--no-files", "--json");
+    assertEquals(0, run.exitCode(), run.err());
+    for (com.fasterxml.jackson.databind.JsonNode v : new ObjectMapper().readTree(run.out()).get("variants")) {
+      long kv = v.get("kvHeads").asLong();
+      long expected = kv >= Integer.MAX_VALUE ? 1 : (Integer.MAX_VALUE + kv - 1) / kv;
+      assertEquals(expected, v.get("replication").asLong(), v.toString());
+    }
+  }
+
+  @Test
   void writesTheChartAndJson() throws IOException {
     Path out = dir.resolve("p");
     CliRun run = CliRun.of("profile", "--model", "falcon-40b", "--batch", "4", "--tensor-parallel", "8",
@@ -309,7 +321,7 @@ class ProfileCommandTest {
     // Below a regular file: no directory can be made there.
     Path file = Files.writeString(dir.resolve("file"), "x");
     CliRun run = CliRun.of("profile", "--model", "llama-3-8b", "--out", file.resolve("sub").toString());
-    assertRefused(run, "--out " + file.resolve("sub") + ": cannot create the directory: ");
+    assertRefused(run, "--out " + file.resolve("sub") + ": " + file + " is not a directory");
     // The chart's name is taken by a directory: profile.json must not stay behind either.
     Path out = Files.createDirectories(dir.resolve("p").resolve("kv-memory.png"));
     Files.writeString(out.resolve("keep"), "x");
