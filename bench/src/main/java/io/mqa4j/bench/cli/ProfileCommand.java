@@ -63,7 +63,7 @@ final class ProfileCommand implements Callable<Integer> {
   }
 
   @Option(names = "--context", paramLabel = "N",
-      description = "Tokens per sequence. Default: the model's max_position_embeddings.")
+      description = "Tokens per sequence. Default: the model's max_position_embeddings (a config without one: 2048 for Falcon, else 4096).")
   Integer context;
 
   @Option(names = "--batch", defaultValue = "1", paramLabel = "B",
@@ -71,7 +71,7 @@ final class ProfileCommand implements Callable<Integer> {
   int batch;
 
   @Option(names = "--dtype", paramLabel = "TYPE",
-      description = "KV element type: f32, f16, bf16 or q8_0. Default: the model's torch_dtype.")
+      description = "KV element type: f32, f16, bf16 or q8_0. Default: the model's torch_dtype (or dtype; f16 for a config that names neither).")
   String dtype;
 
   @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",

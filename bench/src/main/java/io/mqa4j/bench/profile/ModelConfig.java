@@ -92,8 +92,9 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
    * {@code num_key_value_heads} (absent: MHA; {@code multi_query: true}: one), {@code head_dim}
    * or {@code hidden_size / num_attention_heads}, {@code num_hidden_layers},
    * {@code sliding_window} (with {@code layer_types} or {@code use_sliding_window} when given),
-   * {@code max_position_embeddings} and {@code torch_dtype}. Falcon's and GPT-2's older field
-   * names ({@code n_head}, {@code n_layer}, {@code n_embd}, {@code num_kv_heads}) are read too.
+   * {@code max_position_embeddings} and {@code torch_dtype} (or the newer {@code dtype}). Falcon's
+   * and GPT-2's older field names ({@code n_head}, {@code n_layer}, {@code n_embd},
+   * {@code num_kv_heads}) are read too, and Falcon's {@code new_decoder_architecture}.
    */
   public static ModelConfig fromHuggingFace(String name, JsonNode c) {
     if (c == null || !c.isObject()) {
@@ -102,7 +103,10 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     Field heads = positive(required(c, "num_attention_heads", "n_head"));
     Field layers = positive(required(c, "num_hidden_layers", "n_layer", "num_layers"));
     Field kv = positive(optionalInt(c, "num_key_value_heads", "num_kv_heads"));
-    boolean multiQuery = flag(c, "multi_query", false);
+    // Falcon's new decoder (Falcon-40B, -180B) takes num_kv_heads and ignores multi_query, which
+    // its configs still carry as true; the old decoder (Falcon-7B) takes multi_query alone.
+    boolean newDecoder = flag(c, "new_decoder_architecture", false);
+    boolean multiQuery = !newDecoder && flag(c, "multi_query", false);
     if (multiQuery && kv != null && kv.value != 1) {
       throw new IllegalArgumentException("multi_query is true but " + kv.name + " is " + kv.value);
     }
@@ -129,7 +133,7 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     JsonNode sw = c.get("sliding_window");
     boolean useSliding = flag(c, "use_sliding_window", true);
     if (sw != null && !sw.isNull() && useSliding) {
-      if (!sw.canConvertToInt() || sw.asInt() <= 0) {
+      if (!sw.isIntegralNumber() || !sw.canConvertToInt() || sw.asInt() <= 0) {
         throw new IllegalArgumentException("sliding_window must be a positive integer, got " + sw);
       }
       window = sw.asInt();
@@ -158,15 +162,28 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
       }
     }
     Field maxContext = positive(optionalInt(c, "max_position_embeddings", "n_positions", "seq_length"));
-    KvType dtype = switch ((c.has("torch_dtype") ? text(c, "torch_dtype") : "float16").toLowerCase(Locale.ROOT)) {
+    // Newer transformers write "dtype" where older ones wrote "torch_dtype".
+    String dtypeField = c.hasNonNull("torch_dtype") ? "torch_dtype" : c.hasNonNull("dtype") ? "dtype" : null;
+    KvType dtype = switch ((dtypeField == null ? DEFAULT_DTYPE : text(c, dtypeField)).toLowerCase(Locale.ROOT)) {
       case "float32" -> KvType.F32;
       case "bfloat16" -> KvType.BF16;
       case "float16" -> KvType.F16;
-      default -> throw new IllegalArgumentException("torch_dtype must be float32, float16 or bfloat16, got '"
-          + c.path("torch_dtype").asText() + "'");
+      default -> throw new IllegalArgumentException(dtypeField + " must be float32, float16 or bfloat16, got '"
+          + c.path(dtypeField).asText() + "'");
     };
     return new ModelConfig(name, layers.value, heads.value, kvHeads, headDim, window, slidingLayers,
-        maxContext == null ? 4096 : maxContext.value, dtype);
+        maxContext != null ? maxContext.value : defaultContext(c), dtype);
+  }
+
+  /** The KV type of a config that names none (as transformers loads such weights by default). */
+  public static final String DEFAULT_DTYPE = "float16";
+
+  /**
+   * The context of a config without {@code max_position_embeddings}: transformers' own default
+   * for the model type where the profile knows it (Falcon: 2048), else 4096.
+   */
+  public static int defaultContext(JsonNode c) {
+    return text(c, "model_type").equals("falcon") ? 2048 : 4096;
   }
 
   /** A true/false field; absent or null gives {@code absent}; anything else is refused. */

@@ -123,8 +123,28 @@ class ProfileCommandTest {
     JsonNode falcon = profile("--config", "src/test/resources/profile/falcon-config.json");
     assertEquals(1, falcon.get("kvHeads").asInt(), "multi_query");
     assertEquals(64, falcon.get("headDim").asInt(), "hidden_size / heads");
-    assertEquals(4096, falcon.get("context").asInt(), "no max_position_embeddings: 4096");
+    assertEquals(2048, falcon.get("context").asInt(), "no max_position_embeddings: Falcon's 2048");
     assertEquals(3, falcon.get("variants").size(), "71 heads: no grouped variant");
+  }
+
+  @Test
+  void readsFalconsNewDecoderTheNewerDtypeFieldAndDefaults() throws IOException {
+    // Falcon-40B's config keeps multi_query true beside num_kv_heads 8; the new decoder uses 8.
+    Path falcon40 = Files.writeString(dir.resolve("f40.json"), "{\"model_type\": \"falcon\", "
+        + "\"hidden_size\": 8192, \"num_attention_heads\": 128, \"num_hidden_layers\": 60, "
+        + "\"num_kv_heads\": 8, \"multi_query\": true, \"new_decoder_architecture\": true, "
+        + "\"torch_dtype\": \"bfloat16\"}");
+    JsonNode f40 = profile("--config", falcon40.toString());
+    assertEquals(8, f40.get("kvHeads").asInt());
+    assertEquals(2048, f40.get("context").asInt());
+    Path dtype = Files.writeString(dir.resolve("dtype.json"), "{\"num_attention_heads\": 4, "
+        + "\"num_hidden_layers\": 2, \"head_dim\": 8, \"dtype\": \"bfloat16\"}");
+    JsonNode named = profile("--config", dtype.toString());
+    assertEquals("bf16", named.get("dtype").asText(), "the newer dtype field");
+    assertEquals(4096, named.get("context").asInt(), "no max_position_embeddings, not Falcon: 4096");
+    Path none = Files.writeString(dir.resolve("none.json"), "{\"num_attention_heads\": 4, "
+        + "\"num_hidden_layers\": 2, \"head_dim\": 8}");
+    assertEquals("f16", profile("--config", none.toString()).get("dtype").asText(), "as --help says");
   }
 
   @ParameterizedTest(name = "{1}")
@@ -137,6 +157,8 @@ class ProfileCommandTest {
       "{\"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"multi_query\": true, \"num_hidden_layers\": 2, \"head_dim\": 8}|multi_query is true but num_key_value_heads is 2",
       "{\"num_attention_heads\": \"four\", \"num_hidden_layers\": 2, \"head_dim\": 8}|num_attention_heads must be an integer",
       "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"torch_dtype\": \"int8\"}|torch_dtype must be",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"dtype\": \"int8\"}|dtype must be float32, float16 or bfloat16, got 'int8'",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"sliding_window\": 4096.7}|sliding_window must be a positive integer, got 4096.7",
       "[1, 2]|config must be a JSON object",
       "{not json|not JSON",
       // Fields are named as the file names them, not as a derived value or a default's option.
