@@ -180,7 +180,8 @@ final class ProfileCommand implements Callable<Integer> {
     }
     Path file = source.config;
     if (!Files.isRegularFile(file)) {
-      throw new BadInputException("--config " + file + ": no such file");
+      throw new BadInputException("--config " + file + ": "
+          + (Files.isDirectory(file) ? "a directory, not a file" : "no such file"));
     }
     JsonNode node;
     try {

@@ -57,7 +57,8 @@ final class ReportCommand implements Callable<Integer> {
   static int report(Path file, Path out, boolean noFiles, boolean json, PrintWriter stdout,
       PrintWriter stderr) throws IOException {
     if (!Files.isRegularFile(file)) {
-      throw new BadInputException(file + ": no such file");
+      throw new BadInputException(file + ": "
+          + (Files.isDirectory(file) ? "a directory, not a file" : "no such file"));
     }
     if (!noFiles) {
       ReportFiles.checkWritable(out);

@@ -175,6 +175,7 @@ class CompareCommandTest {
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
       "missing.json|no such file",
+      "src/test/resources|src/test/resources: a directory, not a file",
       "src/test/resources/npy/q.npy|not JSON",
       "src/test/resources/npy/empty.npy|neither a compare results.json"})
   void reportRefusesFilesItCannotRead(String file, String message) {

@@ -196,7 +196,8 @@ class ProfileCommandTest {
       "--model llama-2-7b --dtype f8|unknown KV type 'f8'",
       "--model llama-2-7b --config x.json|mutually exclusive",
       "--context 5|give --model NAME, --config FILE or --list",
-      "--config missing.json|--config missing.json: no such file"})
+      "--config missing.json|--config missing.json: no such file",
+      "--config src/test/resources|--config src/test/resources: a directory, not a file"})
   void badOptionsExitTwo(String options, String message) {
     CliRun run = CliRun.of(("profile --no-files " + options).split(" "));
     assertEquals(2, run.exitCode(), run.err());
