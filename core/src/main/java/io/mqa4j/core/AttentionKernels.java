@@ -112,6 +112,17 @@ public final class AttentionKernels {
 
   private record Lookup(AttentionKernelProvider provider, String reason) {}
 
+  /** The message of the deepest cause that has one (a static initialiser's error has none). */
+  private static String innermostMessage(Throwable e) {
+    String message = e.toString();
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t.getMessage() != null) {
+        message = t.getMessage();
+      }
+    }
+    return message;
+  }
+
   private static Lookup findProvider(String name) {
     String reason = "no provider named '" + name + "' is on the module or class path"
         + " (add the mqa4j-simd artifact)";
@@ -124,12 +135,9 @@ public final class AttentionKernels {
           if (provider.name().equals(name)) {
             return new Lookup(provider, null);
           }
-        } catch (ServiceConfigurationError e) {
-          // The provider's constructor says why it cannot run here; report that, not the wrapper.
-          Throwable cause = e.getCause() != null ? e.getCause() : e;
-          reason = cause.getMessage() != null ? cause.getMessage() : cause.toString();
-        } catch (UnsupportedOperationException | LinkageError e) {
-          reason = e.getMessage() != null ? e.getMessage() : e.toString();
+        } catch (ServiceConfigurationError | UnsupportedOperationException | LinkageError e) {
+          // The provider's constructor says why it cannot run here; report that, not a wrapper.
+          reason = innermostMessage(e);
         }
       }
     } catch (ServiceConfigurationError e) {

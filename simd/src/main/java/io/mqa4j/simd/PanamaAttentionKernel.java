@@ -124,8 +124,11 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         }
       }
     } finally {
-      job.clear();
-      lock.unlock();
+      try {
+        job.clear();
+      } finally {
+        lock.unlock(); // whatever clear() meets (a stack overflow), the next caller must not wait
+      }
     }
   }
 
@@ -759,36 +762,53 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     /** One chunk of {@link Bf16Body}'s even-odd reordering. */
     final float[] chunk = new float[2 * VectorConstants.LANES];
 
+    // Each group of buffers is allocated whole before any is replaced: an OutOfMemoryError
+    // part-way would otherwise leave the first grown and the rest small, and since the first's
+    // length stands for the group, every later call would index past the others.
+
     void ensureLanes(int rowPad, int headDim) {
       if (qT.length < rowPad * headDim) {
         qT = new float[rowPad * headDim];
       }
       if (low.length < rowPad) {
-        low = new float[rowPad];
-        high = new float[rowPad];
-        posRel = new float[rowPad];
-        correction = new float[rowPad];
+        float[] newLow = new float[rowPad];
+        float[] newHigh = new float[rowPad];
+        float[] newPosRel = new float[rowPad];
+        float[] newCorrection = new float[rowPad];
+        low = newLow;
+        high = newHigh;
+        posRel = newPosRel;
+        correction = newCorrection;
       }
     }
 
     void ensure(int rows, int queries, int headDim, int tile) {
       int rowFloats = Math.max(rows * headDim, headDim);
       if (q.length < rowFloats) {
-        q = new float[rowFloats];
-        acc = new float[rowFloats];
+        float[] newQ = new float[rowFloats];
+        float[] newAcc = new float[rowFloats];
+        q = newQ;
+        acc = newAcc;
         qSeg = MemorySegment.ofArray(q);
         accSeg = MemorySegment.ofArray(acc);
       }
       if (scores.length < rows * tile) {
-        scores = new float[rows * tile];
-        max = new float[rows];
-        sum = new float[rows];
-        slope = new float[rows];
+        float[] newScores = new float[rows * tile];
+        float[] newMax = new float[rows];
+        float[] newSum = new float[rows];
+        float[] newSlope = new float[rows];
+        scores = newScores;
+        max = newMax;
+        sum = newSum;
+        slope = newSlope;
       }
       if (position.length < queries) {
-        position = new int[queries];
-        from = new int[queries];
-        to = new int[queries];
+        int[] newPosition = new int[queries];
+        int[] newFrom = new int[queries];
+        int[] newTo = new int[queries];
+        position = newPosition;
+        from = newFrom;
+        to = newTo;
       }
     }
   }

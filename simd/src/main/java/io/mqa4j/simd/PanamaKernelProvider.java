@@ -3,6 +3,7 @@ package io.mqa4j.simd;
 import io.mqa4j.core.AttentionKernel;
 import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.spi.AttentionKernelProvider;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -20,6 +21,13 @@ public final class PanamaKernelProvider implements AttentionKernelProvider {
     if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
       throw new UnsupportedOperationException(
           "the jdk.incubator.vector module is not present; start java with --add-modules jdk.incubator.vector");
+    }
+    // Checked before VectorConstants loads: its species would fail in a static initialiser,
+    // whose error carries no message, and the property would go unnamed.
+    String asked = System.getProperty(VectorConstants.BITS_PROPERTY);
+    if (asked != null && !asked.isBlank() && !List.of("128", "256", "512").contains(asked.trim())) {
+      throw new IllegalArgumentException(
+          VectorConstants.BITS_PROPERTY + " must be 128, 256 or 512, got '" + asked + "'");
     }
     int bits = VectorConstants.preferredBits();
     if (bits < 128) {

@@ -26,14 +26,29 @@ final class WorkerPool {
   private volatile long generation;
   private volatile Throwable failure;
 
+  private volatile boolean stopped;
+
   WorkerPool(int size) {
     threads = new Thread[size - 1];
-    for (int i = 0; i < threads.length; i++) {
-      int worker = i + 1;
-      Thread t = new Thread(() -> workLoop(worker), "mqa4j-worker-" + worker);
-      t.setDaemon(true);
-      threads[i] = t;
-      t.start();
+    try {
+      for (int i = 0; i < threads.length; i++) {
+        int worker = i + 1;
+        // The pool outlives the thread that happens to create it: inheriting that thread's
+        // inheritable thread-locals or context class loader would hold them for the JVM's life.
+        Thread t = Thread.ofPlatform().name("mqa4j-worker-" + worker).daemon(true)
+            .inheritInheritableThreadLocals(false).unstarted(() -> workLoop(worker));
+        t.setContextClassLoader(WorkerPool.class.getClassLoader());
+        threads[i] = t;
+        t.start();
+      }
+    } catch (Throwable e) { // no native thread left, say: the workers already started must end
+      stopped = true;
+      for (Thread t : threads) {
+        if (t != null) {
+          LockSupport.unpark(t);
+        }
+      }
+      throw e;
     }
   }
 
@@ -101,17 +116,25 @@ final class WorkerPool {
 
   private void workLoop(int worker) {
     long seen = 0;
-    while (true) {
+    while (!stopped) {
       long spinUntil = System.nanoTime() + SPIN_NANOS;
-      while (generation == seen) {
+      while (generation == seen && !stopped) {
         if (System.nanoTime() < spinUntil) {
           Thread.onSpinWait();
         } else {
+          // A task's user code (a KvView) may leave this thread interrupted; park returns at
+          // once while the flag is set, so the worker would spin for the JVM's life. Workers
+          // are never interrupted on purpose: the flag is dropped.
+          Thread.interrupted();
           LockSupport.park(this);
         }
       }
+      if (stopped) {
+        return;
+      }
       seen = generation;
       drain(worker);
+      Thread.interrupted(); // nor does a task's flag reach the next job's user code
       busyWorkers.decrementAndGet();
     }
   }

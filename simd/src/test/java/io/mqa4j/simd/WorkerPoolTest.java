@@ -1,0 +1,94 @@
+package io.mqa4j.simd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+
+/** The pool's threads: what they take from their creator, and what user code can leave on them. */
+class WorkerPoolTest {
+
+  @Test
+  void aWorkerLeftInterruptedByATaskNeitherSpinsNorKeepsTheFlag() throws Exception {
+    WorkerPool pool = new WorkerPool(3);
+    // User code on a worker (a KvView restoring an interrupt it caught) leaves the flag set.
+    pool.run(64, (task, worker) -> {
+      if (worker != 0) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    List<Thread> workers = workersOf(pool);
+    assertEquals(2, workers.size());
+    Thread.sleep(50); // past the spin after a job
+    // An idle worker is parked (WAITING); one whose park returns at once is seen RUNNABLE.
+    int runnable = 0;
+    for (int sample = 0; sample < 20; sample++) {
+      Thread.sleep(10);
+      for (Thread w : workers) {
+        runnable += w.getState() == Thread.State.RUNNABLE ? 1 : 0;
+      }
+    }
+    assertTrue(runnable <= 4, "idle workers seen running in " + runnable + " of 40 samples");
+    Set<Boolean> seen = ConcurrentHashMap.newKeySet();
+    pool.run(64, (task, worker) -> {
+      if (worker != 0) {
+        seen.add(Thread.currentThread().isInterrupted());
+      }
+    });
+    assertFalse(seen.contains(true), "the next job's code found the flag set");
+  }
+
+  @Test
+  void workersTakeNeitherTheCreatorsInheritableThreadLocalsNorItsClassLoader() throws Exception {
+    InheritableThreadLocal<byte[]> request = new InheritableThreadLocal<>();
+    ClassLoader appLoader = new URLClassLoader(new URL[0], null);
+    AtomicReference<WorkerPool> made = new AtomicReference<>();
+    Thread creator = new Thread(() -> {
+      Thread.currentThread().setContextClassLoader(appLoader);
+      request.set(new byte[16]);
+      made.set(new WorkerPool(3));
+    });
+    creator.start();
+    creator.join();
+    WorkerPool pool = made.get();
+    for (Thread worker : workersOf(pool)) {
+      assertNotSame(appLoader, worker.getContextClassLoader(), worker.getName());
+    }
+    Set<Boolean> inherited = ConcurrentHashMap.newKeySet();
+    pool.run(64, (task, worker) -> {
+      if (worker != 0) {
+        inherited.add(request.get() != null);
+      }
+    });
+    assertFalse(inherited.contains(true), "a worker saw its creator's thread-local");
+  }
+
+  @Test
+  void aBadVectorWidthIsNamedBeforeTheVectorClassesLoad() {
+    String saved = System.getProperty(VectorConstants.BITS_PROPERTY);
+    try {
+      System.setProperty(VectorConstants.BITS_PROPERTY, "384");
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, PanamaKernelProvider::new);
+      assertEquals("mqa4j.vector.bits must be 128, 256 or 512, got '384'", e.getMessage());
+    } finally {
+      if (saved == null) {
+        System.clearProperty(VectorConstants.BITS_PROPERTY);
+      } else {
+        System.setProperty(VectorConstants.BITS_PROPERTY, saved);
+      }
+    }
+  }
+
+  private static List<Thread> workersOf(WorkerPool pool) {
+    return Thread.getAllStackTraces().keySet().stream().filter(pool::isWorker).toList();
+  }
+}
