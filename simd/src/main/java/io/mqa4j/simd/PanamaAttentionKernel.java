@@ -787,10 +787,12 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       if (q.length < rowFloats) {
         float[] newQ = new float[rowFloats];
         float[] newAcc = new float[rowFloats];
+        MemorySegment newQSeg = MemorySegment.ofArray(newQ);
+        MemorySegment newAccSeg = MemorySegment.ofArray(newAcc);
         q = newQ;
         acc = newAcc;
-        qSeg = MemorySegment.ofArray(q);
-        accSeg = MemorySegment.ofArray(acc);
+        qSeg = newQSeg;
+        accSeg = newAccSeg;
       }
       if (scores.length < rows * tile) {
         float[] newScores = new float[rows * tile];

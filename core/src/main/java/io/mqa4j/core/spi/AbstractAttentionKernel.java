@@ -220,7 +220,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
 
   /** Whether this kernel reads caches of {@code view}'s element type; all read f32. */
   protected boolean supports(KvView view) {
-    return view.type() == io.mqa4j.core.KvType.F32;
+    return view.type() == KvType.F32;
   }
 
   @Override
