@@ -7,31 +7,79 @@ import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.AttentionOptions;
 import io.mqa4j.core.AttentionShape;
 import io.mqa4j.core.ContiguousKvCache;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
-/** Decode runs once per token: over the same arrays and cache, a step allocates nothing. */
+/**
+ * Decode runs once per token and layer: over the same arrays, segments or cache, a step allocates
+ * nothing, whichever overload carries K and V.
+ */
 class DecodeAllocationTest {
 
   private static final int WARM_UP_ROUNDS = 5;
+  private static final AttentionShape SHAPE = AttentionShape.gqa(4, 2, 32);
+  private static final int KEYS = 8;
+  /** Layers of separate K and V arrays, as a model keeps them: more than one entry's worth. */
+  private static final int LAYERS = 40;
 
-  @ParameterizedTest
-  @ValueSource(strings = {"scalar", "simd"})
-  void decodeOverArraysAndACacheAllocatesNothingPerStep(String name) throws Exception {
-    AttentionShape shape = AttentionShape.gqa(4, 2, 32);
+  @ParameterizedTest(name = "{0} kernel, K and V from {1}")
+  @CsvSource({"scalar, cache", "simd, cache", "scalar, arrays", "simd, arrays",
+      "scalar, array offsets", "simd, array offsets", "scalar, layers of arrays",
+      "simd, layers of arrays", "scalar, segments", "simd, segments"})
+  void aDecodeStepAllocatesNothing(String name, String source) throws Exception {
     AttentionKernel kernel = name.equals("simd") ? AttentionKernels.simd(1) : AttentionKernels.scalar();
     AttentionOptions options = AttentionOptions.defaults();
-    float[] q = new float[shape.queryStride()];
-    float[] out = new float[shape.queryStride()];
-    float[] k = new float[8 * shape.kvStride()];
-    float[] v = new float[8 * shape.kvStride()];
-    java.util.Arrays.fill(q, 0.25f);
-    java.util.Arrays.fill(k, 0.5f);
-    java.util.Arrays.fill(v, 1f);
-    try (ContiguousKvCache cache = new ContiguousKvCache(2, 32, 8)) {
-      cache.append(8, k, 0, v, 0);
+    float[] q = filled(SHAPE.queryStride(), 0.25f);
+    float[] out = new float[SHAPE.queryStride()];
+    float[] k = filled(KEYS * SHAPE.kvStride(), 0.5f);
+    float[] v = filled(KEYS * SHAPE.kvStride(), 1f);
+    try (Arena arena = Arena.ofShared();
+        ContiguousKvCache cache = new ContiguousKvCache(SHAPE.kvHeads(), SHAPE.headDim(), KEYS)) {
+      cache.append(KEYS, k, 0, v, 0);
+      Runnable step = switch (source) {
+        case "cache" -> () -> kernel.decode(SHAPE, options, q, 0, cache, out, 0);
+        case "arrays" -> () -> kernel.decode(SHAPE, options, KEYS, q, 0, k, 0, v, 0, out, 0);
+        case "array offsets" -> {
+          // One array for every layer's keys and one for its values, each layer at an offset.
+          int layerFloats = KEYS * SHAPE.kvStride();
+          float[] keys = filled(LAYERS * layerFloats, 0.5f);
+          float[] values = filled(LAYERS * layerFloats, 1f);
+          yield () -> {
+            for (int layer = 0; layer < LAYERS; layer++) {
+              kernel.decode(SHAPE, options, KEYS, q, 0, keys, layer * layerFloats, values,
+                  layer * layerFloats, out, 0);
+            }
+          };
+        }
+        case "layers of arrays" -> {
+          float[][] keys = new float[LAYERS][];
+          float[][] values = new float[LAYERS][];
+          for (int layer = 0; layer < LAYERS; layer++) {
+            keys[layer] = filled(KEYS * SHAPE.kvStride(), 0.5f);
+            values[layer] = filled(KEYS * SHAPE.kvStride(), 1f);
+          }
+          yield () -> {
+            for (int layer = 0; layer < LAYERS; layer++) {
+              kernel.decode(SHAPE, options, KEYS, q, 0, keys[layer], 0, values[layer], 0, out, 0);
+            }
+          };
+        }
+        case "segments" -> {
+          MemorySegment qs = arena.allocate(4L * SHAPE.queryStride());
+          MemorySegment outs = arena.allocate(4L * SHAPE.queryStride());
+          MemorySegment ks = arena.allocate(4L * k.length);
+          MemorySegment vs = arena.allocate(4L * v.length);
+          ks.copyFrom(MemorySegment.ofArray(k));
+          vs.copyFrom(MemorySegment.ofArray(v));
+          yield () -> kernel.prefill(SHAPE, options, 1, KEYS, qs, ks, vs, outs);
+        }
+        default -> throw new IllegalArgumentException(source);
+      };
       // The probe's own allocation is the same with and without steps, so it cancels out.
-      long none = allocatedOver(0, kernel, shape, options, q, cache, out);
+      long none = allocatedOver(0, step);
       int steps = 2_000;
       // Until C2 has compiled the vector loops they box their vectors; on two busy cores that
       // can take longer than one warm-up. Steady state is what counts: warm up again, a bounded
@@ -39,22 +87,25 @@ class DecodeAllocationTest {
       // every round.
       long bytes = Long.MAX_VALUE;
       for (int round = 0; round < WARM_UP_ROUNDS && bytes >= steps; round++) {
-        for (int i = 0; i < 20_000; i++) {
-          kernel.decode(shape, options, q, 0, cache, out, 0);
-        }
-        bytes = allocatedOver(steps, kernel, shape, options, q, cache, out) - none;
+        allocatedOver(source.contains("layer") ? 500 : 20_000, step);
+        bytes = allocatedOver(steps, step) - none;
       }
-      // Wrapping q and out anew on each step costs tens of bytes a step.
-      assertTrue(bytes < steps, name + ": " + bytes + " bytes allocated over " + steps
-          + " decode steps after " + WARM_UP_ROUNDS + " warm-ups");
+      // Wrapping an array or a segment anew on each step costs tens of bytes a step.
+      assertTrue(bytes < steps, name + ", " + source + ": " + bytes + " bytes allocated over "
+          + steps + " decode steps after " + WARM_UP_ROUNDS + " warm-ups");
     }
   }
 
-  private static long allocatedOver(int steps, AttentionKernel kernel, AttentionShape shape,
-      AttentionOptions options, float[] q, ContiguousKvCache cache, float[] out) throws Exception {
+  private static float[] filled(int length, float value) {
+    float[] a = new float[length];
+    Arrays.fill(a, value);
+    return a;
+  }
+
+  private static long allocatedOver(int steps, Runnable step) throws Exception {
     long before = ThreadAllocation.bytes();
     for (int i = 0; i < steps; i++) {
-      kernel.decode(shape, options, q, 0, cache, out, 0);
+      step.run();
     }
     return ThreadAllocation.bytes() - before;
   }

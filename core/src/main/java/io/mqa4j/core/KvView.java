@@ -99,24 +99,12 @@ public interface KvView {
 
     @Override
     public MemorySegment keyBlock(int block) {
-      if (block != 0) {
-        throw onlyBlockZero(block);
-      }
-      return keys;
+      return Checks.onlyBlock(block, keys);
     }
 
     @Override
     public MemorySegment valueBlock(int block) {
-      if (block != 0) {
-        throw onlyBlockZero(block);
-      }
-      return values;
+      return Checks.onlyBlock(block, values);
     }
-  }
-
-  /** The error for asking a single-block view for a block other than 0. */
-  private static IndexOutOfBoundsException onlyBlockZero(int block) {
-    return new IndexOutOfBoundsException("block " + block
-        + " is out of range [0, 1): a contiguous view is one block");
   }
 }

@@ -28,7 +28,8 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   /**
    * Attention of {@code numQueries} queries at byte offset {@code qOffset} of {@code q} over the
    * sequence in {@code kv}, writing outputs at byte offset {@code outOffset} of {@code out}.
-   * Arguments are already checked; {@code numQueries >= 1}.
+   * Arguments are already checked; {@code numQueries >= 1}. {@code kv} may be a view that is
+   * reused for the caller's next call, so it must not be kept past this one.
    */
   protected abstract void attend(AttentionShape shape, AttentionOptions options, int numQueries,
       MemorySegment q, long qOffset, KvView kv, MemorySegment out, long outOffset);
@@ -48,9 +49,12 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkApart("q", q, qOffset, qFloats, out, outOffset, qFloats);
     checkApart("k", k, kOffset, kvFloats, out, outOffset, qFloats);
     checkApart("v", v, vOffset, kvFloats, out, outOffset, qFloats);
-    KvView kv = contiguous(shape, numKeys, k, kOffset, v, vOffset);
-    call(shape, options, numQueries, MemorySegment.ofArray(q), (long) qOffset * Float.BYTES, kv,
-        MemorySegment.ofArray(out), (long) outOffset * Float.BYTES);
+    ArraySegments segments = CALL_ARGUMENTS.get().segments;
+    MemorySegment keys = segments.of(k, kOffset);
+    MemorySegment values = segments.of(v, vOffset);
+    callContiguous(shape, options, numQueries, numKeys, segments.of(q, 0),
+        (long) qOffset * Float.BYTES, keys, values, segments.of(out, 0),
+        (long) outOffset * Float.BYTES);
   }
 
   @Override
@@ -67,8 +71,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkApart("q", q, qBytes, out, qBytes);
     checkApart("k", k, kvBytes, out, qBytes);
     checkApart("v", v, kvBytes, out, qBytes);
-    KvView kv = KvView.ofContiguous(shape.kvHeads(), shape.headDim(), numKeys, k, v);
-    call(shape, options, numQueries, q, 0, kv, out, 0);
+    callContiguous(shape, options, numQueries, numKeys, q, 0, k, v, out, 0);
   }
 
   @Override
@@ -99,13 +102,11 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     Checks.range("q", Objects.requireNonNull(q, "q").length, qOffset, shape.queryStride());
     Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, shape.queryStride());
     checkApart("q", q, qOffset, shape.queryStride(), out, outOffset, shape.queryStride());
-    // Decode runs once per token: the wrappers of the arrays a thread keeps passing are reused
-    // so that a step allocates nothing.
-    LastArrays last = LAST_ARRAYS.get();
-    MemorySegment outSegment = last.output(out);
+    ArraySegments segments = CALL_ARGUMENTS.get().segments;
+    MemorySegment outSegment = segments.of(out, 0);
     checkViewMemory(kv, -1, outSegment, (long) outOffset * Float.BYTES,
         (long) shape.queryStride() * Float.BYTES);
-    call(shape, options, 1, last.query(q), (long) qOffset * Float.BYTES, kv, outSegment,
+    call(shape, options, 1, segments.of(q, 0), (long) qOffset * Float.BYTES, kv, outSegment,
         (long) outOffset * Float.BYTES);
   }
 
@@ -154,6 +155,28 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       // A batch may mix caches of several types; naming the first would misreport the rest.
       describe(event, shape, sequences.length, keys, mixed ? "mixed" : first.label(), read);
       event.commit();
+    }
+  }
+
+  /**
+   * Runs {@link #attend} over K and V the caller passed directly, checked already, through this
+   * thread's reused view: decode runs once per token and layer, and must allocate nothing.
+   */
+  private void callContiguous(AttentionShape shape, AttentionOptions options, int numQueries,
+      int numKeys, MemorySegment q, long qOffset, MemorySegment keys, MemorySegment values,
+      MemorySegment out, long outOffset) {
+    ArgumentKv view = CALL_ARGUMENTS.get().view;
+    if (view.inUse) { // a kernel that calls another from inside its call: a view of its own
+      call(shape, options, numQueries, q, qOffset,
+          KvView.ofContiguous(shape.kvHeads(), shape.headDim(), numKeys, keys, values), out,
+          outOffset);
+      return;
+    }
+    try {
+      call(shape, options, numQueries, q, qOffset,
+          view.fill(shape.kvHeads(), shape.headDim(), numKeys, keys, values), out, outOffset);
+    } finally {
+      view.empty();
     }
   }
 
@@ -228,41 +251,13 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     return description();
   }
 
-  private static final ThreadLocal<LastArrays> LAST_ARRAYS = ThreadLocal.withInitial(LastArrays::new);
+  private static final ThreadLocal<CallArguments> CALL_ARGUMENTS =
+      ThreadLocal.withInitial(CallArguments::new);
 
-  /**
-   * The heap segments of the query and output arrays a thread last passed to decode. It holds
-   * those two arrays (one token's queries and outputs) until the thread passes others.
-   */
-  private static final class LastArrays {
-    private float[] q;
-    private MemorySegment qSegment;
-    private float[] out;
-    private MemorySegment outSegment;
-
-    MemorySegment query(float[] array) {
-      if (array != q) {
-        qSegment = MemorySegment.ofArray(array);
-        q = array;
-      }
-      return qSegment;
-    }
-
-    MemorySegment output(float[] array) {
-      if (array != out) {
-        outSegment = MemorySegment.ofArray(array);
-        out = array;
-      }
-      return outSegment;
-    }
-  }
-
-  private static KvView contiguous(AttentionShape shape, int numKeys, float[] k, int kOffset,
-      float[] v, int vOffset) {
-    long bytes = (long) numKeys * shape.kvStride() * Float.BYTES;
-    return KvView.ofContiguous(shape.kvHeads(), shape.headDim(), numKeys,
-        MemorySegment.ofArray(k).asSlice((long) kOffset * Float.BYTES, bytes),
-        MemorySegment.ofArray(v).asSlice((long) vOffset * Float.BYTES, bytes));
+  /** What a thread reuses to pass its arrays and segments to the kernels without allocating. */
+  private static final class CallArguments {
+    final ArraySegments segments = new ArraySegments();
+    final ArgumentKv view = new ArgumentKv();
   }
 
   private static void checkCommon(AttentionShape shape, AttentionOptions options, int numQueries) {

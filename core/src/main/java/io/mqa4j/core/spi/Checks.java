@@ -1,5 +1,7 @@
 package io.mqa4j.core.spi;
 
+import java.lang.foreign.MemorySegment;
+
 /** Argument checks shared by public entry points and kernel implementations; messages name the argument and value. */
 public final class Checks {
   private Checks() {}
@@ -20,5 +22,14 @@ public final class Checks {
       throw new IllegalArgumentException(name + " needs " + count + " floats from offset " + offset
           + " but has length " + length);
     }
+  }
+
+  /** Block {@code block} of a single-block (contiguous) view, which is {@code segment} or none. */
+  public static MemorySegment onlyBlock(int block, MemorySegment segment) {
+    if (block != 0) {
+      throw new IndexOutOfBoundsException("block " + block
+          + " is out of range [0, 1): a contiguous view is one block");
+    }
+    return segment;
   }
 }

@@ -1,0 +1,77 @@
+package io.mqa4j.core.spi;
+
+import io.mqa4j.core.KvType;
+import io.mqa4j.core.KvView;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The contiguous f32 view that the overloads taking K and V directly hand to the kernel: one per
+ * thread, filled for a call and emptied after it, so that those overloads allocate nothing and
+ * keep no caller's memory reachable between calls. Its arguments are checked before it is filled.
+ */
+final class ArgumentKv implements KvView {
+  private int kvHeads;
+  private int headDim;
+  private int length;
+  private MemorySegment keys;
+  private MemorySegment values;
+  /** Whether a call on this thread is using the view (a kernel that calls another). */
+  boolean inUse;
+
+  ArgumentKv fill(int kvHeads, int headDim, int length, MemorySegment keys, MemorySegment values) {
+    this.kvHeads = kvHeads;
+    this.headDim = headDim;
+    this.length = length;
+    this.keys = keys;
+    this.values = values;
+    inUse = true;
+    return this;
+  }
+
+  void empty() {
+    keys = null;
+    values = null;
+    length = 0;
+    inUse = false;
+  }
+
+  @Override
+  public int kvHeads() {
+    return kvHeads;
+  }
+
+  @Override
+  public int headDim() {
+    return headDim;
+  }
+
+  @Override
+  public KvType type() {
+    return KvType.F32;
+  }
+
+  @Override
+  public int length() {
+    return length;
+  }
+
+  @Override
+  public int blockTokens() {
+    return Math.max(1, length);
+  }
+
+  @Override
+  public MemorySegment keyBlock(int block) {
+    return Checks.onlyBlock(block, keys);
+  }
+
+  @Override
+  public MemorySegment valueBlock(int block) {
+    return Checks.onlyBlock(block, values);
+  }
+
+  @Override
+  public String toString() {
+    return "ArgumentKv[kvHeads=" + kvHeads + ", headDim=" + headDim + ", length=" + length + "]";
+  }
+}

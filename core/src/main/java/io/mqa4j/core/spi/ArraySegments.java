@@ -1,0 +1,127 @@
+package io.mqa4j.core.spi;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.ref.WeakReference;
+
+/**
+ * One thread's heap segments over the {@code float[]} arrays it passes to the kernels, each from
+ * a float offset to the array's end, so that a decode step over the same arrays makes none anew.
+ *
+ * <p>Both the arrays and their segments are held weakly: the table never keeps a caller's array
+ * alive (a segment holds its array, so it must not be held strongly either), and a segment the
+ * collector clears between calls is made again on the next. The table is an open-addressing hash
+ * on the array's identity and the offset; entries whose array is gone are reused, and it grows
+ * to stay at most half full, up to {@link #MAX_SLOTS}, past which it starts over empty.
+ */
+final class ArraySegments {
+
+  /** A model with 128 layers of separate K and V arrays at one offset each fills 256 entries. */
+  static final int MAX_SLOTS = 1 << 13;
+  private static final int FIRST_SLOTS = 64;
+
+  private Entry[] table = new Entry[FIRST_SLOTS];
+  /** Slots that hold an entry, live or not. */
+  private int filled;
+
+  /** The segment over {@code array} from float {@code offset} (in range) to its end. */
+  MemorySegment of(float[] array, int offset) {
+    int mask = table.length - 1;
+    int stale = -1;
+    int i = slot(array, offset, mask);
+    for (Entry e; (e = table[i]) != null; i = (i + 1) & mask) {
+      float[] held = e.get();
+      if (held == array && e.offset == offset) {
+        MemorySegment segment = e.segment.get();
+        if (segment == null) {
+          segment = slice(array, offset);
+          e.segment = new WeakReference<>(segment);
+        }
+        return segment;
+      }
+      if (held == null && stale < 0) {
+        stale = i;
+      }
+    }
+    // Not present: its probe chain ended at the empty slot i.
+    MemorySegment segment = slice(array, offset);
+    if (stale >= 0) {
+      table[stale] = new Entry(array, offset, segment);
+      return segment;
+    }
+    if (2 * (filled + 1) > table.length) {
+      rehash();
+      insert(new Entry(array, offset, segment));
+    } else {
+      table[i] = new Entry(array, offset, segment);
+    }
+    filled++;
+    return segment;
+  }
+
+  /** Slots in the table now, for tests. */
+  int slots() {
+    return table.length;
+  }
+
+  /**
+   * Keeps the live entries only, in a table twice as large when they would fill more than a
+   * quarter of this one; past {@link #MAX_SLOTS}, drops everything.
+   */
+  private void rehash() {
+    Entry[] old = table;
+    int live = 0;
+    for (Entry e : old) {
+      if (e != null && e.get() != null) {
+        live++;
+      }
+    }
+    int size = 4 * (live + 1) > old.length ? 2 * old.length : old.length;
+    filled = 0;
+    if (size > MAX_SLOTS) {
+      table = new Entry[FIRST_SLOTS];
+      return;
+    }
+    table = new Entry[size];
+    for (Entry e : old) {
+      if (e != null && e.get() != null) {
+        insert(e);
+        filled++;
+      }
+    }
+  }
+
+  private void insert(Entry entry) {
+    float[] array = entry.get();
+    if (array == null) {
+      return;
+    }
+    int mask = table.length - 1;
+    int i = slot(array, entry.offset, mask);
+    while (table[i] != null) {
+      i = (i + 1) & mask;
+    }
+    table[i] = entry;
+  }
+
+  private static int slot(float[] array, int offset, int mask) {
+    int h = (System.identityHashCode(array) * 31 + offset) * 0x9E3779B9;
+    return (h ^ (h >>> 16)) & mask;
+  }
+
+  private static MemorySegment slice(float[] array, int offset) {
+    MemorySegment whole = MemorySegment.ofArray(array);
+    return offset == 0 ? whole : whole.asSlice((long) offset * Float.BYTES);
+  }
+
+  /** An array, weakly, with the offset its segment starts at and that segment, weakly too. */
+  private static final class Entry extends WeakReference<float[]> {
+    final int offset;
+    WeakReference<MemorySegment> segment;
+
+    Entry(float[] array, int offset, MemorySegment segment) {
+      super(array);
+      this.offset = offset;
+      this.segment = new WeakReference<>(segment);
+    }
+  }
+}
