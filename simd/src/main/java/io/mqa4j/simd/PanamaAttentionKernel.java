@@ -218,8 +218,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     public void run(int task, int worker) {
       long row = 4L * task * shape.queryStride();
       Job j = workerJobs[worker];
-      j.plan(shape, options, 1, q, row, sequences[task], out, row, 1);
-      try {
+      try { // plan may fail (growing its buffers): clear drops the call's memory all the same
+        j.plan(shape, options, 1, q, row, sequences[task], out, row, 1);
         j.runSerially(worker);
       } finally {
         j.clear();

@@ -62,12 +62,21 @@ final class ArgumentKv implements KvView {
 
   @Override
   public MemorySegment keyBlock(int block) {
+    checkInUse();
     return Checks.onlyBlock(block, keys);
   }
 
   @Override
   public MemorySegment valueBlock(int block) {
+    checkInUse();
     return Checks.onlyBlock(block, values);
+  }
+
+  /** A kernel that kept the view past its call would otherwise read null blocks. */
+  private void checkInUse() {
+    if (!inUse) {
+      throw new IllegalStateException("this view lasts for one kernel call, which has returned");
+    }
   }
 
   @Override

@@ -17,7 +17,8 @@ final class ArraySegments {
 
   /** A model with 128 layers of separate K and V arrays at one offset each fills 256 entries. */
   static final int MAX_SLOTS = 1 << 13;
-  private static final int FIRST_SLOTS = 64;
+  /** Small, since a thread (a virtual one, say) may make only a call or two. */
+  private static final int FIRST_SLOTS = 8;
 
   private Entry[] table = new Entry[FIRST_SLOTS];
   /** Slots that hold an entry, live or not. */
@@ -50,7 +51,7 @@ final class ArraySegments {
     }
     if (2 * (filled + 1) > table.length) {
       rehash();
-      insert(new Entry(array, offset, segment));
+      insertInto(table, new Entry(array, offset, segment));
     } else {
       table[i] = new Entry(array, offset, segment);
     }
@@ -76,23 +77,26 @@ final class ArraySegments {
       }
     }
     int size = 4 * (live + 1) > old.length ? 2 * old.length : old.length;
-    filled = 0;
-    if (size > MAX_SLOTS) {
-      table = new Entry[FIRST_SLOTS];
-      return;
-    }
-    table = new Entry[size];
-    for (Entry e : old) {
-      if (e != null && e.get() != null) {
-        insert(e);
-        filled++;
+    // The new table is allocated before anything changes: an OutOfMemoryError here must leave
+    // the count of filled slots true, or the table could fill up and a probe never end.
+    Entry[] next = new Entry[size > MAX_SLOTS ? FIRST_SLOTS : size];
+    int kept = 0;
+    if (size <= MAX_SLOTS) {
+      for (Entry e : old) {
+        if (e != null && e.get() != null) {
+          insertInto(next, e);
+          kept++;
+        }
       }
     }
+    table = next;
+    filled = kept;
   }
 
-  private void insert(Entry entry) {
+  /** Puts {@code entry} in the first empty slot of its chain; {@code table} has one. */
+  private static void insertInto(Entry[] table, Entry entry) {
     float[] array = entry.get();
-    if (array == null) {
+    if (array == null) { // collected since it was counted: its slot simply stays empty
       return;
     }
     int mask = table.length - 1;
@@ -103,9 +107,18 @@ final class ArraySegments {
     table[i] = entry;
   }
 
-  private static int slot(float[] array, int offset, int mask) {
-    int h = (System.identityHashCode(array) * 31 + offset) * 0x9E3779B9;
-    return (h ^ (h >>> 16)) & mask;
+  /**
+   * Layers of one array often sit at offsets a power of two apart (4096 tokens of 8 heads of
+   * 128), which differ only in high bits: the finalizer spreads every bit over the low ones.
+   */
+  static int slot(float[] array, int offset, int mask) {
+    int h = System.identityHashCode(array) * 31 + offset;
+    h ^= h >>> 16;
+    h *= 0x85EBCA6B;
+    h ^= h >>> 13;
+    h *= 0xC2B2AE35;
+    h ^= h >>> 16;
+    return h & mask;
   }
 
   private static MemorySegment slice(float[] array, int offset) {

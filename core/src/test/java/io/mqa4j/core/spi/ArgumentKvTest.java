@@ -3,6 +3,8 @@ package io.mqa4j.core.spi;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mqa4j.core.AttentionKernel;
 import io.mqa4j.core.AttentionKernels;
@@ -58,6 +60,34 @@ class ArgumentKvTest {
     outer.decode(SHAPE, OPTIONS, 9, q, 0, k, 0, v, 0, out, 0);
     assertArrayEquals(expected, out);
     assertArrayEquals(innerExpected, innerOut);
+  }
+
+  @Test
+  void aViewKeptPastItsCallRefusesToLendBlocks() {
+    KvView[] kept = new KvView[1];
+    AbstractAttentionKernel keeper = new AbstractAttentionKernel() {
+      @Override
+      protected void attend(AttentionShape shape, AttentionOptions options, int numQueries,
+          MemorySegment qs, long qOffset, KvView kv, MemorySegment out, long outOffset) {
+        kept[0] = kv;
+      }
+
+      @Override
+      public String name() {
+        return "keeper";
+      }
+
+      @Override
+      public String description() {
+        return "a kernel that keeps its view";
+      }
+    };
+    float[] k = new float[2 * SHAPE.kvStride()];
+    keeper.decode(SHAPE, OPTIONS, 2, new float[SHAPE.queryStride()], 0, k, 0, k, 0,
+        new float[SHAPE.queryStride()], 0);
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> kept[0].keyBlock(0));
+    assertTrue(e.getMessage().contains("one kernel call"), e.getMessage());
+    assertThrows(IllegalStateException.class, () -> kept[0].valueBlock(0));
   }
 
   @Test

@@ -10,7 +10,9 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.ref.WeakReference;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class ArraySegmentsTest {
@@ -47,6 +49,21 @@ class ArraySegmentsTest {
       assertSame(first.get(i), segments.of(a, i % 3 == 0 ? 0 : 1 % a.length), "array " + i);
     }
     assertTrue(segments.slots() >= 2_000, "at most half full: " + segments.slots() + " slots");
+  }
+
+  @Test
+  void layersAtPowerOfTwoOffsetsOfOneArraySpreadOverTheTable() {
+    // 40 layers of 4096 tokens x 8 heads x 128 floats in one K and one V array: offsets 2^22
+    // apart, which differ only in high bits. Spread at random, 80 keys take about 69 of 256
+    // home slots; a hash that leaves high bits high gives them a handful.
+    float[] keys = new float[1];
+    float[] values = new float[1];
+    Set<Integer> homes = new HashSet<>();
+    for (int layer = 0; layer < 40; layer++) {
+      homes.add(ArraySegments.slot(keys, layer << 22, 255));
+      homes.add(ArraySegments.slot(values, layer << 22, 255));
+    }
+    assertTrue(homes.size() >= 50, homes.size() + " home slots of 256 for 80 keys");
   }
 
   @Test
