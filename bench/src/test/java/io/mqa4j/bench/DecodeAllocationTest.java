@@ -74,7 +74,7 @@ class DecodeAllocationTest {
           MemorySegment vs = arena.allocate(4L * v.length);
           ks.copyFrom(MemorySegment.ofArray(k));
           vs.copyFrom(MemorySegment.ofArray(v));
-          yield () -> kernel.prefill(SHAPE, options, 1, KEYS, qs, ks, vs, outs);
+          yield () -> kernel.decode(SHAPE, options, KEYS, qs, ks, vs, outs);
         }
         default -> throw new IllegalArgumentException(source);
       };

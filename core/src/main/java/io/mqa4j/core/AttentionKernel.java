@@ -42,6 +42,10 @@ public interface AttentionKernel {
       float[] q, int qOffset, float[] k, int kOffset, float[] v, int vOffset,
       float[] out, int outOffset);
 
+  /** Attention of one query token over {@code numKeys} key tokens (decode). */
+  void decode(AttentionShape shape, AttentionOptions options, int numKeys, MemorySegment q,
+      MemorySegment k, MemorySegment v, MemorySegment out);
+
   /** Attention of one query token over the sequence in {@code kv} (decode). */
   void decode(AttentionShape shape, AttentionOptions options, float[] q, int qOffset, KvView kv,
       float[] out, int outOffset);

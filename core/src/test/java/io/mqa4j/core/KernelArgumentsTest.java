@@ -74,6 +74,10 @@ class KernelArgumentsTest {
         () -> K.decode(S, O, -1, Q, 0, KV, 0, KV, 0, OUT, 0));
     assertFails(IllegalArgumentException.class, "numKeys must be >= 0, got -2",
         () -> K.prefill(S, O, 1, -2, seg(32), seg(48), seg(48), seg(32)));
+    assertFails(IllegalArgumentException.class, "numKeys must be >= 0, got -3",
+        () -> K.decode(S, O, -3, seg(32), seg(48), seg(48), seg(32)));
+    assertFails(IllegalArgumentException.class, "k holds 188 bytes but needs 192",
+        () -> K.decode(S, O, 3, seg(32), MemorySegment.ofArray(new float[47]), seg(48), seg(32)));
     assertFails(IllegalArgumentException.class, "numKeys must be >= 0, got -1",
         () -> KvView.ofContiguous(2, 8, -1, seg(16), seg(16)));
     assertFails(IllegalArgumentException.class, "length must be >= 0, got -1",

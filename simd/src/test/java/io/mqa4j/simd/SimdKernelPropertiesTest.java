@@ -56,7 +56,11 @@ class SimdKernelPropertiesTest {
     float[] viaArrays = new float[nq * shape.queryStride() + 3];
     float[] qPadded = new float[q.length + 5];
     System.arraycopy(q, 0, qPadded, 5, q.length);
-    simd.prefill(shape, options, nq, nk, qPadded, 5, k, 0, v, 0, viaArrays, 3);
+    float[] kPadded = new float[k.length + 7];
+    System.arraycopy(k, 0, kPadded, 7, k.length);
+    float[] vPadded = new float[v.length + 2];
+    System.arraycopy(v, 0, vPadded, 2, v.length);
+    simd.prefill(shape, options, nq, nk, qPadded, 5, kPadded, 7, vPadded, 2, viaArrays, 3);
     float[] viaSegments = new float[nq * shape.queryStride()];
     simd.prefill(shape, options, nq, nk, MemorySegment.ofArray(q), MemorySegment.ofArray(k),
         MemorySegment.ofArray(v), MemorySegment.ofArray(viaSegments));

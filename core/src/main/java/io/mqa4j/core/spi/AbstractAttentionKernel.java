@@ -95,6 +95,12 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   }
 
   @Override
+  public final void decode(AttentionShape shape, AttentionOptions options, int numKeys,
+      MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out) {
+    prefill(shape, options, 1, numKeys, q, k, v, out);
+  }
+
+  @Override
   public final void decode(AttentionShape shape, AttentionOptions options, float[] q, int qOffset,
       KvView kv, float[] out, int outOffset) {
     checkCommon(shape, options, 1);
