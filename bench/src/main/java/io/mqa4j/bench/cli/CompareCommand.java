@@ -173,7 +173,7 @@ final class CompareCommand implements Callable<Integer> {
     String json = Forks.run(Mqa.class, List.of("roofline", "--json", "--threads",
         String.valueOf(settings.threads()), "--buffer-mib", quick ? "256" : "1024", "--repeats",
         quick ? "3" : "7"), line -> { });
-    return RooflineFigures.of(ReportFiles.json().readValue(json, Roofline.Result.class));
+    return RooflineFigures.of(Forks.parse(json, Roofline.Result.class, "roofline"));
   }
 
   /**
@@ -201,7 +201,7 @@ final class CompareCommand implements Callable<Integer> {
               progress.finished();
             }
           });
-      rows.addAll(List.of(ReportFiles.json().readValue(json, Row[].class)));
+      rows.addAll(List.of(Forks.parse(json, Row[].class, "compare")));
     }
     return CompareRun.complete(rows, roofline);
   }
@@ -322,6 +322,9 @@ final class CompareCommand implements Callable<Integer> {
     List<Integer> decodeContexts = quick ? List.of(1024, 4096) : List.of(1024, 4096, 16384);
     List<Integer> prefillContexts = quick ? List.of(128) : List.of(512, 2048);
     if (contexts != null) {
+      if (contexts.isEmpty()) { // "--contexts ," splits into nothing
+        throw new BadInputException("--contexts must name at least one context, got none");
+      }
       for (int c : contexts) {
         if (c < 1) {
           throw new BadInputException("--contexts must all be >= 1, got " + c);

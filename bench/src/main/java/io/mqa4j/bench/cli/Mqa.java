@@ -2,6 +2,7 @@ package io.mqa4j.bench.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
+import io.mqa4j.bench.compare.Forks;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -86,6 +87,13 @@ public final class Mqa implements Runnable {
           cause.printStackTrace(err);
         }
         return BAD_INPUT;
+      }
+      if (cause instanceof Forks.ForkFailedException) { // says what failed; not the user's input
+        err.println(prefix(line.getCommandName()) + oneLine(cause.getMessage()));
+        if (verbose) {
+          cause.printStackTrace(err);
+        }
+        return FAILURE;
       }
       err.println(prefix(line.getCommandName()) + "failed: " + oneLine(String.valueOf(e)));
       if (verbose) {

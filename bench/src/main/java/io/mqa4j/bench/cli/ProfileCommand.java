@@ -45,6 +45,9 @@ import picocli.CommandLine.Spec;
         "  ./mqa profile --config config.json --dtype q8_0 --tensor-parallel 8 --json"})
 final class ProfileCommand implements Callable<Integer> {
 
+  /** The files {@code --out} receives. */
+  private static final List<String> FILES = List.of("profile.json", "kv-memory.png");
+
   @Spec
   CommandSpec spec;
 
@@ -117,7 +120,7 @@ final class ProfileCommand implements Callable<Integer> {
     }
     String text = json ? ReportFiles.json().writeValueAsString(result) : table(result);
     if (!noFiles) {
-      ReportFiles.checkWritable(out);
+      ReportFiles.checkWritable(out, FILES);
       Map<String, byte[]> files = new LinkedHashMap<>();
       files.put("profile.json", ReportFiles.json().writeValueAsBytes(result));
       files.put("kv-memory.png", BitmapEncoder.getBitmapBytes(chart(model, type, result),

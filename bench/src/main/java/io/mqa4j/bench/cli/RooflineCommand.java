@@ -3,6 +3,7 @@ package io.mqa4j.bench.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.mqa4j.bench.roofline.Roofline;
+import io.mqa4j.core.spi.Checks;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -59,10 +60,11 @@ final class RooflineCommand implements Callable<Integer> {
     if (json) {
       out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
     } else {
-      out.printf("memory read bandwidth  %7.1f GB/s (%d threads)   %7.1f GB/s (1 thread)%n",
-          r.readGBps(), r.threads(), r.readGBpsOneThread());
-      out.printf("FP32 FMA peak          %7.1f GFLOP/s (%d threads)   %7.1f GFLOP/s (1 thread)%n",
-          r.fmaGflops(), r.threads(), r.fmaGflopsOneThread());
+      String all = Checks.count(r.threads(), "thread");
+      out.printf("memory read bandwidth  %7.1f GB/s (%s)   %7.1f GB/s (1 thread)%n",
+          r.readGBps(), all, r.readGBpsOneThread());
+      out.printf("FP32 FMA peak          %7.1f GFLOP/s (%s)   %7.1f GFLOP/s (1 thread)%n",
+          r.fmaGflops(), all, r.fmaGflopsOneThread());
       out.printf("vector species         %d bits, %d float lanes; buffer %d MiB%n", r.speciesBits(),
           r.lanes(), r.bufferBytes() >> 20);
     }

@@ -1,5 +1,6 @@
 package io.mqa4j.bench.compare;
 
+import io.mqa4j.core.spi.Checks;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -43,9 +44,10 @@ public final class CompareTables {
   /** The lines under the table that say how to read it. */
   public static List<String> legend(RooflineFigures roofline) {
     String ceilings = roofline == null ? "no roofline was measured"
-        : String.format(Locale.ROOT, "%.1f GB/s read, %.0f GFLOP/s FMA with %d threads; "
+        : String.format(Locale.ROOT, "%.1f GB/s read, %.0f GFLOP/s FMA with %s; "
             + "%.1f GB/s and %.0f GFLOP/s with one", roofline.readGBps(), roofline.fmaGflops(),
-            roofline.threads(), roofline.readGBpsOneThread(), roofline.fmaGflopsOneThread());
+            Checks.count(roofline.threads(), "thread"), roofline.readGBpsOneThread(),
+            roofline.fmaGflopsOneThread());
     return List.of(
         "latency/step is the median; spread is half the 10th-90th percentile range. A decode step is "
             + "one token over `context` cached keys; a prefill step is the whole causal prefill.",

@@ -34,7 +34,13 @@ public final class Forks {
     command.add(System.getProperty("java.class.path"));
     command.add(main.getName());
     command.addAll(args);
-    Process process = new ProcessBuilder(command).start();
+    ProcessBuilder builder = new ProcessBuilder(command);
+    // The launcher and the JVM put these variables' options among this JVM's arguments, which
+    // the child gets above, filtered: inherited, a recording asked for there would start again
+    // in the child and print on the stdout this process reads.
+    builder.environment().remove("JDK_JAVA_OPTIONS");
+    builder.environment().remove("JAVA_TOOL_OPTIONS");
+    Process process = builder.start();
     process.getOutputStream().close();
     List<String> errors = new ArrayList<>();
     Thread drain = Thread.ofPlatform().daemon().start(() -> {
@@ -60,10 +66,32 @@ public final class Forks {
         // as the child did, without the child's command line.
         throw new IllegalArgumentException(last.substring(last.indexOf(": ") + 2));
       }
-      throw new IOException("a forked measurement (" + String.join(" ", args) + ") failed with exit code "
-          + code + (last.isEmpty() ? "" : ": " + last));
+      throw new ForkFailedException("a forked measurement (" + String.join(" ", args)
+          + ") failed with exit code " + code + (last.isEmpty() ? "" : ": " + last));
     }
     return out;
+  }
+
+  /** The JSON a forked {@code command} printed, as {@code type}. */
+  public static <T> T parse(String json, Class<T> type, String command) {
+    try {
+      return ReportFiles.json().readValue(json, type);
+    } catch (IOException e) {
+      String first = json.strip().lines().findFirst().orElse("");
+      throw new ForkFailedException("a forked " + command + " printed something other than its "
+          + "result" + (first.isEmpty() ? " (nothing)" : ", beginning '"
+          + first.substring(0, Math.min(80, first.length())) + "'"));
+    }
+  }
+
+  /**
+   * A forked measurement failed for a reason of its own, not of the user's input: the command
+   * exits 1, not 2.
+   */
+  public static final class ForkFailedException extends RuntimeException {
+    ForkFailedException(String message) {
+      super(message);
+    }
   }
 
   /** The exit code of a command refusing its input (as {@code Mqa.BAD_INPUT}). */

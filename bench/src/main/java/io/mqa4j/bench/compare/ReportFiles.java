@@ -3,6 +3,7 @@ package io.mqa4j.bench.compare;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.mqa4j.bench.io.AtomicFiles;
+import io.mqa4j.core.spi.Checks;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,11 +27,25 @@ public final class ReportFiles {
     return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
   }
 
-  /** Fails early, before any measuring, when {@code dir} cannot become a report directory. */
+  /** Fails early, before any measuring, when {@code dir} cannot become a compare report's directory. */
   public static void checkWritable(Path dir) {
+    checkWritable(dir, NAMES);
+  }
+
+  /**
+   * Fails early, before any measuring, when {@code dir} cannot become a directory holding
+   * {@code names}: a directory already standing where one of them goes could not be replaced.
+   */
+  public static void checkWritable(Path dir, List<String> names) {
     Path absolute = dir.toAbsolutePath();
     if (Files.exists(absolute) && !Files.isDirectory(absolute)) {
       throw new IllegalArgumentException("--out " + dir + " exists and is not a directory");
+    }
+    for (String name : names) {
+      if (Files.isDirectory(absolute.resolve(name))) {
+        throw new IllegalArgumentException("--out " + dir + ": cannot write " + name
+            + ", a directory of that name is there");
+      }
     }
     Path existing = absolute;
     while (existing != null && !Files.exists(existing)) {
@@ -82,8 +97,9 @@ public final class ReportFiles {
     RooflineFigures r = report.roofline();
     if (r != null) {
       s.append(String.format(Locale.ROOT, "Roofline (measured in this run): memory read %.1f GB/s "
-          + "and FP32 FMA %.0f GFLOP/s with %d threads; %.1f GB/s and %.0f GFLOP/s with one; "
-          + "%d-bit vectors.%n%n", r.readGBps(), r.fmaGflops(), r.threads(), r.readGBpsOneThread(),
+          + "and FP32 FMA %.0f GFLOP/s with %s; %.1f GB/s and %.0f GFLOP/s with one; "
+          + "%d-bit vectors.%n%n", r.readGBps(), r.fmaGflops(), Checks.count(r.threads(), "thread"),
+          r.readGBpsOneThread(),
           r.fmaGflopsOneThread(), r.speciesBits()));
     }
     s.append(CompareTables.table(report.rows()).toMarkdown()).append('\n');

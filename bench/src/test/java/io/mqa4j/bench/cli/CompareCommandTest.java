@@ -90,6 +90,7 @@ class CompareCommandTest {
   @CsvSource(delimiter = '|', value = {
       "--phase warmup|--phase must be decode, prefill or both",
       "--contexts 0|--contexts must all be >= 1, got 0",
+      "--contexts ,|--contexts must name at least one context, got none",
       "--contexts abc|--contexts",
       "--layouts mha,xqa|--layouts must be among mha, gqa, mqa, got 'xqa'",
       "--kv-heads 5|--kv-heads must divide --query-heads=32, got 5",
@@ -156,6 +157,22 @@ class CompareCommandTest {
     CliRun run = CliRun.of("compare", "--quick", "--out", file.toString());
     assertEquals(2, run.exitCode());
     assertTrue(run.oneErrorLine() && run.err().contains("not a directory"), run.err());
+  }
+
+  @Test
+  void aDirectoryWhereAReportFileGoesIsRefusedBeforeMeasuring() throws IOException {
+    Path out = dir.resolve("report");
+    Files.createDirectories(out.resolve("kv-memory.png"));
+    CliRun compare = CliRun.of("compare", "--quick", "--out", out.toString());
+    assertEquals(2, compare.exitCode(), compare.err());
+    assertTrue(compare.oneErrorLine(), compare.err());
+    assertTrue(compare.err().contains("cannot write kv-memory.png, a directory of that name is there"),
+        compare.err());
+    assertTrue(compare.out().isEmpty(), "nothing measured or printed: " + compare.out());
+    CliRun profile = CliRun.of("profile", "--model", "llama-3-8b", "--out", out.toString());
+    assertEquals(2, profile.exitCode(), profile.err());
+    assertTrue(profile.err().contains("cannot write kv-memory.png"), profile.err());
+    assertTrue(profile.out().isEmpty(), "no table printed before the refusal: " + profile.out());
   }
 
   @Test

@@ -349,7 +349,7 @@ class ProfileCommandTest {
     Path out = Files.createDirectories(dir.resolve("p").resolve("kv-memory.png"));
     Files.writeString(out.resolve("keep"), "x");
     assertRefused(CliRun.of("profile", "--model", "llama-3-8b", "--out", dir.resolve("p").toString()),
-        "--out " + dir.resolve("p") + ": cannot write kv-memory.png: ");
+        "--out " + dir.resolve("p") + ": cannot write kv-memory.png, a directory of that name is there");
     assertFalse(Files.exists(dir.resolve("p").resolve("profile.json")));
     try (var files = Files.list(dir.resolve("p"))) {
       assertEquals(1, files.count(), "no temporary files either");

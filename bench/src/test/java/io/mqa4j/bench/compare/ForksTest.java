@@ -2,6 +2,7 @@ package io.mqa4j.bench.compare;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mqa4j.bench.cli.Mqa;
 import java.util.List;
@@ -15,5 +16,18 @@ class ForksTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> Forks.run(Mqa.class, List.of("roofline", "--threads", "0"), line -> { }));
     assertEquals("--threads must be in [1, 1024], got 0", e.getMessage());
+  }
+
+  @Test
+  void aChildPrintingSomethingElseBeforeItsJsonFailsAsTheToolsFaultNotTheUsers() {
+    // What a child printed when a JFR recording inherited through JDK_JAVA_OPTIONS logged first.
+    Forks.ForkFailedException e = assertThrows(Forks.ForkFailedException.class,
+        () -> Forks.parse("[0.457s][info][jfr,startup] Started recording 1.\n{}", int[].class,
+            "roofline"));
+    assertTrue(e.getMessage().startsWith("a forked roofline printed something other than its "
+        + "result, beginning '[0.457s][info][jfr,startup]"), e.getMessage());
+    Forks.ForkFailedException none = assertThrows(Forks.ForkFailedException.class,
+        () -> Forks.parse("", int[].class, "compare"));
+    assertTrue(none.getMessage().endsWith("(nothing)"), none.getMessage());
   }
 }

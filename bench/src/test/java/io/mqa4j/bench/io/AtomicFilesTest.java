@@ -1,0 +1,41 @@
+package io.mqa4j.bench.io;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A set of files is replaced whole or not at all. */
+class AtomicFilesTest {
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void aFileThatCannotBeReplacedLeavesTheOldSetAsItWas() throws IOException {
+    Path out = Files.createDirectories(dir.resolve("out"));
+    Files.writeString(out.resolve("a.json"), "old");
+    Files.createDirectories(out.resolve("b.png")); // no file can be moved over a directory
+    Files.writeString(out.resolve("b.png").resolve("keep"), "x");
+    Map<String, byte[]> files = new LinkedHashMap<>();
+    files.put("a.json", "new".getBytes());
+    files.put("b.png", new byte[] {1, 2, 3});
+    IOException e = assertThrows(IOException.class,
+        () -> AtomicFiles.replaceAll(out, files, List.of("a.json", "b.png")));
+    assertTrue(e.getMessage().contains("b.png"), e.getMessage());
+    assertEquals("old", Files.readString(out.resolve("a.json")));
+    assertTrue(Files.isDirectory(out.resolve("b.png")));
+    try (Stream<Path> left = Files.list(out)) {
+      assertEquals(2, left.count(), "no staged files left behind");
+    }
+  }
+}
