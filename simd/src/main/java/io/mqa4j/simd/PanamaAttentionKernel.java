@@ -8,6 +8,7 @@ import io.mqa4j.core.KvSequence;
 import io.mqa4j.core.KvType;
 import io.mqa4j.core.KvView;
 import io.mqa4j.core.spi.AbstractAttentionKernel;
+import io.mqa4j.core.spi.Checks;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.locks.ReentrantLock;
@@ -84,7 +85,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
   @Override
   public String description() {
     return "simd kernel (Vector API, " + VectorConstants.SPECIES.vectorBitSize() + "-bit, "
-        + VectorConstants.LANES + " float lanes, " + pool.size() + " threads)";
+        + VectorConstants.LANES + " float lanes, " + Checks.count(pool.size(), "thread") + ")";
   }
 
   /** Threads a call uses. */

@@ -38,6 +38,9 @@ class SimdKernelCallsTest {
       SIMD.prefill(SHAPE, AttentionOptions.defaults(), 1, keys, q, k, v, out);
       SCALAR.prefill(SHAPE, AttentionOptions.defaults(), 1, keys, q, k, v, expected);
       assertClose(expected, out);
+      MemorySegment decoded = arena.allocate(out.byteSize());
+      SIMD.decode(SHAPE, AttentionOptions.defaults(), keys, q, k, v, decoded); // the same call
+      assertClose(expected, decoded);
 
       MemorySegment qs = filled(arena, 2L * SHAPE.queryStride(), 4);
       MemorySegment outs = arena.allocate(4L * 2 * SHAPE.queryStride());

@@ -224,8 +224,7 @@ final class CompareCommand implements Callable<Integer> {
         err.flush();
       }
     });
-    stdout.println(ReportFiles.json().writeValueAsString(rows));
-    stdout.flush();
+    Forks.emit(stdout, ReportFiles.json().writeValueAsString(rows));
     return 0;
   }
 

@@ -9,6 +9,7 @@ import io.mqa4j.core.AttentionKernel;
 import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.AttentionShape;
 import io.mqa4j.core.KvType;
+import io.mqa4j.core.spi.Checks;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
@@ -195,8 +196,9 @@ final class ShareCommand implements Callable<Integer> {
     out.printf("%s decode, %d query heads over %d KV heads, head dim %d, %d keys; %s; "
             + "%d rounds of %d steps%n", layout.toUpperCase(Locale.ROOT), shape.queryHeads(),
         shape.kvHeads(), shape.headDim(), context, attention.description(), r.rounds(), r.stepsPerRound());
-    out.printf("memory read beside it: median %.1f GB/s (rounds %.1f-%.1f), %d threads, %d MiB%n",
-        r.readGBpsMedian(), r.readGBpsMin(), r.readGBpsMax(), r.threads(), r.bufferBytes() >> 20);
+    out.printf("memory read beside it: median %.1f GB/s (rounds %.1f-%.1f), %s, %d MiB%n",
+        r.readGBpsMedian(), r.readGBpsMin(), r.readGBpsMax(), Checks.count(r.threads(), "thread"),
+        r.bufferBytes() >> 20);
     out.printf("%-16s %12s %9s %22s %24s%n", "cache", "ms/step", "GB/s", "share of read (rounds)",
         "time vs " + r.rows().get(0).cache());
     for (DecodeShare.Row row : r.rows()) {

@@ -1,6 +1,5 @@
 package io.mqa4j.bench.compare;
 
-import io.mqa4j.core.spi.Checks;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -44,10 +43,13 @@ public final class CompareTables {
   /** The lines under the table that say how to read it. */
   public static List<String> legend(RooflineFigures roofline) {
     String ceilings = roofline == null ? "no roofline was measured"
-        : String.format(Locale.ROOT, "%.1f GB/s read, %.0f GFLOP/s FMA with %s; "
-            + "%.1f GB/s and %.0f GFLOP/s with one", roofline.readGBps(), roofline.fmaGflops(),
-            Checks.count(roofline.threads(), "thread"), roofline.readGBpsOneThread(),
-            roofline.fmaGflopsOneThread());
+        : roofline.threads() == 1 // the one-thread figures are then the same measure again
+            ? String.format(Locale.ROOT, "%.1f GB/s read, %.0f GFLOP/s FMA with 1 thread",
+                roofline.readGBps(), roofline.fmaGflops())
+            : String.format(Locale.ROOT, "%.1f GB/s read, %.0f GFLOP/s FMA with %d threads; "
+                + "%.1f GB/s and %.0f GFLOP/s with one", roofline.readGBps(),
+                roofline.fmaGflops(), roofline.threads(), roofline.readGBpsOneThread(),
+                roofline.fmaGflopsOneThread());
     return List.of(
         "latency/step is the median; spread is half the 10th-90th percentile range. A decode step is "
             + "one token over `context` cached keys; a prefill step is the whole causal prefill.",

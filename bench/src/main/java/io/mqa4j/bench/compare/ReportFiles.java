@@ -7,6 +7,7 @@ import io.mqa4j.core.spi.Checks;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,7 +43,7 @@ public final class ReportFiles {
       throw new IllegalArgumentException("--out " + dir + " exists and is not a directory");
     }
     for (String name : names) {
-      if (Files.isDirectory(absolute.resolve(name))) {
+      if (Files.isDirectory(absolute.resolve(name), LinkOption.NOFOLLOW_LINKS)) { // a link is replaced
         throw new IllegalArgumentException("--out " + dir + ": cannot write " + name
             + ", a directory of that name is there");
       }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mqa4j.bench.cli.Mqa;
+import java.io.PrintWriter;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -19,12 +20,27 @@ class ForksTest {
   }
 
   @Test
+  void whatTheChildsJvmPrintsOnStdoutDoesNotMixWithItsResult() throws InterruptedException {
+    // As -Xlog:gc or -verbose:gc in JDK_JAVA_OPTIONS would have the child's JVM do.
+    assertEquals("[1, 2]", Forks.run(NoisyChild.class, List.of(), line -> { }));
+  }
+
+  /** A forked command whose JVM logs on stdout before and after the result. */
+  public static final class NoisyChild {
+    public static void main(String[] args) throws Exception {
+      System.out.println("[0.003s][info][gc] Using G1");
+      Forks.emit(new PrintWriter(System.out, true), "[1, 2]");
+      System.out.println("[0.412s][info][gc] Pause Young 4M->1M");
+    }
+  }
+
+  @Test
   void aChildPrintingSomethingElseBeforeItsJsonFailsAsTheToolsFaultNotTheUsers() {
     // What a child printed when a JFR recording inherited through JDK_JAVA_OPTIONS logged first.
     Forks.ForkFailedException e = assertThrows(Forks.ForkFailedException.class,
         () -> Forks.parse("[0.457s][info][jfr,startup] Started recording 1.\n{}", int[].class,
             "roofline"));
-    assertTrue(e.getMessage().startsWith("a forked roofline printed something other than its "
+    assertTrue(e.getMessage().startsWith("a forked roofline gave something other than its "
         + "result, beginning '[0.457s][info][jfr,startup]"), e.getMessage());
     Forks.ForkFailedException none = assertThrows(Forks.ForkFailedException.class,
         () -> Forks.parse("", int[].class, "compare"));

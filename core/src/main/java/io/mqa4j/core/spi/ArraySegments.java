@@ -18,7 +18,7 @@ final class ArraySegments {
   /** A model with 128 layers of separate K and V arrays at one offset each fills 256 entries. */
   static final int MAX_SLOTS = 1 << 13;
   /** Small, since a thread (a virtual one, say) may make only a call or two. */
-  private static final int FIRST_SLOTS = 8;
+  static final int FIRST_SLOTS = 8;
 
   private Entry[] table = new Entry[FIRST_SLOTS];
   /** Slots that hold an entry, live or not. */

@@ -70,12 +70,18 @@ class ArraySegmentsTest {
   void pastItsLargestSizeTheTableStartsOverAndStillAnswersRightly() {
     ArraySegments segments = new ArraySegments();
     List<float[]> arrays = new ArrayList<>();
+    boolean startedOver = false;
     for (int i = 0; i < ArraySegments.MAX_SLOTS; i++) {
       float[] a = {i};
       arrays.add(a);
+      int before = segments.slots();
       assertEquals((float) i, segments.of(a, 0).get(ValueLayout.JAVA_FLOAT, 0));
+      assertTrue(segments.slots() <= ArraySegments.MAX_SLOTS, segments.slots() + " slots");
+      // Half of the largest table live, one more entry would need a larger one: it starts over.
+      startedOver |= before == ArraySegments.MAX_SLOTS
+          && segments.slots() == ArraySegments.FIRST_SLOTS;
     }
-    assertTrue(segments.slots() <= ArraySegments.MAX_SLOTS, segments.slots() + " slots");
+    assertTrue(startedOver, "the table never started over");
     for (int i = 0; i < arrays.size(); i += 97) {
       assertEquals((float) i, segments.of(arrays.get(i), 0).get(ValueLayout.JAVA_FLOAT, 0));
     }
