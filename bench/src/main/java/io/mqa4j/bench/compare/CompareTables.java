@@ -1,5 +1,6 @@
 package io.mqa4j.bench.compare;
 
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -50,12 +51,28 @@ public final class CompareTables {
                 + "%.1f GB/s and %.0f GFLOP/s with one", roofline.readGBps(),
                 roofline.fmaGflops(), roofline.threads(), roofline.readGBpsOneThread(),
                 roofline.fmaGflopsOneThread());
-    return List.of(
+    List<String> lines = new ArrayList<>(List.of(
         "latency/step is the median; spread is half the 10th-90th percentile range. A decode step is "
             + "one token over `context` cached keys; a prefill step is the whole causal prefill.",
         "KV read/step counts each cached K and V row once. roofline = the time the machine's limits "
             + "allow (bytes at read bandwidth or flops at FMA peak, whichever binds) over the "
             + "measured time; the scalar kernel is judged against one thread.",
-        "roofline measured in this run: " + ceilings + ".");
+        "roofline measured in this run: " + ceilings + "."));
+    if (roofline != null && sharedOneCore(roofline)) {
+      lines.add(String.format(Locale.ROOT, "note: %d threads reached no more FMA than one "
+          + "(%.0f against %.0f GFLOP/s): while it was read they shared one core's units (another "
+          + "process, or cores that are hyperthreads of one), so shares of the FMA peak may read "
+          + "high; ./mqa roofline measures it again.", roofline.threads(), roofline.fmaGflops(),
+          roofline.fmaGflopsOneThread()));
+    }
+    return List.copyOf(lines);
+  }
+
+  /**
+   * Whether several threads measured an FMA peak within a quarter of one thread's: on separate
+   * cores it scales with the threads (this machine: 211-233 against 111-116 GFLOP/s).
+   */
+  static boolean sharedOneCore(RooflineFigures roofline) {
+    return roofline.threads() > 1 && roofline.fmaGflops() < 1.25 * roofline.fmaGflopsOneThread();
   }
 }
