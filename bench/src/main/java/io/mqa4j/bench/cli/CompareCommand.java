@@ -110,6 +110,10 @@ final class CompareCommand implements Callable<Integer> {
   @Option(names = "--worker-settings", hidden = true)
   String workerSettings;
 
+  /** Set by a parent compare beside --worker-settings: where the rows go (see Forks#emit). */
+  @Option(names = Forks.RESULT_OPTION, hidden = true)
+  Path resultFile;
+
   @Option(names = "--from", paramLabel = "FILE",
       description = "Measure nothing: report results.json of an earlier run, or a JMH JSON file. "
           + "Only --out, --no-files and --json go with it.")
@@ -123,9 +127,14 @@ final class CompareCommand implements Callable<Integer> {
       checkFrom();
       return ReportCommand.report(from, out, noFiles, json, stdout, spec.commandLine().getErr());
     }
+    if (resultFile != null && workerSettings == null) {
+      throw new BadInputException(Forks.RESULT_OPTION + " (internal: where a parent compare reads "
+          + "its fork's rows) goes only with --worker-settings");
+    }
     if (workerSettings != null) {
       for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
-        if (!o.longestName().equals("--worker-settings")) {
+        if (!o.longestName().equals("--worker-settings")
+            && !o.longestName().equals(Forks.RESULT_OPTION)) {
           GivenOptions.refuse(spec, o.longestName(), "with --worker-settings, which carries every setting");
         }
       }
@@ -224,7 +233,7 @@ final class CompareCommand implements Callable<Integer> {
         err.flush();
       }
     });
-    Forks.emit(stdout, ReportFiles.json().writeValueAsString(rows));
+    Forks.emit(stdout, resultFile, ReportFiles.json().writeValueAsString(rows));
     return 0;
   }
 
@@ -247,7 +256,7 @@ final class CompareCommand implements Callable<Integer> {
   private static final List<String> MEASURING_OPTIONS = List.of("--phase", "--contexts",
       "--query-heads", "--kv-heads", "--head-dim", "--layouts", "--kernels", "--dtypes",
       "--threads", "--max-scalar-prefill", "--block-tokens", "--quick", "--no-progress",
-      "--in-process", "--worker-settings");
+      "--in-process", "--worker-settings", Forks.RESULT_OPTION);
 
   /**
    * With --from: refuses a bad value of any option as a measuring run would, then any option

@@ -6,6 +6,7 @@ import io.mqa4j.bench.compare.Forks;
 import io.mqa4j.bench.roofline.Roofline;
 import io.mqa4j.core.spi.Checks;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -37,11 +38,19 @@ final class RooflineCommand implements Callable<Integer> {
       description = "Timed passes, 1 to 1000; the figures are their medians. Default: ${DEFAULT-VALUE}.")
   int repeats;
 
+  /** Set by a parent compare: where this fork writes its JSON (see {@link Forks#emit}). */
+  @Option(names = Forks.RESULT_OPTION, hidden = true)
+  Path resultFile;
+
   /** Keeps a run finite: a thousand passes of the default buffer take minutes already. */
   static final int MAX_REPEATS = 1000;
 
   @Override
   public Integer call() throws Exception {
+    if (resultFile != null && !json) {
+      throw new BadInputException(Forks.RESULT_OPTION + " (internal: where a parent compare reads "
+          + "a forked roofline) goes only with --json");
+    }
     int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
     Kernels.checkThreads(n);
     if (bufferMib < 64) {
@@ -59,7 +68,8 @@ final class RooflineCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
-      Forks.emit(out, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
+      Forks.emit(out, resultFile,
+          new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
     } else {
       String all = Checks.count(r.threads(), "thread");
       out.printf("memory read bandwidth  %7.1f GB/s (%s)   %7.1f GB/s (1 thread)%n",

@@ -59,10 +59,10 @@ public final class CompareTables {
             + "measured time; the scalar kernel is judged against one thread.",
         "roofline measured in this run: " + ceilings + "."));
     if (roofline != null && sharedOneCore(roofline)) {
-      lines.add(String.format(Locale.ROOT, "note: %d threads reached no more FMA than one "
-          + "(%.0f against %.0f GFLOP/s): while it was read they shared one core's units (another "
-          + "process, or cores that are hyperthreads of one), so shares of the FMA peak may read "
-          + "high; ./mqa roofline measures it again.", roofline.threads(), roofline.fmaGflops(),
+      lines.add(String.format(Locale.ROOT, "note: %d threads reached under 1.25 times one "
+          + "thread's FMA (%.0f against %.0f GFLOP/s): while it was read they shared a core's "
+          + "units (another process, hyperthreads of one core, or more threads than cores), so "
+          + "shares of the FMA peak may read high.", roofline.threads(), roofline.fmaGflops(),
           roofline.fmaGflopsOneThread()));
     }
     return List.copyOf(lines);

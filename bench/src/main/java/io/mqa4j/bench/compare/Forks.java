@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -21,11 +22,12 @@ public final class Forks {
   private Forks() {}
 
   /**
-   * The system property naming the file a forked command writes its result to (see
-   * {@link #emit}). Not stdout: options the child inherits (such as {@code -Xlog:gc}) may have
-   * the JVM print there too, at any moment.
+   * The hidden option by which a parent names the file a forked command writes its result to
+   * (see {@link #emit}). Not stdout: options the child inherits (such as {@code -Xlog:gc}) may
+   * have the JVM print there too, at any moment. An option, not a system property, so that
+   * nothing in the environment can redirect a command a user runs.
    */
-  static final String RESULT_PROPERTY = "mqa4j.fork.result";
+  public static final String RESULT_OPTION = "--result-file";
 
   /**
    * What the child emitted (see {@link #emit}), once it has exited 0. Failures of the fork itself
@@ -34,13 +36,7 @@ public final class Forks {
    */
   public static String run(Class<?> main, List<String> args, Consumer<String> stderrLine)
       throws InterruptedException {
-    Path result;
-    try {
-      result = Files.createTempFile("mqa-fork-", ".json");
-    } catch (IOException e) {
-      throw new ForkFailedException("cannot make a file for a forked measurement's result: "
-          + e.getMessage());
-    }
+    Path result = resultFile();
     try {
       return run(main, args, stderrLine, result);
     } finally {
@@ -53,16 +49,37 @@ public final class Forks {
   }
 
   /**
-   * Prints {@code json}, a command's result: to the file a parent named, when this JVM is a
-   * fork, else to {@code stdout}.
+   * A new, empty file for a child's result. Made by hand rather than by
+   * {@code Files.createTempFile}, whose class fails to initialise on a {@code java.io.tmpdir}
+   * the platform cannot encode: here that is a one-line failure.
    */
-  public static void emit(PrintWriter stdout, String json) throws IOException {
-    String file = System.getProperty(RESULT_PROPERTY);
-    if (file == null) {
+  private static Path resultFile() {
+    String dir = System.getProperty("java.io.tmpdir");
+    try {
+      Path file = Path.of(dir).resolve("mqa-fork-" + ProcessHandle.current().pid() + "-"
+          + Long.toHexString(System.nanoTime()) + ".json");
+      return Files.createFile(file); // fails if the name is taken, links included
+    } catch (IOException | RuntimeException e) {
+      throw new ForkFailedException("cannot make a file for a forked measurement's result in "
+          + "java.io.tmpdir '" + dir + "': " + e);
+    }
+  }
+
+  /**
+   * Prints {@code json}, a command's result: to {@code resultFile} when a parent named one (this
+   * JVM is its fork), else to {@code stdout}.
+   */
+  public static void emit(PrintWriter stdout, Path resultFile, String json) {
+    if (resultFile == null) {
       stdout.println(json);
       stdout.flush();
-    } else {
-      Files.writeString(Path.of(file), json);
+      return;
+    }
+    try {
+      Files.writeString(resultFile, json);
+    } catch (IOException e) { // the machine's fault, not the input's: exit 1, not 2
+      throw new ForkFailedException("cannot write the result for the parent to " + resultFile
+          + ": " + e);
     }
   }
 
@@ -74,16 +91,16 @@ public final class Forks {
     for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
       // The child's stderr is a pipe to this process, whatever the launcher said of ours.
       if (!arg.startsWith("-XX:StartFlightRecording") && !arg.startsWith("-agentlib")
-          && !arg.startsWith("-javaagent") && !arg.startsWith("-Dmqa4j.stderr.tty")
-          && !arg.startsWith("-D" + RESULT_PROPERTY + "=")) {
+          && !arg.startsWith("-javaagent") && !arg.startsWith("-Dmqa4j.stderr.tty")) {
         command.add(arg);
       }
     }
-    command.add("-D" + RESULT_PROPERTY + "=" + result);
     command.add("-cp");
     command.add(System.getProperty("java.class.path"));
     command.add(main.getName());
     command.addAll(args);
+    command.add(RESULT_OPTION);
+    command.add(result.toString());
     ProcessBuilder builder = new ProcessBuilder(command);
     // The launcher and the JVM put these variables' options among this JVM's arguments, which
     // the child gets above, filtered: inherited, a recording asked for there would start again
@@ -99,6 +116,44 @@ public final class Forks {
       throw new ForkFailedException("cannot start a JVM for a forked measurement: "
           + e.getMessage());
     }
+    // Stopped (Ctrl-C, a signal) or interrupted, the parent takes its child and its result
+    // file with it: neither may outlive it.
+    Thread cleanup = new Thread(() -> stop(process, result));
+    Runtime.getRuntime().addShutdownHook(cleanup);
+    try {
+      return await(process, args, stderrLine, result);
+    } catch (InterruptedException e) {
+      stop(process, result);
+      throw e;
+    } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(cleanup);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook runs, or has run
+      }
+    }
+  }
+
+  /** Ends {@code process}, waiting a little for it, and removes its result file. */
+  private static void stop(Process process, Path result) {
+    process.destroy();
+    try {
+      if (!process.waitFor(2, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+    try {
+      Files.deleteIfExists(result);
+    } catch (IOException ignored) {
+      // a temporary file; the system cleans its temporary directory
+    }
+  }
+
+  private static String await(Process process, List<String> args, Consumer<String> stderrLine,
+      Path result) throws InterruptedException {
     List<String> errors = new ArrayList<>();
     Thread drain = Thread.ofPlatform().daemon().start(() -> {
       try (BufferedReader err = new BufferedReader(
@@ -116,7 +171,10 @@ public final class Forks {
     int code = process.waitFor();
     drain.join();
     if (code != 0) {
-      String last = errors.stream().filter(l -> !l.startsWith(PROGRESS)).reduce((a, b) -> b).orElse("");
+      // The child's own last word: its JVM may log on stderr after it (-Xlog:...:stderr).
+      String last = errors.stream().filter(l -> l.startsWith("mqa ")).reduce((a, b) -> b)
+          .or(() -> errors.stream().filter(l -> !l.startsWith(PROGRESS)).reduce((a, b) -> b))
+          .orElse("");
       if (code == BAD_INPUT && last.startsWith("mqa ")) {
         // The child refused what it was given, which the parent passed on from the user: say it
         // as the child did, without the child's command line.

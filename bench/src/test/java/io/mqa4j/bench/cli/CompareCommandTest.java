@@ -91,6 +91,7 @@ class CompareCommandTest {
       "--phase warmup|--phase must be decode, prefill or both",
       "--contexts 0|--contexts must all be >= 1, got 0",
       "--contexts ,|--contexts must name at least one context, got none",
+      "--result-file r.json|--result-file (internal: where a parent compare reads its fork's rows) goes only with --worker-settings",
       "--contexts abc|--contexts",
       "--layouts mha,xqa|--layouts must be among mha, gqa, mqa, got 'xqa'",
       "--kv-heads 5|--kv-heads must divide --query-heads=32, got 5",

@@ -16,7 +16,8 @@ class RooflineCommandTest {
       "--threads|5000|--threads must be in [1, 1024], got 5000",
       "--threads|0|--threads must be in [1, 1024], got 0",
       "--repeats|0|--repeats must be 1 to 1000, got 0",
-      "--repeats|2147483647|--repeats must be 1 to 1000, got 2147483647"})
+      "--repeats|2147483647|--repeats must be 1 to 1000, got 2147483647",
+      "--result-file|r.json|--result-file (internal: where a parent compare reads a forked roofline) goes only with --json"})
   void badInputExitsTwoWithOneLineNamingIt(String option, String value, String message) {
     CliRun run = option.equals("--repeats") ? CliRun.of("roofline", option, value)
         : CliRun.of("roofline", "--repeats", "1", option, value);
