@@ -119,7 +119,12 @@ public final class Forks {
     // Stopped (Ctrl-C, a signal) or interrupted, the parent takes its child and its result
     // file with it: neither may outlive it.
     Thread cleanup = new Thread(() -> stop(process, result));
-    Runtime.getRuntime().addShutdownHook(cleanup);
+    try {
+      Runtime.getRuntime().addShutdownHook(cleanup);
+    } catch (IllegalStateException shuttingDown) { // stopped between the start and now
+      stop(process, result);
+      throw new ForkFailedException("stopped while starting a forked measurement");
+    }
     try {
       return await(process, args, stderrLine, result);
     } catch (InterruptedException e) {
