@@ -1,8 +1,7 @@
 package io.mqa4j.bench.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.mqa4j.bench.compare.Forks;
+import io.mqa4j.bench.compare.ReportFiles;
 import io.mqa4j.bench.roofline.Roofline;
 import io.mqa4j.core.spi.Checks;
 import java.io.PrintWriter;
@@ -68,8 +67,7 @@ final class RooflineCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
-      Forks.emit(out, resultFile,
-          new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
+      Forks.emit(out, resultFile, ReportFiles.json().writeValueAsString(r));
     } else {
       String all = Checks.count(r.threads(), "thread");
       out.printf("memory read bandwidth  %7.1f GB/s (%s)   %7.1f GB/s (1 thread)%n",

@@ -1,8 +1,7 @@
 package io.mqa4j.bench.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.mqa4j.bench.compare.KvSource;
+import io.mqa4j.bench.compare.ReportFiles;
 import io.mqa4j.bench.roofline.DecodeShare;
 import io.mqa4j.bench.roofline.ReadProbe;
 import io.mqa4j.core.AttentionKernel;
@@ -190,7 +189,7 @@ final class ShareCommand implements Callable<Integer> {
       throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
-      out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
+      out.println(ReportFiles.json().writeValueAsString(r));
       return;
     }
     out.printf("%s decode, %d query heads over %d KV heads, head dim %d, %d keys; %s; "

@@ -49,10 +49,11 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkApart("q", q, qOffset, qFloats, out, outOffset, qFloats);
     checkApart("k", k, kOffset, kvFloats, out, outOffset, qFloats);
     checkApart("v", v, vOffset, kvFloats, out, outOffset, qFloats);
-    ArraySegments segments = CALL_ARGUMENTS.get().segments;
+    CallArguments arguments = CALL_ARGUMENTS.get();
+    ArraySegments segments = arguments.segments;
     MemorySegment keys = segments.of(k, kOffset);
     MemorySegment values = segments.of(v, vOffset);
-    callContiguous(shape, options, numQueries, numKeys, segments.of(q, 0),
+    callContiguous(arguments.view, shape, options, numQueries, numKeys, segments.of(q, 0),
         (long) qOffset * Float.BYTES, keys, values, segments.of(out, 0),
         (long) outOffset * Float.BYTES);
   }
@@ -71,7 +72,8 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkApart("q", q, qBytes, out, qBytes);
     checkApart("k", k, kvBytes, out, qBytes);
     checkApart("v", v, kvBytes, out, qBytes);
-    callContiguous(shape, options, numQueries, numKeys, q, 0, k, v, out, 0);
+    callContiguous(CALL_ARGUMENTS.get().view, shape, options, numQueries, numKeys, q, 0, k, v,
+        out, 0);
   }
 
   @Override
@@ -165,13 +167,13 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   }
 
   /**
-   * Runs {@link #attend} over K and V the caller passed directly, checked already, through this
-   * thread's reused view: decode runs once per token and layer, and must allocate nothing.
+   * Runs {@link #attend} over K and V the caller passed directly, checked already, through
+   * {@code view}, this thread's reused one: decode runs once per token and layer, and must
+   * allocate nothing.
    */
-  private void callContiguous(AttentionShape shape, AttentionOptions options, int numQueries,
-      int numKeys, MemorySegment q, long qOffset, MemorySegment keys, MemorySegment values,
-      MemorySegment out, long outOffset) {
-    ArgumentKv view = CALL_ARGUMENTS.get().view;
+  private void callContiguous(ArgumentKv view, AttentionShape shape, AttentionOptions options,
+      int numQueries, int numKeys, MemorySegment q, long qOffset, MemorySegment keys,
+      MemorySegment values, MemorySegment out, long outOffset) {
     if (view.inUse) { // a kernel that calls another from inside its call: a view of its own
       call(shape, options, numQueries, q, qOffset,
           KvView.ofContiguous(shape.kvHeads(), shape.headDim(), numKeys, keys, values), out,
