@@ -120,7 +120,7 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
 
   @Override
   public int length() {
-    return length;
+    return closed ? 0 : length;
   }
 
   @Override
@@ -162,12 +162,18 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
     return closed;
   }
 
-  /** Frees the memory; a second call does nothing, and any other use afterwards throws. */
+  /**
+   * Frees the memory; a second call does nothing. Afterwards the cache reads length 0 and its
+   * appends, truncations and blocks throw; its shape and capacity still answer. While some of the
+   * memory is in use outside Java (a native call or an I/O operation on a block), the memory
+   * cannot be freed: this throws {@link IllegalStateException} and leaves the cache open and as
+   * it was, so the close can be tried again.
+   */
   @Override
   public synchronized void close() {
     if (!closed) {
+      arena.close(); // first: if it refuses, nothing here has changed yet
       closed = true;
-      arena.close();
     }
   }
 }

@@ -136,9 +136,11 @@ public enum KvType {
       case F16, BF16 -> headOffset + 2L * i + 2;
       case Q8_0 -> headOffset + (long) (i / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES + 2 + i % Q8_0_BLOCK + 1;
     };
-    if (end > src.byteSize()) {
+    // end wraps negative for an offset near Long.MAX_VALUE; such an offset is past any segment.
+    if (end > src.byteSize() || end < 0) {
       throw new IllegalArgumentException("element i=" + i + " of a " + label()
-          + " head at headOffset=" + headOffset + " ends at byte " + end + ", past src's "
+          + " head at headOffset=" + headOffset + " ends "
+          + (end < 0 ? "past the largest long" : "at byte " + end) + ", past src's "
           + src.byteSize() + " bytes");
     }
     return elementAt(src, headOffset, i);

@@ -67,17 +67,21 @@ public final class PagedKvCache implements AutoCloseable {
     this.headBytes = footprint.type().headBytes(footprint.headDim());
     long half = footprint.blockTokens() * tokenBytes;
     this.stride = stride(half);
+    String what = "a paged KV cache of capacityBlocks=" + capacityBlocks;
     // Heap tables first: a heap that cannot hold them fails before any native memory is taken.
-    this.keySlices = new MemorySegment[capacityBlocks];
-    this.valueSlices = new MemorySegment[capacityBlocks];
-    this.lentKeys = new MemorySegment[capacityBlocks];
-    this.lentValues = new MemorySegment[capacityBlocks];
-    this.refCounts = new int[capacityBlocks];
-    this.freeList = new int[capacityBlocks];
+    try {
+      this.keySlices = new MemorySegment[capacityBlocks];
+      this.valueSlices = new MemorySegment[capacityBlocks];
+      this.lentKeys = new MemorySegment[capacityBlocks];
+      this.lentValues = new MemorySegment[capacityBlocks];
+      this.refCounts = new int[capacityBlocks];
+      this.freeList = new int[capacityBlocks];
+    } catch (OutOfMemoryError e) {
+      throw heapExhausted(what, e);
+    }
     this.arena = Arena.ofShared();
     try {
-      MemorySegment all = allocate(arena, 2 * stride * capacityBlocks,
-          "a paged KV cache of capacityBlocks=" + capacityBlocks);
+      MemorySegment all = allocate(arena, 2 * stride * capacityBlocks, what);
       for (int b = 0; b < capacityBlocks; b++) {
         keySlices[b] = all.asSlice(2 * stride * b, half);
         valueSlices[b] = all.asSlice(2 * stride * b + stride, half);
@@ -86,6 +90,10 @@ public final class PagedKvCache implements AutoCloseable {
       }
     } catch (Throwable t) {
       arena.close(); // nothing else holds the memory: a failed construction must not keep it
+      // allocate's own error already names the cache and has its cause; the slices' does not.
+      if (t instanceof OutOfMemoryError e && e.getCause() == null) {
+        throw heapExhausted(what, e);
+      }
       throw t;
     }
     // Hand out low block numbers first, so a fresh cache fills memory in address order.
@@ -108,6 +116,14 @@ public final class PagedKvCache implements AutoCloseable {
       named.initCause(e);
       throw named;
     }
+  }
+
+  /** Each block also costs the heap about 200 bytes of tables and segment objects. */
+  private static OutOfMemoryError heapExhausted(String what, OutOfMemoryError e) {
+    OutOfMemoryError named = new OutOfMemoryError(what + ": the Java heap cannot hold its "
+        + "block tables, about 200 bytes a block (" + e.getMessage() + ")");
+    named.initCause(e);
+    return named;
   }
 
   /** {@code half} rounded up to a multiple of 64. */
@@ -490,10 +506,16 @@ public final class PagedKvCache implements AutoCloseable {
     return closed;
   }
 
-  /** Frees all memory; every sequence is dead afterwards. */
+  /**
+   * Frees all memory; every sequence is dead afterwards, and a second call does nothing. While
+   * some block is in use outside Java (a native call or an I/O operation on a lent segment), the
+   * memory cannot be freed: this throws {@link IllegalStateException} and leaves the cache, its
+   * sequences and its accounting as they were, so the close can be tried again.
+   */
   @Override
   public synchronized void close() {
     if (!closed) {
+      arena.close(); // first: if it refuses, nothing here has changed yet
       closed = true;
       for (KvSequence s : live) {
         s.freed = true;
@@ -504,7 +526,6 @@ public final class PagedKvCache implements AutoCloseable {
       // Nothing is held any more: the accounting says so rather than keep the last counts.
       java.util.Arrays.fill(refCounts, 0);
       freeCount = 0;
-      arena.close();
     }
   }
 

@@ -1,5 +1,7 @@
 package io.mqa4j.core;
 
+import java.lang.foreign.MemorySegment;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -142,5 +144,36 @@ class ContiguousKvCacheTest {
     ContiguousKvCache cache = new ContiguousKvCache(1, 4, 4);
     cache.close();
     assertThrows(IllegalStateException.class, () -> cache.keyBlock(0).get(ValueLayout.JAVA_FLOAT, 0));
+  }
+
+  @Test
+  void aCloseRefusedWhileTheKeysAreInNativeIoLeavesTheCacheOpenAndCanBeRetried()
+      throws Exception {
+    ContiguousKvCache cache = new ContiguousKvCache(8, 128, 64); // 256 KiB of keys
+    cache.append(new float[8 * 128], 0, new float[8 * 128], 0);
+    MemorySegment keys = cache.keyBlock(0);
+    try (BlockedWrite write = new BlockedWrite(keys)) {
+      assertThrows(IllegalStateException.class, cache::close);
+      assertFalse(cache.isClosed());
+      assertEquals(1, cache.length());
+      write.finish();
+    }
+    cache.close();
+    assertTrue(cache.isClosed());
+    assertFalse(keys.scope().isAlive(), "the retried close must free the memory");
+  }
+
+  @Test
+  void aClosedCacheReadsEmptyAndRefusesWritesAndBlocks() {
+    ContiguousKvCache cache = new ContiguousKvCache(1, 2, 4);
+    cache.append(new float[] {1, 2}, 0, new float[] {3, 4}, 0);
+    cache.close();
+    assertEquals(0, cache.length());
+    assertEquals(0, cache.reservedBytes());
+    assertEquals(4, cache.capacity());
+    assertThrows(IllegalStateException.class, () -> cache.keyBlock(0));
+    assertThrows(IllegalStateException.class, () -> cache.truncate(0));
+    assertThrows(IllegalStateException.class,
+        () -> cache.append(new float[] {1, 2}, 0, new float[] {3, 4}, 0));
   }
 }

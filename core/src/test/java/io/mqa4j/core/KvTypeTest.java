@@ -299,4 +299,14 @@ class KvTypeTest {
     }
     return x;
   }
+
+  @ParameterizedTest
+  @EnumSource(KvType.class)
+  void anElementPastTheLargestLongIsRefusedNamingItsOffset(KvType type) {
+    MemorySegment src = Arena.ofAuto().allocate(256);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> type.element(src, Long.MAX_VALUE - 1, 0));
+    assertTrue(e.getMessage().contains("headOffset=" + (Long.MAX_VALUE - 1)), e.getMessage());
+    assertTrue(e.getMessage().contains("past the largest long"), e.getMessage());
+  }
 }

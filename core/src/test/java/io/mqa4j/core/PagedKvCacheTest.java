@@ -1,5 +1,6 @@
 package io.mqa4j.core;
 
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static io.mqa4j.core.testkit.KernelChecks.assertClose;
 import static io.mqa4j.core.testkit.KernelChecks.options;
 import static io.mqa4j.core.testkit.KernelChecks.tolerance;
@@ -480,5 +481,37 @@ class PagedKvCacheTest {
     float[] a = new float[n];
     for (int i = 0; i < n; i++) a[i] = from + i;
     return a;
+  }
+
+  @Test
+  void aCloseRefusedWhileABlockIsInNativeIoLeavesTheCacheAsItWasAndCanBeRetried()
+      throws Exception {
+    PagedKvCache cache = PagedKvCache.builder(8, 128).blockTokens(64).capacityBlocks(2).build();
+    KvSequence seq = cache.newSequence();
+    float[] kv = values(new Random(7), 8 * 128);
+    cache.append(seq, kv, 0, kv, 0);
+    MemorySegment block = seq.keyBlock(0); // 256 KiB: more than a pipe holds
+    try (BlockedWrite write = new BlockedWrite(block)) {
+      assertThrows(IllegalStateException.class, cache::close);
+      assertFalse(seq.isFreed());
+      assertEquals(1, seq.length());
+      assertEquals(1, cache.usedBlocks());
+      assertEquals(kv[5], seq.keyBlock(0).getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 5));
+      write.finish();
+    }
+    cache.close();
+    assertTrue(seq.isFreed());
+    assertFalse(block.scope().isAlive(), "the retried close must free the memory");
+  }
+
+  @Test
+  void aCapacityTheHeapCannotTableFailsNamingTheCapacity() {
+    // Six tables of 2^31 - 9 entries take at least 51 GB; on a smaller heap the first one fails.
+    assumeTrue(Runtime.getRuntime().maxMemory() < 40L << 30, "needs a heap under 40 GiB");
+    OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> PagedKvCache.builder(1, 1)
+        .type(KvType.F16).blockTokens(1).capacityBlocks(Integer.MAX_VALUE - 8).build());
+    assertTrue(e.getMessage().contains("capacityBlocks=" + (Integer.MAX_VALUE - 8)),
+        e.getMessage());
+    assertTrue(e.getMessage().contains("Java heap"), e.getMessage());
   }
 }
