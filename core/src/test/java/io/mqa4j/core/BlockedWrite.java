@@ -38,8 +38,10 @@ final class BlockedWrite implements AutoCloseable {
   }
 
   private boolean inNativeCode() {
+    // A blocking write of more than the pipe holds stays in this one native call until drained.
     StackTraceElement[] stack = writer.getStackTrace();
-    return stack.length > 0 && stack[0].isNativeMethod();
+    return stack.length > 0 && stack[0].isNativeMethod()
+        && stack[0].getMethodName().startsWith("write");
   }
 
   /** Reads everything the writer sends and waits for it to end. */
