@@ -225,9 +225,16 @@ final class AttentionBody {
    * {@code sum[r]}; returns 1 and leaves zero weights when the row sees no key of the tile.
    */
   static float softmaxRow(float[] scores, int base, int tile, int first, int from, int to,
-      int position, float softCap, float slope, float[] max, float[] sum, int r) {
+      int position, float scoreScale, float softCap, float slope, float[] max, float[] sum,
+      int r) {
     // No vector is carried from one iteration to the next, and no vector mask is built: with
     // either, C2 sometimes gives up on the intrinsics here and falls back to allocating code.
+    if (scoreScale != 1f) {
+      for (int j = 0; j < tile; j += LANES) {
+        FloatVector.fromArray(SPECIES, scores, base + j).mul(scoreScale)
+            .intoArray(scores, base + j);
+      }
+    }
     if (softCap > 0 || slope != 0) {
       float firstMinusPos = first - position;
       for (int j = 0; j < tile; j += LANES) {
@@ -495,20 +502,29 @@ final class AttentionBody {
   }
 
   /**
-   * {@code q[dst..] = c * src[srcOff..]} for one head: loads a query row, pre-scaled. The row is
+   * {@code q[dst..] = c * src[srcOff..]} for one head: loads a query row, pre-scaled, and says
+   * whether any element came out NaN or infinite. The row is
    * copied in bulk rather than loaded as vectors, because the Vector API's segment loads share
    * one type profile in the JDK: callers' heap segments (float[] queries) in it slow the loads
    * from native KV blocks (see {@code PanamaAttentionKernel.Scratch#rowsSeg}).
    */
-  static void loadScaled(MemorySegment src, long srcOff, float c, float[] dst, int dstOff, int len) {
+  static boolean loadScaled(MemorySegment src, long srcOff, float c, float[] dst, int dstOff,
+      int len) {
     MemorySegment.copy(src, F32, srcOff, dst, dstOff, len);
     int bound = SPECIES.loopBound(len);
+    // x * 0 is 0 for a finite x, NaN otherwise: the sum says whether the row came out finite.
+    FloatVector zeros = FloatVector.zero(SPECIES);
     for (int x = 0; x < bound; x += LANES) {
-      FloatVector.fromArray(SPECIES, dst, dstOff + x).mul(c).intoArray(dst, dstOff + x);
+      FloatVector scaled = FloatVector.fromArray(SPECIES, dst, dstOff + x).mul(c);
+      scaled.intoArray(dst, dstOff + x);
+      zeros = zeros.add(scaled.mul(0f));
     }
+    float tail = 0f;
     for (int x = bound; x < len; x++) {
       dst[dstOff + x] *= c;
+      tail += dst[dstOff + x] * 0f;
     }
+    return zeros.reduceLanes(VectorOperators.ADD) + tail != 0f;
   }
 
   /**

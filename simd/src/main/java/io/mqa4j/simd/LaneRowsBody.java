@@ -175,18 +175,25 @@ final class LaneRowsBody {
 
   /**
    * Turns the raw scores of keys {@code [0, n)} of a tile into softmax weights relative to each
-   * row's updated running maximum. Row {@code r} sees tile keys {@code j} with
+   * row's updated running maximum, first multiplying them by {@code scoreScale} (1 unless the
+   * queries could not be pre-scaled). Row {@code r} sees tile keys {@code j} with
    * {@code low[r] <= j < high[r]} (tile-relative, as floats); the others get weight 0. Soft-cap
    * and ALiBi ({@code slope[r] * (j - posRel[r])}) shape the scores first. Writes each row's
    * new maximum and sum into {@code max} and {@code sum}, and into {@code correction} the factor
    * by which the row's accumulator must be scaled (1 when the maximum did not move).
    */
   static void softmax(float[] st, int rowPad, int n, boolean masked, float[] low, float[] high,
-      float softCap, boolean alibi, float[] slope, float[] posRel, float[] max, float[] sum,
-      float[] correction) {
+      float scoreScale, float softCap, boolean alibi, float[] slope, float[] posRel, float[] max,
+      float[] sum, float[] correction) {
     for (int r = 0; r < rowPad; r += LANES) {
       // Scores are shaped and masked in place first, in loops of their own: C2 keeps vectors
       // in registers only when none is null or assigned on one branch alone.
+      if (scoreScale != 1f) {
+        for (int j = 0; j < n; j++) {
+          int at = j * rowPad + r;
+          FloatVector.fromArray(SPECIES, st, at).mul(scoreScale).intoArray(st, at);
+        }
+      }
       if (softCap > 0) {
         for (int j = 0; j < n; j++) {
           int at = j * rowPad + r;

@@ -365,14 +365,27 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         }
       }
       float scale = options.scaleFor(headDim);
+      boolean nonFinite = false;
       for (int r = 0; r < rows; r++) {
         int head = headOfRow(firstKvHead, rowsPerHead, r);
         int query = queryOfRow(firstQuery, rowsPerHead, r);
         long qRow = qOffset + 4L * ((long) query * heads + head) * headDim;
-        AttentionBody.loadScaled(q, qRow, scale, s.q, r * headDim, headDim);
+        nonFinite |= AttentionBody.loadScaled(q, qRow, scale, s.q, r * headDim, headDim);
         s.max[r] = Float.NEGATIVE_INFINITY;
         s.sum[r] = 0f;
         s.slope[r] = options.alibiSlope(head, heads);
+      }
+      s.scoreScale = 1f;
+      if (nonFinite && scale != 1f) {
+        // scale * q overflowed (or q holds a NaN or an infinity): the scale goes on the dot
+        // products instead, scale * (q . k), as in the scalar kernel, where it may not overflow.
+        for (int r = 0; r < rows; r++) {
+          int head = headOfRow(firstKvHead, rowsPerHead, r);
+          int query = queryOfRow(firstQuery, rowsPerHead, r);
+          long qRow = qOffset + 4L * ((long) query * heads + head) * headDim;
+          AttentionBody.loadScaled(q, qRow, 1f, s.q, r * headDim, headDim);
+        }
+        s.scoreScale = scale;
       }
       java.util.Arrays.fill(s.acc, 0, rowPad * headDim, 0f);
       if (lanes) {
@@ -498,14 +511,23 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         // Tiles end at cache blocks (16 tokens by default): the softmax covers the tile's keys
         // rounded up to whole vectors, not TILE.
         int width = roundUpToLanes(n);
+        boolean zeroWeights = false; // a key of weight 0 in some row's range; see NonFiniteValues
         for (int r = 0; r < rows; r++) {
           int qi = (r % rowsPerHead) / group;
+          int rowTo = Math.min(s.to[qi], tileStart + n);
+          zeroWeights |= s.from[qi] > tileStart || rowTo < tileStart + n
+              || softCap == 0 && NonFiniteValues.anyMinusInfinity(s.scores,
+                  r * TILE + Math.max(0, s.from[qi] - tileStart), r * TILE + rowTo - tileStart);
           float correction = AttentionBody.softmaxRow(s.scores, r * TILE, width, tileStart,
-              s.from[qi], Math.min(s.to[qi], tileStart + n), s.position[qi], softCap,
-              s.slope[r], s.max, s.sum, r);
+              s.from[qi], rowTo, s.position[qi], s.scoreScale, softCap, s.slope[r], s.max,
+              s.sum, r);
           if (correction != 1f) {
             AttentionBody.scale(s.acc, s.accSeg, r * headDim, headDim, correction);
           }
+        }
+        if (zeroWeights && sumsNonFiniteTile(s, values, tileBase + firstKvHead * headBytes, n,
+            rowsPerHead)) {
+          continue;
         }
         for (int from = 0; from < n; from += keyStep) {
           int to = Math.min(n, from + keyStep);
@@ -601,14 +623,19 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           s.high[r] = Math.max(-1, Math.min(high, n + 1));
           s.posRel[r] = s.position[qi] - tileStart;
         }
-        LaneRowsBody.softmax(s.scores, rowPad, n, masked, s.low, s.high, softCap, alibi, s.slope,
-            s.posRel, s.max, s.sum, s.correction);
+        // Read before the softmax turns scores into weights; see NonFiniteValues.
+        boolean zeroWeights = masked
+            || softCap == 0 && NonFiniteValues.anyMinusInfinity(s.scores, 0, n * rowPad);
+        LaneRowsBody.softmax(s.scores, rowPad, n, masked, s.low, s.high, s.scoreScale, softCap,
+            alibi, s.slope, s.posRel, s.max, s.sum, s.correction);
         if (typed) {
           TypedRows.convert(type, values, base, tokenBytes, 0, n, 1, headDim, s.rowsSeg);
         }
         MemorySegment v = typed ? s.rowsSeg : values;
         long vBase = typed ? 0 : base;
         long vStride = typed ? 4L * headDim : tokenBytes;
+        // See NonFiniteValues: a cut tile whose values are not all finite is summed key by key.
+        boolean exact = zeroWeights && NonFiniteValues.any(v, vBase, vStride, n, headDim);
         if (transposedAcc(true, rowPad)) {
           boolean rescale = false;
           for (int r = 0; r < rows; r++) {
@@ -617,17 +644,74 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           if (rescale) {
             LaneRowsBody.rescale(s.acc, rowPad, headDim, s.correction);
           }
-          LaneRowsBody.accumulate(s.acc, rowPad, headDim, s.scores, v, vBase, vStride, n);
+          if (exact) {
+            NonFiniteValues.accumulate(s.acc, 0, 1, rowPad, rows, headDim, s.scores, 0, 1, rowPad,
+                v, vBase, vStride, n);
+          } else {
+            LaneRowsBody.accumulate(s.acc, rowPad, headDim, s.scores, v, vBase, vStride, n);
+          }
         } else {
           for (int r = 0; r < rows; r++) {
             if (s.correction[r] != 1f) {
               AttentionBody.scale(s.acc, s.accSeg, r * headDim, headDim, s.correction[r]);
             }
           }
-          AttentionBody.accumulate(s.acc, s.accSeg, 0, rows, headDim, s.scores, 0, 1, rowPad, v,
-              vBase, vStride, 0, n);
+          if (exact) {
+            NonFiniteValues.accumulate(s.acc, 0, headDim, 1, rows, headDim, s.scores, 0, 1, rowPad,
+                v, vBase, vStride, n);
+          } else {
+            AttentionBody.accumulate(s.acc, s.accSeg, 0, rows, headDim, s.scores, 0, 1, rowPad, v,
+                vBase, vStride, 0, n);
+          }
         }
       }
+    }
+
+    /**
+     * For a tile where some row has a key of weight 0: when the values of the task's heads hold a NaN or an
+     * infinity, sums the tile by {@link NonFiniteValues} and returns true; otherwise does nothing
+     * and returns false, and the vector loops sum it.
+     */
+    private boolean sumsNonFiniteTile(Scratch s, MemorySegment values, long base, int n,
+        int rowsPerHead) {
+      int headDim = shape.headDim();
+      KvType type = kv.type();
+      long headBytes = type.headBytes(headDim);
+      long tokenBytes = kv.tokenBytes();
+      boolean found = false;
+      for (int g = 0; g < kvHeadsPerTask && !found; g++) {
+        found = type == KvType.F32
+            ? NonFiniteValues.any(values, base + g * headBytes, tokenBytes, n, headDim)
+            : NonFiniteValues.any(widened(s, values, base + g * headBytes, n), 0, 4L * headDim,
+                n, headDim);
+      }
+      if (!found) {
+        return false;
+      }
+      // bf16 accumulators are kept in Bf16Body's even-odd order; the widened rows are not.
+      boolean evenOdd = type == KvType.BF16;
+      for (int g = 0; g < kvHeadsPerTask; g++) {
+        int row0 = g * rowsPerHead;
+        MemorySegment rows = type == KvType.F32 ? values : widened(s, values, base + g * headBytes, n);
+        long rowsBase = type == KvType.F32 ? base + g * headBytes : 0;
+        long rowStride = type == KvType.F32 ? tokenBytes : 4L * headDim;
+        for (int r = row0; evenOdd && r < row0 + rowsPerHead; r++) {
+          Bf16Body.fromEvenOdd(s.acc, r * headDim, headDim, s.chunk);
+        }
+        NonFiniteValues.accumulate(s.acc, row0 * headDim, headDim, 1, rowsPerHead, headDim,
+            s.scores, row0 * TILE, TILE, 1, rows, rowsBase, rowStride, n);
+        for (int r = row0; evenOdd && r < row0 + rowsPerHead; r++) {
+          Bf16Body.toEvenOdd(s.acc, r * headDim, headDim, s.chunk);
+        }
+      }
+      return true;
+    }
+
+    /** One head's rows {@code [0, n)} of a typed tile as floats, in the scratch row buffer. */
+    private MemorySegment widened(Scratch s, MemorySegment values, long headBase, int n) {
+      TypedRows.convert(kv.type(), values, headBase, kv.tokenBytes(), 0, n, 1, shape.headDim(),
+          s.rowsSeg);
+      return s.rowsSeg;
     }
 
     /**
@@ -737,6 +821,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     float[] max = new float[0];
     float[] sum = new float[0];
     float[] slope = new float[0];
+    /** What the softmax multiplies the scores by: 1 when the queries were loaded pre-scaled. */
+    float scoreScale = 1f;
     int[] position = new int[0];
     int[] from = new int[0];
     int[] to = new int[0];

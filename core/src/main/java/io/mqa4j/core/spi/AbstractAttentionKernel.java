@@ -310,6 +310,11 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     if (kv.type() == null) {
       throw new NullPointerException(viewName(index) + ".type()");
     }
+    if (!kv.type().supportsHeadDim(kv.headDim())) { // a caller's own view; caches refuse it
+      throw new IllegalArgumentException(viewName(index) + " is of KV type " + kv.type().label()
+          + ", which needs a head dim that is a multiple of " + KvType.Q8_0_BLOCK
+          + ", but holds headDim=" + kv.headDim());
+    }
     if (kv.blockTokens() < 1) {
       throw new IllegalArgumentException(viewName(index) + ".blockTokens() must be >= 1, got "
           + kv.blockTokens());

@@ -1,0 +1,238 @@
+package io.mqa4j.simd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.mqa4j.core.AttentionKernel;
+import io.mqa4j.core.AttentionKernels;
+import io.mqa4j.core.AttentionOptions;
+import io.mqa4j.core.AttentionShape;
+import io.mqa4j.core.KvSequence;
+import io.mqa4j.core.KvType;
+import io.mqa4j.core.KvView;
+import io.mqa4j.core.PagedKvCache;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Inputs at the edges of the float range: NaN and infinite values where a row must not look, a
+ * logit of minus infinity, a scale that overflows the scaled query, and a caller's view whose
+ * type cannot hold its head dim. The SIMD kernel must do what the scalar kernel does.
+ */
+class SimdEdgeValuesTest {
+
+  private static final AttentionShape[] SHAPES = {
+      AttentionShape.mha(2, 16),      // rows one by one
+      AttentionShape.gqa(8, 2, 16),   // four-row blocks
+      AttentionShape.mqa(64, 16),     // lanes across rows at every width
+  };
+
+  /**
+   * {@code scale * q} can overflow where {@code scale * (q . k)}, the scalar kernel's order, does
+   * not; pre-scaled, the logits would turn +inf (keys told apart by the scalar kernel sharing the
+   * weight) or NaN.
+   */
+  @Test
+  void aScaleThatOverflowsTheScaledQueryButNotTheLogitMatchesScalar() {
+    AttentionOptions options = AttentionOptions.defaults().withScale(Float.MAX_VALUE);
+    for (AttentionShape shape : SHAPES) {
+      int d = shape.headDim();
+      float[] q = new float[shape.queryStride()];
+      Arrays.fill(q, 2f); // q * MAX_VALUE = +inf in float
+      int nk = 3;
+      float[] k = new float[nk * shape.kvStride()];
+      float[] v = new float[nk * shape.kvStride()];
+      for (int g = 0; g < shape.kvHeads(); g++) {
+        for (int x = 0; x < d; x++) {
+          k[0 * shape.kvStride() + g * d + x] = 1f / 64; // q.k = 0.5  -> logit MAX/2, finite
+          k[1 * shape.kvStride() + g * d + x] = 1f / 128; // q.k = 0.25 -> logit MAX/4
+          k[2 * shape.kvStride() + g * d + x] = 0f;      // q.k = 0    -> logit 0
+          v[0 * shape.kvStride() + g * d + x] = 1f;
+          v[1 * shape.kvStride() + g * d + x] = 2f;
+          v[2 * shape.kvStride() + g * d + x] = 3f;
+        }
+      }
+      float[] expected = new float[q.length];
+      AttentionKernels.scalar().decode(shape, options, nk, q, 0, k, 0, v, 0, expected, 0);
+      for (float e : expected) {
+        assertEquals(1f, e, "scalar: key 0 has the largest finite logit and takes all the weight");
+      }
+      for (int threads : new int[] {1, 2}) {
+        float[] out = new float[q.length];
+        AttentionKernels.simd(threads).decode(shape, options, nk, q, 0, k, 0, v, 0, out, 0);
+        for (int i = 0; i < out.length; i++) {
+          assertEquals(expected[i], out[i], 1e-6f, shape + " threads=" + threads + " element " + i);
+        }
+      }
+    }
+  }
+
+  /**
+   * Keys a row cannot see share tiles with keys other rows see, with weight 0; 0 times a NaN or
+   * an infinity is NaN, so a later token's value must not be multiplied into an earlier row. The
+   * scalar kernel never reads a key a row does not see.
+   */
+  @Test
+  void aNonFiniteValueOfAFutureTokenDoesNotReachEarlierQueriesInCausalPrefill() {
+    AttentionOptions causal = AttentionOptions.defaults().withCausal(true);
+    for (AttentionShape shape : SHAPES) {
+      int nq = 4;
+      int nk = 4;
+      Random random = new Random(7);
+      float[] q = values(random, nq * shape.queryStride());
+      float[] k = values(random, nk * shape.kvStride());
+      float[] v = values(random, nk * shape.kvStride());
+      Arrays.fill(v, 3 * shape.kvStride(), 4 * shape.kvStride(), Float.NaN); // the last token's values
+      float[] expected = new float[q.length];
+      AttentionKernels.scalar().prefill(shape, causal, nq, nk, q, 0, k, 0, v, 0, expected, 0);
+      for (int threads : new int[] {1, 2}) {
+        float[] out = new float[q.length];
+        AttentionKernels.simd(threads).prefill(shape, causal, nq, nk, q, 0, k, 0, v, 0, out, 0);
+        // Queries 0..2 cannot see key 3.
+        for (int i = 0; i < 3 * shape.queryStride(); i++) {
+          assertFalse(Float.isNaN(expected[i]), "scalar row element " + i);
+          assertEquals(expected[i], out[i], 1e-5f, shape + " threads=" + threads + " element " + i);
+        }
+      }
+    }
+  }
+
+  /**
+   * Through paged caches of every narrow type: f16 stores a value of 1e5 as +inf, bf16 keeps an
+   * infinity, and a NaN makes a whole q8_0 block NaN.
+   */
+  @ParameterizedTest
+  @EnumSource(value = KvType.class, names = {"F16", "BF16", "Q8_0"})
+  void aNonFiniteCachedValueDoesNotReachQueriesThatCannotSeeIt(KvType type) {
+    AttentionOptions causal = AttentionOptions.defaults().withCausal(true);
+    float bad = switch (type) {
+      case F16 -> 1e5f; // past f16's 65504
+      case BF16 -> Float.POSITIVE_INFINITY;
+      default -> Float.NaN;
+    };
+    AttentionShape[] shapes = {
+        AttentionShape.mha(2, 32), AttentionShape.gqa(8, 2, 32), AttentionShape.mqa(64, 32)};
+    for (AttentionShape shape : shapes) {
+      int nq = 4;
+      int nk = 4;
+      Random random = new Random(11);
+      float[] q = values(random, nq * shape.queryStride());
+      float[] k = values(random, nk * shape.kvStride());
+      float[] v = values(random, nk * shape.kvStride());
+      Arrays.fill(v, 3 * shape.kvStride(), 4 * shape.kvStride(), bad);
+      try (PagedKvCache cache = PagedKvCache.builder(shape.kvHeads(), shape.headDim())
+          .type(type).capacityTokens(64).build()) {
+        KvSequence seq = cache.newSequence();
+        cache.append(seq, nk, k, 0, v, 0);
+        MemorySegment qs = MemorySegment.ofArray(q);
+        MemorySegment expected = MemorySegment.ofArray(new float[q.length]);
+        AttentionKernels.scalar().prefill(shape, causal, nq, qs, seq, expected);
+        for (int threads : new int[] {1, 2}) {
+          MemorySegment out = MemorySegment.ofArray(new float[q.length]);
+          AttentionKernels.simd(threads).prefill(shape, causal, nq, qs, seq, out);
+          for (int i = 0; i < 3 * shape.queryStride(); i++) {
+            float e = expected.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            assertFalse(Float.isNaN(e), "scalar row element " + i);
+            assertEquals(e, out.getAtIndex(ValueLayout.JAVA_FLOAT, i), 1e-3f,
+                type + " " + shape + " threads=" + threads + " element " + i);
+          }
+          // The query that sees the token sees its value, as in the scalar kernel.
+          float last = out.getAtIndex(ValueLayout.JAVA_FLOAT, 3L * shape.queryStride());
+          assertFalse(Float.isFinite(last), type + " " + shape + ": the last query sees it");
+        }
+      }
+    }
+  }
+
+  /** With a sliding window: key 3 lies left of the windows of queries 1 to 3, inside query 0's. */
+  @Test
+  void aNonFiniteValueLeftOfTheWindowDoesNotReachTheRowsWhoseWindowExcludesIt() {
+    AttentionOptions window = AttentionOptions.defaults().withSlidingWindow(2);
+    for (AttentionShape shape : SHAPES) {
+      int nq = 4;
+      int nk = 8; // query i is at position 4 + i and sees keys 3 + i and 4 + i
+      Random random = new Random(13);
+      float[] q = values(random, nq * shape.queryStride());
+      float[] k = values(random, nk * shape.kvStride());
+      float[] v = values(random, nk * shape.kvStride());
+      Arrays.fill(v, 3 * shape.kvStride(), 4 * shape.kvStride(), Float.POSITIVE_INFINITY);
+      float[] expected = new float[q.length];
+      AttentionKernels.scalar().prefill(shape, window, nq, nk, q, 0, k, 0, v, 0, expected, 0);
+      for (int threads : new int[] {1, 2}) {
+        float[] out = new float[q.length];
+        AttentionKernels.simd(threads).prefill(shape, window, nq, nk, q, 0, k, 0, v, 0, out, 0);
+        for (int i = shape.queryStride(); i < out.length; i++) { // queries 1..3 do not see key 3
+          assertFalse(Float.isNaN(expected[i]), "scalar row element " + i);
+          assertEquals(expected[i], out[i], 1e-5f, shape + " threads=" + threads + " element " + i);
+        }
+      }
+    }
+  }
+
+  /** A visible key of logit -inf: the scalar kernel skips it, its value never read. */
+  @Test
+  void aKeyOfLogitMinusInfinityIsSkippedAsInTheScalarKernel() {
+    for (AttentionShape shape : SHAPES) {
+      float[] q = new float[shape.queryStride()];
+      Arrays.fill(q, 1f);
+      int nk = 2;
+      float[] k = new float[nk * shape.kvStride()];
+      float[] v = new float[nk * shape.kvStride()];
+      Arrays.fill(k, 0, shape.kvStride(), 0.1f);
+      Arrays.fill(v, 0, shape.kvStride(), 1f);
+      Arrays.fill(k, shape.kvStride(), 2 * shape.kvStride(), Float.NEGATIVE_INFINITY);
+      Arrays.fill(v, shape.kvStride(), 2 * shape.kvStride(), Float.POSITIVE_INFINITY);
+      float[] expected = new float[q.length];
+      AttentionKernels.scalar().decode(shape, AttentionOptions.defaults(), nk, q, 0, k, 0, v, 0,
+          expected, 0);
+      for (float e : expected) {
+        assertEquals(1f, e, "scalar: the key of logit -inf has weight 0 and is skipped");
+      }
+      for (int threads : new int[] {1, 2}) {
+        float[] out = new float[q.length];
+        AttentionKernels.simd(threads).decode(shape, AttentionOptions.defaults(), nk, q, 0, k, 0,
+            v, 0, out, 0);
+        for (int i = 0; i < out.length; i++) {
+          assertEquals(expected[i], out[i], 1e-6f, shape + " threads=" + threads + " element " + i);
+        }
+      }
+    }
+  }
+
+  /** A caller's own view of q8_0 with head dim 16: refused alike, even when empty. */
+  @Test
+  void anEmptyViewOfATypeThatCannotHoldItsHeadDimIsRefusedByBothKernels() {
+    AttentionShape shape = AttentionShape.mha(1, 16);
+    KvView view = new KvView() {
+      @Override public int kvHeads() { return 1; }
+      @Override public int headDim() { return 16; }
+      @Override public KvType type() { return KvType.Q8_0; }
+      @Override public int length() { return 0; }
+      @Override public int blockTokens() { return 16; }
+      @Override public MemorySegment keyBlock(int block) { return MemorySegment.ofArray(new byte[64]); }
+      @Override public MemorySegment valueBlock(int block) { return MemorySegment.ofArray(new byte[64]); }
+    };
+    for (AttentionKernel kernel : new AttentionKernel[] {
+        AttentionKernels.scalar(), AttentionKernels.simd(1), AttentionKernels.simd(2)}) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> kernel.decode(shape, AttentionOptions.defaults(), new float[16], 0, view,
+              new float[16], 0), kernel.name());
+      assertEquals("kv is of KV type q8_0, which needs a head dim that is a multiple of 32, but holds headDim=16",
+          e.getMessage(), kernel.name());
+    }
+  }
+
+  private static float[] values(Random random, int n) {
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = random.nextFloat() * 2f - 1f;
+    }
+    return a;
+  }
+}
