@@ -184,11 +184,15 @@ final class ProfileCommand implements Callable<Integer> {
     Path file = source.config;
     if (!Files.isRegularFile(file)) {
       throw new BadInputException("--config " + file + ": "
-          + (Files.isDirectory(file) ? "a directory, not a file" : "no such file"));
+          + (Files.isDirectory(file) ? "a directory, not a file"
+              : Files.exists(file) ? "not a regular file" : "no such file"));
     }
     JsonNode node;
     try {
-      node = ReportFiles.json().readTree(file.toFile());
+      // One JSON value and nothing after it, as Python's json.load (and so transformers) reads.
+      node = ReportFiles.json().reader()
+          .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .readTree(Files.readAllBytes(file));
     } catch (IOException e) {
       throw new BadInputException("--config " + file + ": not JSON: "
           + e.getMessage().lines().findFirst().orElse(""));
@@ -237,6 +241,12 @@ final class ProfileCommand implements Callable<Integer> {
         + "the context holds; allocated and waste: the batch in whole blocks; read/token: K and V "
         + "bytes one decode step of one sequence reads; fits: longest context whose batch fits on "
         + "one rank, KV only (weights and activations not counted).");
+    if (r.slidingWindow() > 0) {
+      out.println("sliding-window layers: counted as a cache that keeps a layer's last "
+          + r.slidingWindow() + " tokens and frees each block once the window has passed it, as "
+          + "serving engines do; mqa4j's PagedKvCache frees no block by itself, and with it those "
+          + "layers hold the whole context.");
+    }
     out.flush();
     return text.toString();
   }

@@ -18,7 +18,12 @@ public final class Sizes {
       value /= 1024;
       unit++;
     }
-    return String.format(Locale.ROOT, value >= 100 ? "%.0f %s" : value >= 10 ? "%.1f %s" : "%.2f %s",
+    // Just under a unit, rounding would print "1024 KiB": show it as the next unit instead.
+    if (value >= 1023.5 && unit < units.length - 1) {
+      value /= 1024;
+      unit++;
+    }
+    return String.format(Locale.ROOT, value >= 99.95 ? "%.0f %s" : value >= 9.995 ? "%.1f %s" : "%.2f %s",
         value, units[unit]);
   }
 

@@ -21,7 +21,9 @@ public final class KvProfile {
 
   /**
    * The figures of one variant. Bytes are exact; "per sequence" counts the tokens kept (a
-   * sliding-window layer keeps at most its window), "allocated" whole blocks for the batch.
+   * sliding-window layer keeps at most its window), "allocated" whole blocks for the batch (a
+   * sliding-window layer's as a cache that frees the blocks its window has passed: see
+   * {@link #slidingBlocks}).
    *
    * @param bytesPerToken K and V bytes one token costs across all layers, full-attention layers
    *     and sliding ones alike
@@ -184,7 +186,30 @@ public final class KvProfile {
 
   /** Bytes one sequence of {@code context} tokens occupies in whole blocks, over all layers. */
   private static long allocated(ModelConfig m, KvFootprint layer, long context) {
-    return layers(m, layer::allocatedBytes, context);
+    int full = m.layers() - m.slidingLayers();
+    long sum = full == 0 ? 0 : Math.multiplyExact(full, layer.allocatedBytes(context));
+    if (m.slidingLayers() == 0) {
+      return sum;
+    }
+    long blocks = slidingBlocks(m.slidingWindow(), layer, context);
+    return Math.addExact(sum, Math.multiplyExact(m.slidingLayers(),
+        Math.multiplyExact(blocks, layer.blockBytes())));
+  }
+
+  /**
+   * Blocks a sliding-window layer of a sequence of {@code context} tokens occupies in a paged
+   * cache that frees each block once the window has passed all of it: the window's {@code W}
+   * tokens end anywhere in a block, so they can span {@code ceil((W - 1) / blockTokens) + 1}
+   * blocks, one more than {@code W} tokens fill. mqa4j's {@code PagedKvCache} frees no block by
+   * itself: there a sliding layer holds every token, as a full one does.
+   */
+  static long slidingBlocks(int window, KvFootprint layer, long context) {
+    long all = layer.blocksFor(context);
+    if (window <= 0) {
+      return all;
+    }
+    long span = layer.blocksFor(window - 1L) + 1;
+    return Math.min(all, span);
   }
 
   /** {@code perLayer} summed over the full-attention layers and the sliding-window ones. */
@@ -231,9 +256,8 @@ public final class KvProfile {
       int kvHeads, long context) {
     KvFootprint f = new KvFootprint(kvHeads, m.headDim(), type, blockTokens);
     double blockBytes = f.blockBytes();
-    long slidingTokens = m.slidingWindow() > 0 ? Math.min(context, m.slidingWindow()) : context;
     double blocks = (double) (m.layers() - m.slidingLayers()) * f.blocksFor(context)
-        + (double) m.slidingLayers() * f.blocksFor(slidingTokens);
+        + (double) m.slidingLayers() * slidingBlocks(m.slidingWindow(), f, context);
     return batch * blocks * blockBytes / (1L << 30);
   }
 }

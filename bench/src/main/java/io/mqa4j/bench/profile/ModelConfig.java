@@ -91,21 +91,32 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
    * Reads a Hugging Face {@code config.json}: {@code num_attention_heads},
    * {@code num_key_value_heads} (absent: MHA; {@code multi_query: true}: one), {@code head_dim}
    * or {@code hidden_size / num_attention_heads}, {@code num_hidden_layers},
-   * {@code sliding_window} (with {@code layer_types} or {@code use_sliding_window} when given),
+   * {@code sliding_window} (on the layers {@code layer_types} marks sliding, on all but every
+   * {@code sliding_window_pattern}-th layer (Gemma 3, 6 by default), on every other layer for
+   * Gemma 2, else on every layer; off when {@code use_sliding_window} is false),
+   * {@code layer_types} also for layers that hold no KV cache (linear attention),
    * {@code max_position_embeddings} and {@code torch_dtype} (or the newer {@code dtype}). Falcon's
    * and GPT-2's older field names ({@code n_head}, {@code n_layer}, {@code n_embd},
-   * {@code num_kv_heads}) are read too, and Falcon's {@code new_decoder_architecture}.
+   * {@code num_kv_heads}, {@code n_head_kv}) are read too, and Falcon's
+   * {@code new_decoder_architecture}. Multi-head latent attention ({@code kv_lora_rank}) and
+   * layer kinds it does not know are refused rather than guessed.
    */
   public static ModelConfig fromHuggingFace(String name, JsonNode c) {
     if (c == null || !c.isObject()) {
       throw new IllegalArgumentException("config must be a JSON object");
     }
+    if (c.has("kv_lora_rank")) {
+      // DeepSeek-V2/V3 cache one compressed latent per token, not K and V per head.
+      throw new IllegalArgumentException("kv_lora_rank is set: multi-head latent attention caches "
+          + "a latent per token, not K and V per head, which is what this profile counts");
+    }
     Field heads = positive(required(c, "num_attention_heads", "n_head"));
     Field layers = positive(required(c, "num_hidden_layers", "n_layer", "num_layers"));
-    Field kv = positive(optionalInt(c, "num_key_value_heads", "num_kv_heads"));
+    Field kv = positive(optionalInt(c, "num_key_value_heads", "num_kv_heads", "n_head_kv"));
     // Falcon's new decoder (Falcon-40B, -180B) takes num_kv_heads and ignores multi_query, which
-    // its configs still carry as true; the old decoder (Falcon-7B) takes multi_query alone.
-    boolean newDecoder = flag(c, "new_decoder_architecture", false);
+    // its configs still carry as true; the old decoder (Falcon-7B) takes multi_query alone. The
+    // original RefinedWeb configs of the new decoder say so only by giving n_head_kv.
+    boolean newDecoder = flag(c, "new_decoder_architecture", false) || c.hasNonNull("n_head_kv");
     boolean multiQuery = !newDecoder && flag(c, "multi_query", false);
     if (multiQuery && kv != null && kv.value != 1) {
       throw new IllegalArgumentException("multi_query is true but " + kv.name + " is " + kv.value);
@@ -129,7 +140,6 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
       headDim = hidden.value / heads.value;
     }
     int window = 0;
-    int slidingLayers = 0;
     JsonNode sw = c.get("sliding_window");
     boolean useSliding = flag(c, "use_sliding_window", true);
     if (sw != null && !sw.isNull() && useSliding) {
@@ -137,25 +147,50 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
         throw new IllegalArgumentException("sliding_window must be a positive integer, got " + sw);
       }
       window = sw.asInt();
-      JsonNode types = c.get("layer_types");
-      if (types != null && !types.isNull() && !types.isArray()) {
-        throw new IllegalArgumentException("layer_types must be a list of layer kinds, got " + types);
+    }
+    // Layers that hold a KV cache, and how many of them slide: from layer_types when given,
+    // whatever the window (linear-attention and state-space layers hold no KV cache).
+    int kvLayers = layers.value;
+    int slidingLayers = 0;
+    JsonNode types = c.get("layer_types");
+    if (types != null && !types.isNull() && !types.isArray()) {
+      throw new IllegalArgumentException("layer_types must be a list of layer kinds, got " + types);
+    }
+    if (types != null && types.isArray()) {
+      if (types.size() != layers.value) {
+        throw new IllegalArgumentException("layer_types has " + types.size() + " entries but "
+            + layers.name + " is " + layers.value);
       }
-      if (types != null && types.isArray()) {
-        if (types.size() != layers.value) {
-          throw new IllegalArgumentException("layer_types has " + types.size() + " entries but "
-              + layers.name + " is " + layers.value);
+      kvLayers = 0;
+      for (Iterator<JsonNode> it = types.elements(); it.hasNext(); ) {
+        JsonNode kind = it.next();
+        if (!kind.isTextual()) {
+          throw new IllegalArgumentException("layer_types must hold strings, got " + kind);
         }
-        for (Iterator<JsonNode> it = types.elements(); it.hasNext(); ) {
-          JsonNode kind = it.next();
-          if (!kind.isTextual()) {
-            throw new IllegalArgumentException("layer_types must hold strings, got " + kind);
-          }
-          if (kind.asText().contains("sliding")) {
+        switch (layerKind(kind.asText())) {
+          case FULL -> kvLayers++;
+          case SLIDING -> {
+            kvLayers++;
             slidingLayers++;
           }
+          case NO_CACHE -> { }
         }
-      } else if (text(c, "model_type").startsWith("gemma2")) {
+      }
+      if (kvLayers == 0) {
+        throw new IllegalArgumentException("layer_types names no attention layer, so there is "
+            + "no KV cache to profile");
+      }
+      if (window == 0) {
+        slidingLayers = 0; // no window given: those layers keep every token
+      }
+    } else if (window > 0) {
+      Field pattern = positive(optionalInt(c, "sliding_window_pattern"));
+      String modelType = text(c, "model_type");
+      if (pattern != null || modelType.startsWith("gemma3")) {
+        // Gemma 3: every p-th layer is global, the others slide (transformers' default p is 6).
+        int p = pattern != null ? pattern.value : 6;
+        slidingLayers = layers.value - layers.value / p;
+      } else if (modelType.startsWith("gemma2")) {
         slidingLayers = (layers.value + 1) / 2; // Gemma 2 alternates, starting with a sliding layer
       } else {
         slidingLayers = layers.value;
@@ -171,8 +206,26 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
       default -> throw new IllegalArgumentException(dtypeField + " must be float32, float16 or bfloat16, got '"
           + c.path(dtypeField).asText() + "'");
     };
-    return new ModelConfig(name, layers.value, heads.value, kvHeads, headDim, window, slidingLayers,
+    return new ModelConfig(name, kvLayers, heads.value, kvHeads, headDim, window, slidingLayers,
         maxContext != null ? maxContext.value : defaultContext(c), dtype);
+  }
+
+  private enum LayerKind { FULL, SLIDING, NO_CACHE }
+
+  /** What a {@code layer_types} entry caches; kinds this profile does not know are refused. */
+  private static LayerKind layerKind(String kind) {
+    String k = kind.toLowerCase(Locale.ROOT);
+    if (k.contains("sliding")) {
+      return LayerKind.SLIDING;
+    }
+    if (k.equals("full_attention") || k.equals("attention") || k.equals("global_attention")) {
+      return LayerKind.FULL;
+    }
+    if (k.contains("linear") || k.contains("mamba") || k.contains("conv")) {
+      return LayerKind.NO_CACHE;
+    }
+    throw new IllegalArgumentException("layer_types holds '" + kind + "', a kind of layer whose "
+        + "KV cache this profile does not know (it knows full, sliding and linear attention)");
   }
 
   /** The KV type of a config that names none (as transformers loads such weights by default). */

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mqa4j.bench.compare.Sizes;
+import io.mqa4j.bench.profile.KvProfile;
+import io.mqa4j.bench.profile.ModelConfig;
 import io.mqa4j.core.KvSequence;
 import io.mqa4j.core.KvType;
 import io.mqa4j.core.PagedKvCache;
@@ -354,5 +357,103 @@ class ProfileCommandTest {
     try (var files = Files.list(dir.resolve("p"))) {
       assertEquals(1, files.count(), "no temporary files either");
     }
+  }
+
+  private static ModelConfig parse(String json) throws IOException {
+    return ModelConfig.fromHuggingFace("m", new ObjectMapper().readTree(json));
+  }
+
+  @Test
+  void gemma3SlidesOnAllButEverySixthLayer() throws IOException {
+    // google/gemma-3-1b-it: 26 layers, sliding_window 512, sliding_window_pattern 6: layers 5,
+    // 11, 17 and 23 are global, 22 slide. One KV head of 256 in bf16: 1 KiB per layer and token.
+    String config = "{\"model_type\": \"gemma3_text\", \"head_dim\": 256, \"hidden_size\": 1152, "
+        + "\"max_position_embeddings\": 32768, \"num_attention_heads\": 4, "
+        + "\"num_hidden_layers\": 26, \"num_key_value_heads\": 1, \"sliding_window\": 512, "
+        + "%s\"torch_dtype\": \"bfloat16\"}";
+    ModelConfig m = parse(String.format(config, "\"sliding_window_pattern\": 6, "));
+    assertEquals(22, m.slidingLayers());
+    KvProfile.Result r = KvProfile.of(m, KvType.BF16, 32768, 1, 16, 1);
+    assertEquals((4L * 32768 + 22L * 512) * 1024, r.bytesPerSequence());
+    // Without the field, Gemma 3 takes transformers' default pattern of 6.
+    assertEquals(22, parse(String.format(config, "")).slidingLayers());
+  }
+
+  @Test
+  void linearAttentionLayersHoldNoKvCache() throws IOException {
+    // Qwen3-Next: 48 layers, three of linear attention to one of full attention.
+    StringBuilder types = new StringBuilder();
+    for (int i = 0; i < 48; i++) {
+      types.append(i == 0 ? "" : ",").append((i + 1) % 4 == 0 ? "\"full_attention\"" : "\"linear_attention\"");
+    }
+    ModelConfig m = parse("{\"model_type\": \"qwen3_next\", \"num_hidden_layers\": 48, "
+        + "\"num_attention_heads\": 16, \"num_key_value_heads\": 2, \"head_dim\": 256, "
+        + "\"max_position_embeddings\": 262144, \"torch_dtype\": \"bfloat16\", \"layer_types\": ["
+        + types + "]}");
+    assertEquals(12, m.layers());
+    KvProfile.Result r = KvProfile.of(m, KvType.BF16, 262144, 1, 16, 1);
+    assertEquals(12L * 262144 * 2 * 2 * 256 * 2, r.bytesPerSequence());
+  }
+
+  @Test
+  void refinedWebFalconReadsNHeadKv() throws IOException {
+    // The original Falcon-40B config: n_head_kv 8 beside multi_query true.
+    ModelConfig m = parse("{\"model_type\": \"RefinedWeb\", \"hidden_size\": 8192, \"n_head\": 128, "
+        + "\"n_head_kv\": 8, \"n_layer\": 60, \"multi_query\": true, \"torch_dtype\": \"bfloat16\"}");
+    assertEquals(8, m.kvHeads());
+    assertEquals(64, m.headDim());
+  }
+
+  @ParameterizedTest(name = "{1}")
+  @CsvSource(delimiter = '|', value = {
+      "{\"num_attention_heads\": 128, \"num_hidden_layers\": 61, \"hidden_size\": 7168, \"kv_lora_rank\": 512}|kv_lora_rank is set: multi-head latent attention",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"layer_types\": [\"full_attention\", \"chunked_attention\"]}|layer_types holds 'chunked_attention'",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"layer_types\": [\"linear_attention\", \"mamba\"]}|layer_types names no attention layer"})
+  void configsThisProfileCannotCountAreRefused(String json, String message) throws IOException {
+    Path config = dir.resolve("config.json");
+    Files.writeString(config, json);
+    CliRun run = CliRun.of("profile", "--no-files", "--config", config.toString());
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.oneErrorLine(), run.err());
+    assertTrue(run.err().contains(message), run.err());
+  }
+
+  @Test
+  void aSlidingLayerTakesTheBlocksItsWindowCanSpan() throws IOException {
+    // One full layer and one sliding over 8 tokens, 2 KV heads of 32 in f32 (512 B a token),
+    // blocks of 4, 21 tokens: the full layer takes 6 blocks; the window, tokens 13 to 20, spans
+    // blocks 3 to 5, three blocks of 2048 B, though 8 tokens fill only two.
+    ModelConfig m = new ModelConfig("t", 2, 4, 2, 32, 8, 1, 64, KvType.F32);
+    KvProfile.Result r = KvProfile.of(m, KvType.F32, 21, 1, 4, 1);
+    assertEquals((6 + 3) * 2048L, r.allocatedBytes());
+    assertEquals((21 + 8) * 512L, r.bytesPerSequence());
+    // Shorter than the window: the sliding layer holds what the full one does.
+    assertEquals(2 * 2 * 2048L, KvProfile.of(m, KvType.F32, 7, 1, 4, 1).allocatedBytes());
+    // The table says what the sliding figures assume, and that PagedKvCache does not free blocks.
+    CliRun run = CliRun.of("profile", "--no-files", "--model", "gpt-oss-20b");
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(run.out().contains("frees each block once the window has passed it")
+        && run.out().contains("PagedKvCache frees no block by itself"), run.out());
+  }
+
+  @Test
+  void aSizeJustUnderAUnitIsShownInTheNextUnit() {
+    assertEquals("1.00 PiB", Sizes.bytes((1L << 50) - (1L << 19)));
+    assertEquals("1.00 MiB", Sizes.bytes((1L << 20) - 1));
+    assertEquals("100 KiB", Sizes.bytes(102_399));
+    assertEquals("10.0 KiB", Sizes.bytes(10_239));
+    assertEquals("1023 KiB", Sizes.bytes(1023L * 1024));
+  }
+
+  @Test
+  void aConfigWithDataAfterItsObjectOrNotAFileIsRefused() throws IOException {
+    Path config = dir.resolve("config.json");
+    Files.writeString(config, "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8} {\"x\": 1}");
+    CliRun run = CliRun.of("profile", "--no-files", "--config", config.toString());
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.err().contains("not JSON"), run.err());
+    CliRun devNull = CliRun.of("profile", "--no-files", "--config", "/dev/null");
+    assertEquals(2, devNull.exitCode(), devNull.err());
+    assertTrue(devNull.err().contains("/dev/null: not a regular file"), devNull.err());
   }
 }
