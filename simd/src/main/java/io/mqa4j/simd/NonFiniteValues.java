@@ -1,11 +1,13 @@
 package io.mqa4j.simd;
 
 import static io.mqa4j.simd.VectorConstants.LANES;
+import static io.mqa4j.simd.VectorConstants.ORDER;
 import static io.mqa4j.simd.VectorConstants.SPECIES;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -14,9 +16,10 @@ import jdk.incubator.vector.VectorOperators;
  * weight 0; that is exact while values are finite, but 0 times an infinity is NaN, and then a
  * token a causal row must not see (an f16 value past 65504 is stored as infinity) would turn
  * the row to NaN. Such tiles are rare, so the values are checked only in tiles where some row
- * has a key of weight 0 by its mask or by a logit of minus infinity, and the sum that follows
- * is plain scalar code that skips the weight-0 keys, as the scalar kernel skips the keys it masks
- * and those whose logit is minus infinity.
+ * has a key of weight 0 (by its mask, a logit of minus infinity, or an exponential that
+ * underflowed), and the sum that follows is plain scalar code that skips the weight-0 keys, as
+ * the scalar kernel skips the keys it masks and those whose logit is minus infinity. A visible
+ * key whose weight underflowed is skipped too, where the scalar kernel adds 0 times its value.
  */
 final class NonFiniteValues {
   private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -24,20 +27,37 @@ final class NonFiniteValues {
   private NonFiniteValues() {}
 
   /**
-   * Whether {@code scores[from, to)} holds minus infinity: a key whose logit is minus infinity
-   * gets weight 0 as a masked one does, and the scalar kernel skips it.
+   * Whether {@code weights[from, to)}, one row's weights of the keys it sees, holds a 0: a key
+   * whose shaped logit is minus infinity (or whose exponential underflowed) gets weight 0, as a
+   * masked one does.
    */
-  static boolean anyMinusInfinity(float[] scores, int from, int to) {
+  static boolean anyZero(float[] weights, int from, int to) {
     int i = from;
-    for (int end = from + SPECIES.loopBound(to - from); i < end; i += LANES) {
-      if (FloatVector.fromArray(SPECIES, scores, i)
-          .compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY).anyTrue()) {
+    for (int end = from + SPECIES.loopBound(Math.max(0, to - from)); i < end; i += LANES) {
+      if (FloatVector.fromArray(SPECIES, weights, i).compare(VectorOperators.EQ, 0f).anyTrue()) {
         return true;
       }
     }
     for (; i < to; i++) {
-      if (scores[i] == Float.NEGATIVE_INFINITY) {
+      if (weights[i] == 0f) {
         return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * As {@link #anyZero} for weights stored key-major with the lanes across rows,
+   * {@code st[j * rowPad + r]}, over keys {@code [0, n)} and rows {@code [0, rows)}.
+   */
+  static boolean anyZeroAcrossRows(float[] st, int rowPad, int rows, int n) {
+    for (int r = 0; r < rows; r += LANES) {
+      VectorMask<Float> real = SPECIES.indexInRange(r, rows);
+      for (int j = 0; j < n; j++) {
+        if (FloatVector.fromArray(SPECIES, st, j * rowPad + r)
+            .compare(VectorOperators.EQ, 0f, real).anyTrue()) {
+          return true;
+        }
       }
     }
     return false;
@@ -48,24 +68,22 @@ final class NonFiniteValues {
    * {@code base + j * stride} of {@code values}, holds a NaN or an infinity.
    */
   static boolean any(MemorySegment values, long base, long stride, int n, int headDim) {
-    // x * 0 is 0 for every finite x and NaN otherwise: four independent sums of those products
-    // stay 0 exactly when every value is finite.
-    float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-    int x4 = headDim & ~3;
+    // x * 0 is 0 for every finite x and NaN otherwise: the sums of those products stay 0 exactly
+    // when every value is finite.
+    FloatVector zeros = FloatVector.zero(SPECIES);
+    float tail = 0f;
+    int bound = SPECIES.loopBound(headDim);
     for (int j = 0; j < n; j++) {
       long row = base + j * stride;
-      for (int x = 0; x < x4; x += 4) {
-        long at = row + 4L * x;
-        s0 += values.get(F32, at) * 0f;
-        s1 += values.get(F32, at + 4) * 0f;
-        s2 += values.get(F32, at + 8) * 0f;
-        s3 += values.get(F32, at + 12) * 0f;
+      for (int x = 0; x < bound; x += LANES) {
+        zeros = zeros.add(FloatVector.fromMemorySegment(SPECIES, values, row + 4L * x, ORDER)
+            .mul(0f));
       }
-      for (int x = x4; x < headDim; x++) {
-        s0 += values.get(F32, row + 4L * x) * 0f;
+      for (int x = bound; x < headDim; x++) {
+        tail += values.get(F32, row + 4L * x) * 0f;
       }
     }
-    return s0 + s1 + s2 + s3 != 0f;
+    return zeros.reduceLanes(VectorOperators.ADD) + tail != 0f;
   }
 
   /**

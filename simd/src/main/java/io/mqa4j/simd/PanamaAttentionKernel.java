@@ -515,12 +515,14 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         for (int r = 0; r < rows; r++) {
           int qi = (r % rowsPerHead) / group;
           int rowTo = Math.min(s.to[qi], tileStart + n);
-          zeroWeights |= s.from[qi] > tileStart || rowTo < tileStart + n
-              || softCap == 0 && NonFiniteValues.anyMinusInfinity(s.scores,
-                  r * TILE + Math.max(0, s.from[qi] - tileStart), r * TILE + rowTo - tileStart);
           float correction = AttentionBody.softmaxRow(s.scores, r * TILE, width, tileStart,
               s.from[qi], rowTo, s.position[qi], s.scoreScale, softCap, s.slope[r], s.max,
               s.sum, r);
+          // Weights now: a 0 among the keys the row sees is a logit of minus infinity however it
+          // came (scale, soft-cap, ALiBi), or an underflow.
+          zeroWeights |= s.from[qi] > tileStart || rowTo < tileStart + n
+              || NonFiniteValues.anyZero(s.scores,
+                  r * TILE + Math.max(0, s.from[qi] - tileStart), r * TILE + rowTo - tileStart);
           if (correction != 1f) {
             AttentionBody.scale(s.acc, s.accSeg, r * headDim, headDim, correction);
           }
@@ -623,11 +625,10 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           s.high[r] = Math.max(-1, Math.min(high, n + 1));
           s.posRel[r] = s.position[qi] - tileStart;
         }
-        // Read before the softmax turns scores into weights; see NonFiniteValues.
-        boolean zeroWeights = masked
-            || softCap == 0 && NonFiniteValues.anyMinusInfinity(s.scores, 0, n * rowPad);
         LaneRowsBody.softmax(s.scores, rowPad, n, masked, s.low, s.high, s.scoreScale, softCap,
             alibi, s.slope, s.posRel, s.max, s.sum, s.correction);
+        // See NonFiniteValues: a weight of 0 in a tile no mask cuts is a logit of minus infinity.
+        boolean zeroWeights = masked || NonFiniteValues.anyZeroAcrossRows(s.scores, rowPad, rows, n);
         if (typed) {
           TypedRows.convert(type, values, base, tokenBytes, 0, n, 1, headDim, s.rowsSeg);
         }

@@ -3,6 +3,7 @@ package io.mqa4j.simd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mqa4j.core.AttentionKernel;
 import io.mqa4j.core.AttentionKernels;
@@ -234,5 +235,260 @@ class SimdEdgeValuesTest {
       a[i] = random.nextFloat() * 2f - 1f;
     }
     return a;
+  }
+
+  /**
+   * scale * q overflows, so the scale goes on the dot products: key 0's logit 10 * -1e38 is -inf
+   * only once scaled. The scalar kernel skips it and never reads its value (+inf).
+   */
+  @Test
+  void aLogitThatTurnsMinusInfinityOnlyOnceScaledIsSkippedAsInTheScalarKernel() {
+    AttentionOptions options = AttentionOptions.defaults().withScale(10f);
+    StringBuilder failures = new StringBuilder();
+    for (AttentionShape shape : SHAPES) {
+      int d = shape.headDim();
+      float[] q = new float[shape.queryStride()];
+      for (int h = 0; h < shape.queryHeads(); h++) {
+        q[h * d] = 1e38f; // 10 * 1e38 = +inf: the scaled query is not finite
+      }
+      int nk = 2;
+      float[] k = new float[nk * shape.kvStride()];
+      float[] v = new float[nk * shape.kvStride()];
+      for (int g = 0; g < shape.kvHeads(); g++) {
+        k[g * d] = -1f; // key 0: q.k = -1e38, logit -inf
+        Arrays.fill(v, g * d, g * d + d, Float.POSITIVE_INFINITY);
+        Arrays.fill(v, shape.kvStride() + g * d, shape.kvStride() + g * d + d, 1f); // key 1: logit 0
+      }
+      float[] expected = new float[q.length];
+      AttentionKernels.scalar().decode(shape, options, nk, q, 0, k, 0, v, 0, expected, 0);
+      for (float e : expected) {
+        assertEquals(1f, e, "scalar skips the key of logit -inf");
+      }
+      for (int threads : new int[] {1, 2}) {
+        float[] out = new float[q.length];
+        AttentionKernels.simd(threads).decode(shape, options, nk, q, 0, k, 0, v, 0, out, 0);
+        if (!close(expected, out)) {
+          failures.append(shape + " threads=" + threads + ": out[0]=" + out[0] + "\n");
+        }
+      }
+    }
+    assertTrue(failures.isEmpty(), failures.toString());
+  }
+  /**
+   * A finite ALiBi slope times a key distance can overflow to -inf, with or without a soft-cap;
+   * the scalar kernel then skips the key.
+   */
+  @Test
+  void aLogitMadeMinusInfinityByAlibiIsSkippedAsInTheScalarKernel() {
+    StringBuilder failures = new StringBuilder();
+    for (boolean softCap : new boolean[] {false, true}) {
+      for (AttentionShape shape : SHAPES) {
+        float[] slopes = new float[shape.queryHeads()];
+        Arrays.fill(slopes, 1e38f); // finite; key 0 at distance 3: -3e38 ... distance 7 overflows
+        AttentionOptions options = AttentionOptions.defaults().withAlibiSlopes(slopes);
+        if (softCap) {
+          options = options.withSoftCap(30f);
+        }
+        int d = shape.headDim();
+        float[] q = new float[shape.queryStride()];
+        Arrays.fill(q, 0.5f);
+        int nk = 8; // position 7; key 0 at distance 7: slope * -7 = -inf
+        float[] k = new float[nk * shape.kvStride()];
+        Arrays.fill(k, 0.25f);
+        float[] v = new float[nk * shape.kvStride()];
+        Arrays.fill(v, 2f);
+        Arrays.fill(v, 0, shape.kvStride(), Float.POSITIVE_INFINITY); // key 0's value
+        float[] expected = new float[q.length];
+        AttentionKernels.scalar().decode(shape, options, nk, q, 0, k, 0, v, 0, expected, 0);
+        for (float e : expected) {
+          assertEquals(2f, e, "scalar: key 0 has logit -inf and is skipped");
+        }
+        for (int threads : new int[] {1, 2}) {
+          float[] out = new float[q.length];
+          AttentionKernels.simd(threads).decode(shape, options, nk, q, 0, k, 0, v, 0, out, 0);
+          if (!close(expected, out)) {
+            failures.append(shape + " softCap=" + softCap + " threads=" + threads + ": out[0]="
+                + out[0] + "\n");
+          }
+        }
+      }
+    }
+    assertTrue(failures.isEmpty(), failures.toString());
+  }
+  /**
+   * A visible key whose weight underflows to 0 (logit 200 below the row's maximum) and whose
+   * value is +inf: the SIMD kernel skips it, in decode as in prefill (the scalar kernel adds
+   * 0 x inf, NaN; the float64 oracle gives +inf), so a row does not depend on its neighbours.
+   */
+  @Test
+  void aVisibleKeyWhoseWeightUnderflowsIsTreatedAlikeInPrefillAndDecode() {
+    AttentionShape shape = AttentionShape.mha(1, 16); // scale 1/4: logit = 4 * k for q = 1
+    AttentionOptions causal = AttentionOptions.defaults().withCausal(true);
+    int d = shape.headDim();
+    float[] q = new float[2 * d];
+    Arrays.fill(q, 1f);
+    float[] k = new float[2 * d];
+    Arrays.fill(k, 0, d, -25f); // key 0: logit -100
+    Arrays.fill(k, d, 2 * d, 25f); // key 1: logit 100
+    float[] v = new float[2 * d];
+    Arrays.fill(v, 0, d, Float.POSITIVE_INFINITY);
+    Arrays.fill(v, d, 2 * d, 1f);
+    for (int threads : new int[] {1, 2}) {
+      float[] decode = new float[d];
+      AttentionKernels.simd(threads).decode(shape, causal, 2, q, d, k, 0, v, 0, decode, 0);
+      float[] prefill = new float[2 * d];
+      AttentionKernels.simd(threads).prefill(shape, causal, 2, 2, q, 0, k, 0, v, 0, prefill, 0);
+      for (int x = 0; x < d; x++) {
+        assertEquals(1f, decode[x], "decode, element " + x);
+        assertEquals(1f, prefill[d + x], "prefill, query 1, element " + x);
+        assertEquals(Float.POSITIVE_INFINITY, prefill[x], "query 0 sees only key 0");
+      }
+    }
+  }
+
+  private static boolean close(float[] expected, float[] out) {
+    for (int i = 0; i < out.length; i++) {
+      if (!(Math.abs(expected[i] - out[i]) <= 1e-6f)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static final AttentionShape[] WIDE_SHAPES = {
+      AttentionShape.mha(2, 64), AttentionShape.mha(3, 32), AttentionShape.gqa(8, 2, 32),
+      AttentionShape.gqa(12, 2, 32), AttentionShape.gqa(7, 1, 32), AttentionShape.mqa(64, 32),
+      AttentionShape.mqa(32, 64), AttentionShape.mqa(12, 32), AttentionShape.gqa(32, 4, 32)};
+
+  private static AttentionOptions opts(int bits, int heads, Random random) {
+    AttentionOptions o = AttentionOptions.defaults();
+    if ((bits & 1) != 0) o = o.withCausal(true);
+    if ((bits & 2) != 0) o = o.withSlidingWindow(1 + random.nextInt(90));
+    if ((bits & 4) != 0) o = o.withSoftCap(20f);
+    if ((bits & 8) != 0) o = o.withAlibi();
+    if ((bits & 16) != 0) {
+      float[] sinks = new float[heads];
+      for (int h = 0; h < heads; h++) sinks[h] = (float) random.nextGaussian();
+      o = o.withSinks(sinks);
+    }
+    return o;
+  }
+
+  private static float[] run(boolean simd, int threads, AttentionShape shape,
+      AttentionOptions options, int nq, float[] q, KvType type, int blockTokens, int nk, float[] k,
+      float[] v) {
+    try (PagedKvCache cache = PagedKvCache.builder(shape.kvHeads(), shape.headDim()).type(type)
+        .blockTokens(blockTokens).capacityTokens(nk).build()) {
+      KvSequence seq = cache.newSequence();
+      cache.append(seq, nk, k, 0, v, 0);
+      float[] out = new float[nq * shape.queryStride()];
+      MemorySegment os = MemorySegment.ofArray(out);
+      MemorySegment qs = MemorySegment.ofArray(q);
+      if (simd) {
+        AttentionKernels.simd(threads).prefill(shape, options, nq, qs, seq, os);
+      } else {
+        AttentionKernels.scalar().prefill(shape, options, nq, qs, seq, os);
+      }
+      return out;
+    }
+  }
+
+  /**
+   * scale * q overflows in every row (one element of q huge, the keys' element 0 is zero), so the
+   * whole call runs with scoreScale = 1e30: every path must multiply its scores by it.
+   */
+  @Test
+  void aScaleOnTheDotProductsMatchesScalarOnEveryPath() {
+    Random random = new Random(3);
+    float scale = 1e30f;
+    StringBuilder failures = new StringBuilder();
+    for (KvType type : KvType.values()) {
+      for (AttentionShape shape : WIDE_SHAPES) {
+        int d = shape.headDim();
+        for (int[] nqnk : new int[][] {{1, 40}, {1, 700}, {5, 70}, {40, 130}}) {
+          int nq = nqnk[0], nk = nqnk[1];
+          int bits = random.nextInt(32);
+          AttentionOptions o = opts(bits, shape.queryHeads(), random).withScale(scale);
+          float[] q = new float[nq * shape.queryStride()];
+          for (int i = 0; i < q.length; i++) {
+            q[i] = (random.nextFloat() * 2 - 1) * 1e-30f * 4;
+          }
+          for (int r = 0; r < nq * shape.queryHeads(); r++) q[r * d] = 1e9f;
+          float[] k = new float[nk * shape.kvStride()];
+          float[] v = new float[nk * shape.kvStride()];
+          for (int i = 0; i < k.length; i++) {
+            k[i] = i % d == 0 ? 0f : random.nextFloat() * 2 - 1;
+            v[i] = random.nextFloat() * 2 - 1;
+          }
+          int bt = 1 + random.nextInt(40);
+          float[] expected = run(false, 1, shape, o, nq, q, type, bt, nk, k, v);
+          for (int threads : new int[] {1, 2}) {
+            float[] out = run(true, threads, shape, o, nq, q, type, bt, nk, k, v);
+            for (int i = 0; i < out.length; i++) {
+              if (!(Math.abs(expected[i] - out[i]) <= 2e-3f)) {
+                failures.append(type + " " + shape + " nq=" + nq + " nk=" + nk + " bits=" + bits
+                    + " bt=" + bt + " threads=" + threads + " at " + i + ": " + expected[i]
+                    + " vs " + out[i] + "\n");
+                break;
+              }
+            }
+          }
+        }
+      }
+    }
+    assertTrue(failures.isEmpty(), failures.toString());
+  }
+
+  /**
+   * Non-finite values in a few tokens of caches of every type, over many tiles, blocks and key
+   * splits, with accumulators already holding earlier tiles: compared with the scalar kernel,
+   * non-finite for non-finite.
+   */
+  @Test
+  void nonFiniteValuesAnywhereMatchScalarOverManyTilesAndSplits() {
+    Random random = new Random(5);
+    StringBuilder failures = new StringBuilder();
+    for (KvType type : KvType.values()) {
+      for (AttentionShape shape : WIDE_SHAPES) {
+        for (int[] nqnk : new int[][] {{1, 700}, {5, 200}, {40, 130}, {100, 100}}) {
+          int nq = nqnk[0], nk = nqnk[1];
+          int bits = random.nextInt(32) | 1;
+          if (random.nextBoolean()) bits |= 2;
+          AttentionOptions o = opts(bits, shape.queryHeads(), random);
+          float[] q = new float[nq * shape.queryStride()];
+          for (int i = 0; i < q.length; i++) q[i] = random.nextFloat() * 2 - 1;
+          float[] k = new float[nk * shape.kvStride()];
+          float[] v = new float[nk * shape.kvStride()];
+          for (int i = 0; i < k.length; i++) {
+            k[i] = random.nextFloat() * 2 - 1;
+            v[i] = random.nextFloat() * 2 - 1;
+          }
+          // Bad values in a few tokens, one element each.
+          for (int t = 0; t < 3; t++) {
+            int token = random.nextInt(nk);
+            int at = token * shape.kvStride() + random.nextInt(shape.kvStride());
+            v[at] = type == KvType.F16 ? 1e5f : random.nextBoolean() ? Float.NaN
+                : Float.NEGATIVE_INFINITY;
+          }
+          int bt = 1 + random.nextInt(40);
+          float[] expected = run(false, 1, shape, o, nq, q, type, bt, nk, k, v);
+          for (int threads : new int[] {1, 2}) {
+            float[] out = run(true, threads, shape, o, nq, q, type, bt, nk, k, v);
+            for (int i = 0; i < out.length; i++) {
+              boolean ok = Float.isFinite(expected[i])
+                  ? Math.abs(expected[i] - out[i]) <= 2e-3f * Math.max(1f, Math.abs(expected[i]))
+                  : !Float.isFinite(out[i]);
+              if (!ok) {
+                failures.append(type + " " + shape + " nq=" + nq + " nk=" + nk + " bits=" + bits
+                    + " bt=" + bt + " threads=" + threads + " at " + i + ": " + expected[i]
+                    + " vs " + out[i] + "\n");
+                break;
+              }
+            }
+          }
+        }
+      }
+    }
+    assertTrue(failures.isEmpty(), failures.toString());
   }
 }
