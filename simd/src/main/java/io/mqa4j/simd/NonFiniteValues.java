@@ -1,5 +1,6 @@
 package io.mqa4j.simd;
 
+import static io.mqa4j.simd.VectorConstants.INTS;
 import static io.mqa4j.simd.VectorConstants.LANES;
 import static io.mqa4j.simd.VectorConstants.ORDER;
 import static io.mqa4j.simd.VectorConstants.SPECIES;
@@ -7,6 +8,7 @@ import static io.mqa4j.simd.VectorConstants.SPECIES;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
@@ -37,6 +39,32 @@ final class NonFiniteValues {
       if (FloatVector.fromArray(SPECIES, weights, i).compare(VectorOperators.EQ, 0f).anyTrue()) {
         return true;
       }
+    }
+    for (; i < to; i++) {
+      if (weights[i] == 0f) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * As {@link #anyZero} over a whole block of weights, {@code weights[from, to)}, every one of
+   * them a weight some row sees (no padding). Weights are not negative, so as integers they
+   * order as they do as floats, and an integer minimum is one exact instruction where a float
+   * one, with Java's NaN and -0 rules, is several; four chains keep its latency hidden.
+   */
+  static boolean anyZeroBlock(float[] weights, int from, int to) {
+    IntVector m0 = IntVector.broadcast(INTS, Integer.MAX_VALUE), m1 = m0, m2 = m0, m3 = m0;
+    int i = from;
+    for (int end = from + ((to - from) & ~(4 * LANES - 1)); i < end; i += 4 * LANES) {
+      m0 = m0.min(FloatVector.fromArray(SPECIES, weights, i).reinterpretAsInts());
+      m1 = m1.min(FloatVector.fromArray(SPECIES, weights, i + LANES).reinterpretAsInts());
+      m2 = m2.min(FloatVector.fromArray(SPECIES, weights, i + 2 * LANES).reinterpretAsInts());
+      m3 = m3.min(FloatVector.fromArray(SPECIES, weights, i + 3 * LANES).reinterpretAsInts());
+    }
+    if (m0.min(m1).min(m2.min(m3)).reduceLanes(VectorOperators.MIN) == 0) {
+      return true;
     }
     for (; i < to; i++) {
       if (weights[i] == 0f) {

@@ -518,14 +518,17 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           float correction = AttentionBody.softmaxRow(s.scores, r * TILE, width, tileStart,
               s.from[qi], rowTo, s.position[qi], s.scoreScale, softCap, s.slope[r], s.max,
               s.sum, r);
-          // Weights now: a 0 among the keys the row sees is a logit of minus infinity however it
-          // came (scale, soft-cap, ALiBi), or an underflow.
-          zeroWeights |= s.from[qi] > tileStart || rowTo < tileStart + n
-              || NonFiniteValues.anyZero(s.scores,
-                  r * TILE + Math.max(0, s.from[qi] - tileStart), r * TILE + rowTo - tileStart);
+          zeroWeights |= s.from[qi] > tileStart || rowTo < tileStart + n;
           if (correction != 1f) {
             AttentionBody.scale(s.acc, s.accSeg, r * headDim, headDim, correction);
           }
+        }
+        // Weights now: a 0 among the keys a row sees is a logit of minus infinity however it
+        // came (scale, soft-cap, ALiBi), or an underflow. No row's mask cuts this tile, so every
+        // row sees all n keys; a whole tile's rows are one block of weights.
+        if (!zeroWeights) {
+          zeroWeights = n == TILE ? NonFiniteValues.anyZeroBlock(s.scores, 0, rows * TILE)
+              : anyZeroInRows(s.scores, rows, n);
         }
         if (zeroWeights && sumsNonFiniteTile(s, values, tileBase + firstKvHead * headBytes, n,
             rowsPerHead)) {
@@ -628,7 +631,9 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         LaneRowsBody.softmax(s.scores, rowPad, n, masked, s.low, s.high, s.scoreScale, softCap,
             alibi, s.slope, s.posRel, s.max, s.sum, s.correction);
         // See NonFiniteValues: a weight of 0 in a tile no mask cuts is a logit of minus infinity.
-        boolean zeroWeights = masked || NonFiniteValues.anyZeroAcrossRows(s.scores, rowPad, rows, n);
+        boolean zeroWeights = masked || (rows == rowPad
+            ? NonFiniteValues.anyZeroBlock(s.scores, 0, n * rowPad)
+            : NonFiniteValues.anyZeroAcrossRows(s.scores, rowPad, rows, n));
         if (typed) {
           TypedRows.convert(type, values, base, tokenBytes, 0, n, 1, headDim, s.rowsSeg);
         }
@@ -666,6 +671,16 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           }
         }
       }
+    }
+
+    /** Whether rows {@code [0, rows)} of a tile of {@code n} keys hold a weight of 0. */
+    private static boolean anyZeroInRows(float[] weights, int rows, int n) {
+      for (int r = 0; r < rows; r++) {
+        if (NonFiniteValues.anyZero(weights, r * TILE, r * TILE + n)) {
+          return true;
+        }
+      }
+      return false;
     }
 
     /**
