@@ -50,8 +50,8 @@ final class NonFiniteValues {
 
   /**
    * As {@link #anyZero} over a whole block of weights, {@code weights[from, to)}, every one of
-   * them a weight some row sees (no padding). Weights are not negative, so as integers they
-   * order as they do as floats, and an integer minimum is one exact instruction where a float
+   * them a weight some row sees (no padding), and true as well when one is a NaN whose sign bit
+   * is set. Weights are not negative, so as integers they order as they do as floats, and an integer minimum is one exact instruction where a float
    * one, with Java's NaN and -0 rules, is several; four chains keep its latency hidden.
    */
   static boolean anyZeroBlock(float[] weights, int from, int to) {
@@ -63,7 +63,9 @@ final class NonFiniteValues {
       m2 = m2.min(FloatVector.fromArray(SPECIES, weights, i + 2 * LANES).reinterpretAsInts());
       m3 = m3.min(FloatVector.fromArray(SPECIES, weights, i + 3 * LANES).reinterpretAsInts());
     }
-    if (m0.min(m1).min(m2.min(m3)).reduceLanes(VectorOperators.MIN) == 0) {
+    // A NaN with its sign bit set (0 x -inf gives one) is a negative integer: it too sends the
+    // tile to the check, rather than hide a 0 elsewhere in the block.
+    if (m0.min(m1).min(m2.min(m3)).reduceLanes(VectorOperators.MIN) <= 0) {
       return true;
     }
     for (; i < to; i++) {

@@ -491,4 +491,56 @@ class SimdEdgeValuesTest {
     }
     assertTrue(failures.isEmpty(), failures.toString());
   }
+
+  /** One NaN weight with the sign bit set (x86's default NaN, e.g. 0 * -inf) hides a real 0. */
+  @Test
+  void anyZeroBlockFindsAZeroBesideANegativeNaN() {
+    float[] w = new float[4 * VectorConstants.LANES * 2];
+    Arrays.fill(w, 0.5f);
+    w[1] = Float.intBitsToFloat(0xffc00000); // NaN, sign bit set
+    w[7] = 0f;
+    assertTrue(NonFiniteValues.anyZero(w, 0, w.length), "per-row check sees the 0");
+    assertTrue(NonFiniteValues.anyZeroBlock(w, 0, w.length), "block check sees it beside the NaN");
+  }
+
+  /**
+   * Head 0 has q[0] = 0 and key 3's k[0] = -inf: logit 0 * -inf = NaN, so head 0 is NaN in both
+   * kernels. The other heads' logit for key 3 is -inf, and the scalar kernel skips it (value +inf):
+   * head 0's NaN weights, negative as integers, must not hide their weight of 0.
+   */
+  @Test
+  void aNaNRowDoesNotLeakIntoAnotherRowsSkippedKey() {
+    StringBuilder failures = new StringBuilder();
+    for (AttentionShape shape : new AttentionShape[] {
+        AttentionShape.gqa(2, 1, 16), AttentionShape.mqa(8, 16), AttentionShape.mqa(16, 16),
+        AttentionShape.gqa(4, 2, 16)}) {
+      int d = shape.headDim();
+      int nk = 64;
+      float[] q = new float[shape.queryStride()];
+      Arrays.fill(q, 0.25f);
+      q[0] = 0f; // head 0 only
+      float[] k = new float[nk * shape.kvStride()];
+      Arrays.fill(k, 0.1f);
+      float[] v = new float[nk * shape.kvStride()];
+      Arrays.fill(v, 2f);
+      for (int g = 0; g < shape.kvHeads(); g++) {
+        int at = 3 * shape.kvStride() + g * d;
+        Arrays.fill(k, at, at + d, 0f);
+        k[at] = Float.NEGATIVE_INFINITY;
+        Arrays.fill(v, at, at + d, Float.POSITIVE_INFINITY);
+      }
+      AttentionOptions o = AttentionOptions.defaults();
+      float[] expected = new float[q.length];
+      AttentionKernels.scalar().decode(shape, o, nk, q, 0, k, 0, v, 0, expected, 0);
+      float[] out = new float[q.length];
+      AttentionKernels.simd(1).decode(shape, o, nk, q, 0, k, 0, v, 0, out, 0);
+      for (int h = 1; h < shape.queryHeads(); h++) {
+        if (!(Math.abs(expected[h * d] - out[h * d]) <= 1e-5f)) {
+          failures.append(shape + " head " + h + ": scalar " + expected[h * d] + " simd "
+              + out[h * d] + " (head 0: " + expected[0] + "/" + out[0] + ")\n");
+        }
+      }
+    }
+    assertTrue(failures.isEmpty(), failures.toString());
+  }
 }

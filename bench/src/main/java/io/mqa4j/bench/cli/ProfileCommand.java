@@ -241,7 +241,7 @@ final class ProfileCommand implements Callable<Integer> {
         + "the context holds; allocated and waste: the batch in whole blocks; read/token: K and V "
         + "bytes one decode step of one sequence reads; fits: longest context whose batch fits on "
         + "one rank, KV only (weights and activations not counted).");
-    if (r.slidingWindow() > 0) {
+    if (r.slidingWindow() > 0 && r.slidingLayers() > 0) {
       out.println("sliding-window layers: counted as a cache that keeps a layer's last "
           + r.slidingWindow() + " tokens and frees each block once the window has passed it, as "
           + "serving engines do; mqa4j's PagedKvCache frees no block by itself, and with it those "

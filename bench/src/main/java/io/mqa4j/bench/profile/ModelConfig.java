@@ -92,7 +92,8 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
    * {@code num_key_value_heads} (absent: MHA; {@code multi_query: true}: one), {@code head_dim}
    * or {@code hidden_size / num_attention_heads}, {@code num_hidden_layers},
    * {@code sliding_window} (on the layers {@code layer_types} marks sliding, on all but every
-   * {@code sliding_window_pattern}-th layer (Gemma 3, 6 by default), on every other layer for
+   * {@code sliding_window_pattern}-th layer (Gemma 3, 6 by default), from layer
+   * {@code max_window_layers} on (Qwen2, Qwen3), on every other layer for
    * Gemma 2, else on every layer; off when {@code use_sliding_window} is false),
    * {@code layer_types} also for layers that hold no KV cache (linear attention),
    * {@code max_position_embeddings} and {@code torch_dtype} (or the newer {@code dtype}). Falcon's
@@ -105,7 +106,7 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     if (c == null || !c.isObject()) {
       throw new IllegalArgumentException("config must be a JSON object");
     }
-    if (c.has("kv_lora_rank")) {
+    if (c.hasNonNull("kv_lora_rank")) {
       // DeepSeek-V2/V3 cache one compressed latent per token, not K and V per head.
       throw new IllegalArgumentException("kv_lora_rank is set: multi-head latent attention caches "
           + "a latent per token, not K and V per head, which is what this profile counts");
@@ -185,8 +186,16 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
       }
     } else if (window > 0) {
       Field pattern = positive(optionalInt(c, "sliding_window_pattern"));
+      Field maxWindowLayers = optionalInt(c, "max_window_layers");
       String modelType = text(c, "model_type");
-      if (pattern != null || modelType.startsWith("gemma3")) {
+      if (maxWindowLayers != null && maxWindowLayers.value < 0) {
+        throw new IllegalArgumentException(maxWindowLayers.name + " must be >= 0, got "
+            + maxWindowLayers.value);
+      }
+      if (maxWindowLayers != null) {
+        // Qwen2 and Qwen3: layers from max_window_layers on slide, the ones before are full.
+        slidingLayers = layers.value - Math.min(maxWindowLayers.value, layers.value);
+      } else if (pattern != null || modelType.startsWith("gemma3")) {
         // Gemma 3: every p-th layer is global, the others slide (transformers' default p is 6).
         int p = pattern != null ? pattern.value : 6;
         slidingLayers = layers.value - layers.value / p;
@@ -233,10 +242,12 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
 
   /**
    * The context of a config without {@code max_position_embeddings}: transformers' own default
-   * for the model type where the profile knows it (Falcon: 2048), else 4096.
+   * for the model type where the profile knows it (Falcon and its RefinedWeb configs: 2048), else
+   * 4096.
    */
   public static int defaultContext(JsonNode c) {
-    return text(c, "model_type").equals("falcon") ? 2048 : 4096;
+    String type = text(c, "model_type").toLowerCase(Locale.ROOT);
+    return type.equals("falcon") || type.startsWith("refinedweb") ? 2048 : 4096;
   }
 
   /** A true/false field; absent or null gives {@code absent}; anything else is refused. */

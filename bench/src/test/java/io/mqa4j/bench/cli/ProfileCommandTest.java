@@ -456,4 +456,55 @@ class ProfileCommandTest {
     assertEquals(2, devNull.exitCode(), devNull.err());
     assertTrue(devNull.err().contains("/dev/null: not a regular file"), devNull.err());
   }
+
+  /** transformers (Qwen2/Qwen3 configs): only layers i >= max_window_layers slide. */
+  @Test
+  void qwenSlidesOnlyFromMaxWindowLayers() throws IOException {
+    ModelConfig m = parse("{\"model_type\": \"qwen2\", \"num_hidden_layers\": 28, "
+        + "\"num_attention_heads\": 28, \"num_key_value_heads\": 4, \"hidden_size\": 3584, "
+        + "\"sliding_window\": 4096, \"use_sliding_window\": true, \"max_window_layers\": 21}");
+    assertEquals(7, m.slidingLayers());
+  }
+
+  /** Everywhere else a null field is an absent one. */
+  @Test
+  void aNullKvLoraRankIsAbsent() throws IOException {
+    ModelConfig m = parse("{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, "
+        + "\"head_dim\": 8, \"kv_lora_rank\": null}");
+    assertEquals(4, m.kvHeads());
+  }
+
+  /** layer_types all full beside a sliding_window: no layer slides, and the note is left out. */
+  @Test
+  void noSlidingNoteWhenNoLayerSlides() throws IOException {
+    Path config = dir.resolve("config.json");
+    Files.writeString(config, "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, "
+        + "\"head_dim\": 8, \"sliding_window\": 64, "
+        + "\"layer_types\": [\"full_attention\", \"full_attention\"]}");
+    CliRun run = CliRun.of("profile", "--no-files", "--config", config.toString());
+    assertEquals(0, run.exitCode(), run.err());
+    assertFalse(run.out().contains("sliding-window layers:"), run.out());
+  }
+
+  /** RefinedWeb configs (n_head_kv) have no max_position_embeddings: Falcon's 2048. */
+  @Test
+  void refinedWebTakesFalconsDefaultContext() throws IOException {
+    ModelConfig m = parse("{\"model_type\": \"RefinedWeb\", \"hidden_size\": 8192, \"n_head\": 128, "
+        + "\"n_head_kv\": 8, \"n_layer\": 60, \"torch_dtype\": \"bfloat16\"}");
+    assertEquals(2048, m.maxContext());
+  }
+
+  /** Every unit boundary, either side. */
+  @Test
+  void sizesRoundAtEveryUnitBoundary() {
+    assertEquals("1.00 MiB", Sizes.bytes(1_048_064)); // 1023.5 KiB
+    assertEquals("1023 KiB", Sizes.bytes(1_047_961)); // 1023.4 KiB
+    assertEquals("100 KiB", Sizes.bytes(102_349)); // 99.9502 KiB
+    assertEquals("99.9 KiB", Sizes.bytes(102_348)); // 99.949 KiB
+    assertEquals("10.0 KiB", Sizes.bytes(10_235)); // 9.9951 KiB
+    assertEquals("9.99 KiB", Sizes.bytes(10_234)); // 9.994 KiB
+    assertEquals("1023 B", Sizes.bytes(1023));
+    assertEquals("1.00 KiB", Sizes.bytes(1024));
+    assertEquals("1.00 GiB", Sizes.bytes((1L << 30) - 1));
+  }
 }
