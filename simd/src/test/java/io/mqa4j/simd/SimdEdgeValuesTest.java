@@ -394,6 +394,29 @@ class SimdEdgeValuesTest {
   }
 
   /**
+   * Runs the scalar kernel and the SIMD kernel on 1 and 2 threads over a paged cache, and notes
+   * the first element where they differ by more than 2e-3 relative (at least absolute), a
+   * non-finite expected element wanting a non-finite one.
+   */
+  private static void compare(StringBuilder failures, String what, AttentionShape shape,
+      AttentionOptions o, int nq, float[] q, KvType type, int bt, int nk, float[] k, float[] v) {
+    float[] expected = run(false, 1, shape, o, nq, q, type, bt, nk, k, v);
+    for (int threads : new int[] {1, 2}) {
+      float[] out = run(true, threads, shape, o, nq, q, type, bt, nk, k, v);
+      for (int i = 0; i < out.length; i++) {
+        boolean ok = Float.isFinite(expected[i])
+            ? Math.abs(expected[i] - out[i]) <= 2e-3f * Math.max(1f, Math.abs(expected[i]))
+            : !Float.isFinite(out[i]);
+        if (!ok) {
+          failures.append(what + " threads=" + threads + " at " + i + ": " + expected[i] + " vs "
+              + out[i] + "\n");
+          break;
+        }
+      }
+    }
+  }
+
+  /**
    * scale * q overflows in every row (one element of q huge, the keys' element 0 is zero), so the
    * whole call runs with scoreScale = 1e30: every path must multiply its scores by it.
    */
@@ -421,18 +444,8 @@ class SimdEdgeValuesTest {
             v[i] = random.nextFloat() * 2 - 1;
           }
           int bt = 1 + random.nextInt(40);
-          float[] expected = run(false, 1, shape, o, nq, q, type, bt, nk, k, v);
-          for (int threads : new int[] {1, 2}) {
-            float[] out = run(true, threads, shape, o, nq, q, type, bt, nk, k, v);
-            for (int i = 0; i < out.length; i++) {
-              if (!(Math.abs(expected[i] - out[i]) <= 2e-3f)) {
-                failures.append(type + " " + shape + " nq=" + nq + " nk=" + nk + " bits=" + bits
-                    + " bt=" + bt + " threads=" + threads + " at " + i + ": " + expected[i]
-                    + " vs " + out[i] + "\n");
-                break;
-              }
-            }
-          }
+          compare(failures, type + " " + shape + " nq=" + nq + " nk=" + nk + " bits=" + bits
+              + " bt=" + bt, shape, o, nq, q, type, bt, nk, k, v);
         }
       }
     }
@@ -471,28 +484,15 @@ class SimdEdgeValuesTest {
                 : Float.NEGATIVE_INFINITY;
           }
           int bt = 1 + random.nextInt(40);
-          float[] expected = run(false, 1, shape, o, nq, q, type, bt, nk, k, v);
-          for (int threads : new int[] {1, 2}) {
-            float[] out = run(true, threads, shape, o, nq, q, type, bt, nk, k, v);
-            for (int i = 0; i < out.length; i++) {
-              boolean ok = Float.isFinite(expected[i])
-                  ? Math.abs(expected[i] - out[i]) <= 2e-3f * Math.max(1f, Math.abs(expected[i]))
-                  : !Float.isFinite(out[i]);
-              if (!ok) {
-                failures.append(type + " " + shape + " nq=" + nq + " nk=" + nk + " bits=" + bits
-                    + " bt=" + bt + " threads=" + threads + " at " + i + ": " + expected[i]
-                    + " vs " + out[i] + "\n");
-                break;
-              }
-            }
-          }
+          compare(failures, type + " " + shape + " nq=" + nq + " nk=" + nk + " bits=" + bits
+              + " bt=" + bt, shape, o, nq, q, type, bt, nk, k, v);
         }
       }
     }
     assertTrue(failures.isEmpty(), failures.toString());
   }
 
-  /** One NaN weight with the sign bit set (x86's default NaN, e.g. 0 * -inf) hides a real 0. */
+  /** A NaN weight with its sign bit set (x86's default NaN, as 0 * -inf gives) beside a 0. */
   @Test
   void anyZeroBlockFindsAZeroBesideANegativeNaN() {
     float[] w = new float[4 * VectorConstants.LANES * 2];
