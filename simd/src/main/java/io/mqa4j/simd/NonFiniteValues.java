@@ -51,8 +51,9 @@ final class NonFiniteValues {
   /**
    * As {@link #anyZero} over a whole block of weights, {@code weights[from, to)}, every one of
    * them a weight some row sees (no padding), and true as well when one is a NaN whose sign bit
-   * is set. Weights are not negative, so as integers they order as they do as floats, and an integer minimum is one exact instruction where a float
-   * one, with Java's NaN and -0 rules, is several; four chains keep its latency hidden.
+   * is set. Weights are not negative, so as integers they order as they do as floats, and an
+   * integer minimum is one exact instruction where a float one, with Java's NaN and -0 rules, is
+   * several; four chains keep its latency hidden.
    */
   static boolean anyZeroBlock(float[] weights, int from, int to) {
     IntVector m0 = IntVector.broadcast(INTS, Integer.MAX_VALUE), m1 = m0, m2 = m0, m3 = m0;
