@@ -49,6 +49,19 @@ final class NonFiniteValues {
   }
 
   /**
+   * As {@link #anyZero} over rows {@code [0, rows)} of keys {@code [0, n)}, row {@code r}
+   * starting at {@code r * rowStride}.
+   */
+  static boolean anyZeroInRows(float[] weights, int rowStride, int rows, int n) {
+    for (int r = 0; r < rows; r++) {
+      if (anyZero(weights, r * rowStride, r * rowStride + n)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * As {@link #anyZero} over a whole block of weights, {@code weights[from, to)}, every one of
    * them a weight some row sees (no padding), and true as well when one is a NaN whose sign bit
    * is set. Weights are not negative, so as integers they order as they do as floats, and an

@@ -364,27 +364,17 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           hi = Math.max(hi, to);
         }
       }
-      float scale = options.scaleFor(headDim);
-      boolean nonFinite = false;
       for (int r = 0; r < rows; r++) {
-        int head = headOfRow(firstKvHead, rowsPerHead, r);
-        int query = queryOfRow(firstQuery, rowsPerHead, r);
-        long qRow = qOffset + 4L * ((long) query * heads + head) * headDim;
-        nonFinite |= AttentionBody.loadScaled(q, qRow, scale, s.q, r * headDim, headDim);
         s.max[r] = Float.NEGATIVE_INFINITY;
         s.sum[r] = 0f;
-        s.slope[r] = options.alibiSlope(head, heads);
+        s.slope[r] = options.alibiSlope(headOfRow(firstKvHead, rowsPerHead, r), heads);
       }
+      float scale = options.scaleFor(headDim);
       s.scoreScale = 1f;
-      if (nonFinite && scale != 1f) {
+      if (loadQueries(s, firstKvHead, firstQuery, rowsPerHead, rows, scale) && scale != 1f) {
         // scale * q overflowed (or q holds a NaN or an infinity): the scale goes on the dot
         // products instead, scale * (q . k), as in the scalar kernel, where it may not overflow.
-        for (int r = 0; r < rows; r++) {
-          int head = headOfRow(firstKvHead, rowsPerHead, r);
-          int query = queryOfRow(firstQuery, rowsPerHead, r);
-          long qRow = qOffset + 4L * ((long) query * heads + head) * headDim;
-          AttentionBody.loadScaled(q, qRow, 1f, s.q, r * headDim, headDim);
-        }
+        loadQueries(s, firstKvHead, firstQuery, rowsPerHead, rows, 1f);
         s.scoreScale = scale;
       }
       java.util.Arrays.fill(s.acc, 0, rowPad * headDim, 0f);
@@ -440,6 +430,24 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           System.arraycopy(acc, r * headDim, partials, at + 2, headDim);
         }
       }
+    }
+
+    /**
+     * Loads the task's query rows into {@code s.q}, each multiplied by {@code c}, and says
+     * whether any element came out NaN or infinite.
+     */
+    private boolean loadQueries(Scratch s, int firstKvHead, int firstQuery, int rowsPerHead,
+        int rows, float c) {
+      int headDim = shape.headDim();
+      int heads = shape.queryHeads();
+      boolean nonFinite = false;
+      for (int r = 0; r < rows; r++) {
+        int head = headOfRow(firstKvHead, rowsPerHead, r);
+        int query = queryOfRow(firstQuery, rowsPerHead, r);
+        long qRow = qOffset + 4L * ((long) query * heads + head) * headDim;
+        nonFinite |= AttentionBody.loadScaled(q, qRow, c, s.q, r * headDim, headDim);
+      }
+      return nonFinite;
     }
 
     private void streamKeys(int firstKvHead, int rowsPerHead, int queries, int kLo, int kHi,
@@ -528,7 +536,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         // row sees all n keys; a whole tile's rows are one block of weights.
         if (!zeroWeights) {
           zeroWeights = n == TILE ? NonFiniteValues.anyZeroBlock(s.scores, 0, rows * TILE)
-              : anyZeroInRows(s.scores, rows, n);
+              : NonFiniteValues.anyZeroInRows(s.scores, TILE, rows, n);
         }
         if (zeroWeights && sumsNonFiniteTile(s, values, tileBase + firstKvHead * headBytes, n,
             rowsPerHead)) {
@@ -673,33 +681,24 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       }
     }
 
-    /** Whether rows {@code [0, rows)} of a tile of {@code n} keys hold a weight of 0. */
-    private static boolean anyZeroInRows(float[] weights, int rows, int n) {
-      for (int r = 0; r < rows; r++) {
-        if (NonFiniteValues.anyZero(weights, r * TILE, r * TILE + n)) {
-          return true;
-        }
-      }
-      return false;
-    }
-
     /**
-     * For a tile where some row has a key of weight 0: when the values of the task's heads hold a NaN or an
-     * infinity, sums the tile by {@link NonFiniteValues} and returns true; otherwise does nothing
-     * and returns false, and the vector loops sum it.
+     * For a tile where some row has a key of weight 0: when the values of the task's heads hold
+     * a NaN or an infinity, sums the tile by {@link NonFiniteValues} and returns true; otherwise
+     * does nothing and returns false, and the vector loops sum it.
      */
     private boolean sumsNonFiniteTile(Scratch s, MemorySegment values, long base, int n,
         int rowsPerHead) {
       int headDim = shape.headDim();
       KvType type = kv.type();
+      boolean f32 = type == KvType.F32;
       long headBytes = type.headBytes(headDim);
-      long tokenBytes = kv.tokenBytes();
+      // f32 rows are read in place; other types widened one head at a time into s.rowsSeg.
+      long rowStride = f32 ? kv.tokenBytes() : 4L * headDim;
       boolean found = false;
       for (int g = 0; g < kvHeadsPerTask && !found; g++) {
-        found = type == KvType.F32
-            ? NonFiniteValues.any(values, base + g * headBytes, tokenBytes, n, headDim)
-            : NonFiniteValues.any(widened(s, values, base + g * headBytes, n), 0, 4L * headDim,
-                n, headDim);
+        long headBase = base + g * headBytes;
+        found = f32 ? NonFiniteValues.any(values, headBase, rowStride, n, headDim)
+            : NonFiniteValues.any(widened(s, values, headBase, n), 0, rowStride, n, headDim);
       }
       if (!found) {
         return false;
@@ -708,14 +707,13 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       boolean evenOdd = type == KvType.BF16;
       for (int g = 0; g < kvHeadsPerTask; g++) {
         int row0 = g * rowsPerHead;
-        MemorySegment rows = type == KvType.F32 ? values : widened(s, values, base + g * headBytes, n);
-        long rowsBase = type == KvType.F32 ? base + g * headBytes : 0;
-        long rowStride = type == KvType.F32 ? tokenBytes : 4L * headDim;
+        long headBase = base + g * headBytes;
+        MemorySegment rows = f32 ? values : widened(s, values, headBase, n);
         for (int r = row0; evenOdd && r < row0 + rowsPerHead; r++) {
           Bf16Body.fromEvenOdd(s.acc, r * headDim, headDim, s.chunk);
         }
         NonFiniteValues.accumulate(s.acc, row0 * headDim, headDim, 1, rowsPerHead, headDim,
-            s.scores, row0 * TILE, TILE, 1, rows, rowsBase, rowStride, n);
+            s.scores, row0 * TILE, TILE, 1, rows, f32 ? headBase : 0, rowStride, n);
         for (int r = row0; evenOdd && r < row0 + rowsPerHead; r++) {
           Bf16Body.toEvenOdd(s.acc, r * headDim, headDim, s.chunk);
         }
