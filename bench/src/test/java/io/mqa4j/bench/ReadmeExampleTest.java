@@ -59,11 +59,18 @@ class ReadmeExampleTest {
       MemorySegment qs = MemorySegment.ofArray(new float[2 * 32 * 128]);
       MemorySegment outs = MemorySegment.ofArray(new float[2 * 32 * 128]);
       kernel.decodeBatch(shape, AttentionOptions.defaults(), qs, new KvView[] {prompt, beam}, outs);
-      long bytes = cache.usedBytes();                              // 7 blocks of 16 tokens: 448 KiB
+      AttentionOptions window = AttentionOptions.defaults().withSlidingWindow(64);
+      KvSequence chat = cache.newSequence();
+      for (int step = 0; step < 200; step++) {                     // one token a step
+        cache.append(chat, k, 0, v, 0);
+        cache.releaseBefore(chat, chat.length() - 64);             // frees what the window passed
+        kernel.decode(shape, window, q, 0, chat, out, 0);
+      }
+      long bytes = cache.usedBytes();        // the prompt's 7 blocks and chat's 5: 768 KiB
     // --- README KV cache example ends
       used = bytes;
     }
-    assertEquals(448 * 1024, used, "7 blocks x 16 tokens x 4 KiB per token");
+    assertEquals(768 * 1024, used, "12 blocks x 16 tokens x 4 KiB per token");
   }
 
   @Test

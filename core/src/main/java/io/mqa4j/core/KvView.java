@@ -28,8 +28,19 @@ public interface KvView {
   int blockTokens();
 
   /**
-   * The keys of block {@code block}, {@code [blockTokens][kvHeads][headDim]}. Blocks run from 0
-   * to the one holding the last token; a contiguous view is the single block 0, even when empty.
+   * The first token whose keys and values the view holds; 0 unless earlier blocks were given
+   * back, as {@link PagedKvCache#releaseBefore} does for a sliding window. Blocks before
+   * {@code firstKey() / blockTokens()} need not exist, and the kernels refuse a call in which a
+   * query could see a token before it.
+   */
+  default int firstKey() {
+    return 0;
+  }
+
+  /**
+   * The keys of block {@code block}, {@code [blockTokens][kvHeads][headDim]}. Blocks run from
+   * {@code firstKey() / blockTokens()} (0 but for released blocks) to the one holding the last
+   * token; a contiguous view is the single block 0, even when empty.
    * Any other index throws {@link IndexOutOfBoundsException} naming it and the range. A
    * {@link KvSequence} lends its cache's blocks read-only: other sequences may share them.
    */

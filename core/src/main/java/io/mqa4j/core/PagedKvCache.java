@@ -19,6 +19,8 @@ import java.util.Set;
  * <p>Each block holds keys and values, each laid out {@code [blockTokens][kvHeads][headDim]} in
  * the cache's {@link KvType}. Sequences can share blocks: {@link #fork} shares every block by
  * reference count, and the first append into a shared, partly filled block copies it first.
+ * {@link #releaseBefore} gives back the blocks a sliding window has passed, so a sequence of a
+ * sliding-window layer holds its window's blocks rather than its whole length.
  *
  * <p>Operations that change the cache are serialised on the cache, so threads may work on their
  * own sequences at once. Kernels read a {@link KvSequence} without locking; a sequence must not be
@@ -298,7 +300,9 @@ public final class PagedKvCache implements AutoCloseable {
           + " + " + tokens + " is too many");
     }
     int fill = seq.length % blockTokens;
-    boolean copyOnWrite = fill != 0 && refCounts[seq.blocks[seq.blockCount - 1]] > 1;
+    int held = seq.blockCount - seq.released;
+    // A partly filled last block is never released: releaseBefore keeps the block of its token.
+    boolean copyOnWrite = fill != 0 && refCounts[seq.blocks[held - 1]] > 1;
     long newBlocks = footprint.blocksFor(newLength) - seq.blockCount;
     long needed = newBlocks + (copyOnWrite ? 1 : 0);
     if (needed > freeCount) {
@@ -308,28 +312,29 @@ public final class PagedKvCache implements AutoCloseable {
           + Checks.count(capacityBlocks, "block"));
     }
     // From here on nothing can fail: every block needed is free.
-    if (seq.blocks.length < seq.blockCount + newBlocks) {
+    if (seq.blocks.length < held + newBlocks) {
       seq.blocks = java.util.Arrays.copyOf(seq.blocks,
-          (int) Math.max(seq.blocks.length * 2L, seq.blockCount + newBlocks));
+          (int) Math.max(seq.blocks.length * 2L, held + newBlocks));
     }
     if (copyOnWrite) {
-      int shared = seq.blocks[seq.blockCount - 1];
+      int shared = seq.blocks[held - 1];
       int copy = takeFree();
       long bytes = fill * tokenBytes;
       MemorySegment.copy(keySlices[shared], 0, keySlices[copy], 0, bytes);
       MemorySegment.copy(valueSlices[shared], 0, valueSlices[copy], 0, bytes);
       release(shared);
-      seq.blocks[seq.blockCount - 1] = copy;
+      seq.blocks[held - 1] = copy;
     }
     for (long i = 0; i < newBlocks; i++) {
-      seq.blocks[seq.blockCount++] = takeFree();
+      seq.blocks[held++] = takeFree();
     }
+    seq.blockCount += (int) newBlocks;
     int heads = footprint.kvHeads();
     int headDim = footprint.headDim();
     KvType type = footprint.type();
     for (int t = 0; t < tokens; t++) {
       int position = seq.length + t;
-      int block = seq.blocks[position / blockTokens];
+      int block = seq.blocks[position / blockTokens - seq.released];
       long row = (position % blockTokens) * tokenBytes;
       for (int h = 0; h < heads; h++) {
         int from = t * rowFloats + h * headDim;
@@ -341,42 +346,83 @@ public final class PagedKvCache implements AutoCloseable {
   }
 
   /**
-   * A new sequence holding the same tokens as {@code seq}, sharing all its blocks. Appends to
-   * either copy a shared, partly filled block first, so neither sees the other's new tokens.
+   * A new sequence holding the same tokens as {@code seq}, sharing all its blocks (and starting
+   * at the same {@link KvSequence#firstKey()}). Appends to either copy a shared, partly filled
+   * block first, so neither sees the other's new tokens.
    */
   public synchronized KvSequence fork(KvSequence seq) {
     checkLive(seq);
+    int held = seq.blockCount - seq.released;
     KvSequence child = new KvSequence(this, nextId++,
-        java.util.Arrays.copyOf(seq.blocks, Math.max(4, seq.blockCount)), seq.blockCount, seq.length);
-    for (int i = 0; i < seq.blockCount; i++) {
+        java.util.Arrays.copyOf(seq.blocks, Math.max(4, held)), seq.blockCount, seq.length);
+    child.released = seq.released;
+    for (int i = 0; i < held; i++) {
       refCounts[seq.blocks[i]]++;
     }
     live.add(child);
     return child;
   }
 
-  /** Drops every token of {@code seq} from {@code length} on; blocks no longer needed are released. */
+  /**
+   * Drops every token of {@code seq} from {@code length} on; blocks no longer needed are released.
+   * {@code length} cannot go below {@link KvSequence#firstKey()}: released tokens are gone.
+   */
   public synchronized void truncate(KvSequence seq, int length) {
     checkLive(seq);
-    if (length < 0 || length > seq.length) {
-      throw new IllegalArgumentException("length must be in [0, " + seq.length + "] for sequence "
-          + seq.id + ", got " + length);
+    int first = seq.firstKey();
+    if (length < first || length > seq.length) {
+      throw new IllegalArgumentException("length must be in [" + first + ", " + seq.length
+          + "] for sequence " + seq.id + (first > 0 ? " (tokens before " + first
+          + " were released)" : "") + ", got " + length);
     }
     int keep = (int) footprint.blocksFor(length);
     for (int i = keep; i < seq.blockCount; i++) {
-      release(seq.blocks[i]);
+      release(seq.blocks[i - seq.released]);
     }
     seq.blockCount = keep;
     seq.length = length;
   }
 
+  /**
+   * Gives back the blocks of {@code seq} that hold only tokens before {@code token}, for a
+   * sliding window: a query at position {@code p} with a window of {@code W} keys sees keys from
+   * {@code p - W + 1} on, so once token {@code p} is decoded, {@code releaseBefore(seq, p - W + 2)}
+   * keeps every key the next step can see. The block holding {@code token} stays, so the
+   * sequence may keep up to {@code blockTokens() - 1} tokens before it; positions do not move, and
+   * {@link KvSequence#firstKey()} says where the held tokens start. Kernels refuse a call whose
+   * queries could see a released token, as {@link #truncate} refuses to cut below it. A block
+   * another sequence shares stays in the cache for that sequence. Releasing tokens already
+   * released, or {@code token <= 0}, does nothing.
+   *
+   * @return the blocks this sequence gave back
+   */
+  public synchronized int releaseBefore(KvSequence seq, int token) {
+    checkLive(seq);
+    if (token > seq.length) {
+      throw new IllegalArgumentException("token must be <= the length " + seq.length
+          + " of sequence " + seq.id + ", got " + token);
+    }
+    int drop = Math.max(0, token) / footprint.blockTokens() - seq.released;
+    if (drop <= 0) {
+      return 0;
+    }
+    int held = seq.blockCount - seq.released;
+    for (int i = 0; i < drop; i++) {
+      release(seq.blocks[i]);
+    }
+    System.arraycopy(seq.blocks, drop, seq.blocks, 0, held - drop);
+    seq.released += drop;
+    return drop;
+  }
+
   /** Releases every block of {@code seq}; the handle is dead afterwards. */
   public synchronized void free(KvSequence seq) {
     checkLive(seq);
-    for (int i = 0; i < seq.blockCount; i++) {
+    for (int i = 0; i < seq.blockCount - seq.released; i++) {
       release(seq.blocks[i]);
     }
     seq.blockCount = 0;
+    seq.released = 0;
     seq.length = 0;
     seq.freed = true;
     live.remove(seq);
@@ -445,9 +491,10 @@ public final class PagedKvCache implements AutoCloseable {
     int[] fill = new int[capacityBlocks];
     int blockTokens = footprint.blockTokens();
     for (KvSequence s : live) {
-      for (int i = 0; i < s.blockCount; i++) {
+      for (int i = s.released; i < s.blockCount; i++) {
         int tokens = Math.min(blockTokens, s.length - i * blockTokens);
-        fill[s.blocks[i]] = Math.max(fill[s.blocks[i]], tokens);
+        int block = s.blocks[i - s.released];
+        fill[block] = Math.max(fill[block], tokens);
       }
     }
     long waste = 0;
@@ -459,16 +506,20 @@ public final class PagedKvCache implements AutoCloseable {
     return waste;
   }
 
-  /** Bytes of the blocks {@code seq} holds, shared ones included. */
+  /** Bytes of the blocks {@code seq} holds, shared ones included, released ones not. */
   public synchronized long sequenceBytes(KvSequence seq) {
     checkLive(seq);
-    return seq.blockCount * footprint.blockBytes();
+    return (long) (seq.blockCount - seq.released) * footprint.blockBytes();
   }
 
-  /** K and V bytes a decode step over {@code seq} reads, each cached row once. */
+  /**
+   * K and V bytes a decode step over all the tokens {@code seq} holds reads, each cached row
+   * once: from {@link KvSequence#firstKey()} to its length. (A sliding window narrower than that
+   * reads only the window's rows, as the kernels' JFR events report.)
+   */
   public synchronized long decodeBytesRead(KvSequence seq) {
     checkLive(seq);
-    return footprint.decodeBytesRead(seq.length);
+    return footprint.decodeBytesRead(seq.length - seq.firstKey());
   }
 
   /** The reference count of block {@code block}: how many sequences hold it. */
@@ -520,6 +571,7 @@ public final class PagedKvCache implements AutoCloseable {
       for (KvSequence s : live) {
         s.freed = true;
         s.blockCount = 0;
+        s.released = 0;
         s.length = 0;
       }
       live.clear();

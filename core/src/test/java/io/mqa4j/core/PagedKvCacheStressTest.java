@@ -15,9 +15,10 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 /**
- * Several threads append, fork, truncate and free their own sequences at random against a small
- * cache that often runs full; a shadow model of each sequence's tokens checks nothing is lost,
- * and the block bookkeeping must balance at the end.
+ * Several threads append, fork, truncate, release the front of (as a sliding window does) and
+ * free their own sequences at random against a small cache that often runs full; a shadow model
+ * of each sequence's tokens checks nothing is lost, and the block bookkeeping must balance at the
+ * end.
  */
 class PagedKvCacheStressTest {
 
@@ -43,8 +44,11 @@ class PagedKvCacheStressTest {
       for (Map.Entry<KvSequence, List<Float>> e : survivors.entrySet()) {
         float[] expected = new float[e.getValue().size() * 2];
         for (int i = 0; i < e.getValue().size(); i++) {
-          expected[2 * i] = e.getValue().get(i);
-          expected[2 * i + 1] = -e.getValue().get(i);
+          float token = e.getValue().get(i);
+          if (!Float.isNaN(token)) { // NaN marks a released token, which reads as 0
+            expected[2 * i] = token;
+            expected[2 * i + 1] = -token;
+          }
         }
         assertArrayEquals(expected, PagedKvCacheTest.dequantised(e.getKey(), true), e.getKey().toString());
       }
@@ -105,10 +109,21 @@ class PagedKvCacheStressTest {
         KvSequence child = cache.fork(s);
         mine.put(child, new ArrayList<>(shadow));
         order.add(child);
-      } else if (choice <= 8) {
-        int length = shadow.isEmpty() ? 0 : random.nextInt(shadow.size() + 1);
+      } else if (choice == 7) {
+        int first = s.firstKey();
+        int length = first + random.nextInt(shadow.size() - first + 1);
         cache.truncate(s, length);
         shadow.subList(length, shadow.size()).clear();
+      } else if (choice == 8) {
+        int token = random.nextInt(shadow.size() + 1);
+        int was = s.firstKey();
+        int first = Math.max(was, token / 4 * 4); // blocks of 4 tokens
+        int released = cache.releaseBefore(s, token);
+        if (s.firstKey() != first || released != (first - was) / 4) {
+          throw new AssertionError(s + " released " + released + " blocks before " + token
+              + " and starts at " + s.firstKey() + ", not " + first);
+        }
+        for (int i = 0; i < first; i++) shadow.set(i, Float.NaN);
       } else {
         cache.free(s);
         mine.remove(s);

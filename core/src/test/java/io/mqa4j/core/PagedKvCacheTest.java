@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mqa4j.core.testkit.KvContents;
 import io.mqa4j.core.testkit.Oracle;
+import io.mqa4j.core.testkit.SlidingWindowRelease;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Random;
@@ -280,6 +281,100 @@ class PagedKvCacheTest {
       cache.truncate(a, 0);
       assertEquals(0, a.blockCount());
     }
+  }
+
+  @Test
+  void releaseBeforeGivesBackWholeBlocksAndKeepsPositions() {
+    try (PagedKvCache cache = PagedKvCache.builder(1, 2).blockTokens(4).capacityBlocks(8).build()) {
+      long perToken = cache.footprint().bytesPerToken();
+      KvSequence a = cache.newSequence();
+      cache.append(a, 14, seq(0, 28), 0, seq(100, 28), 0); // blocks of 4, 4, 4 and 2 tokens
+      int[] table = a.blockTable();
+      assertEquals(0, cache.releaseBefore(a, 3), "no block lies wholly before token 3");
+      assertEquals(0, a.firstKey());
+      assertEquals(2, cache.releaseBefore(a, 9), "tokens 0-7: blocks 0 and 1");
+      assertEquals(8, a.firstKey());
+      assertEquals(14, a.length(), "positions do not move");
+      assertEquals(2, a.blockCount());
+      assertArrayEquals(Arrays.copyOfRange(table, 2, 4), a.blockTable());
+      assertEquals(0, cache.referenceCount(table[0]));
+      assertEquals(6, cache.freeBlocks());
+      assertEquals(2 * 4 * perToken, cache.sequenceBytes(a));
+      assertEquals(6 * perToken, cache.decodeBytesRead(a), "tokens 8 to 13");
+      assertEquals(2 * perToken, cache.wasteBytes());
+      IndexOutOfBoundsException gone = assertThrows(IndexOutOfBoundsException.class, () -> a.keyBlock(1));
+      assertTrue(gone.getMessage().contains("block 1 of sequence " + a.id() + " was released"),
+          gone.getMessage());
+      assertThrows(IndexOutOfBoundsException.class, () -> a.valueBlock(0));
+      float[] expected = seq(0, 28);
+      Arrays.fill(expected, 0, 16, 0f); // released tokens read as 0
+      assertArrayEquals(expected, dequantised(a, true), "tokens 8 on where they were");
+
+      cache.append(a, 3, seq(28, 6), 0, seq(128, 6), 0); // fills block 3, opens block 4
+      assertEquals(17, a.length());
+      expected = seq(0, 34);
+      Arrays.fill(expected, 0, 16, 0f);
+      assertArrayEquals(expected, dequantised(a, true));
+      assertEquals(0, cache.releaseBefore(a, 8), "already released");
+      assertEquals(0, cache.releaseBefore(a, -3), "a window not yet full releases nothing");
+      IllegalArgumentException past = assertThrows(IllegalArgumentException.class,
+          () -> cache.releaseBefore(a, 18));
+      assertTrue(past.getMessage().contains("token must be <= the length 17"), past.getMessage());
+      IllegalArgumentException cut = assertThrows(IllegalArgumentException.class,
+          () -> cache.truncate(a, 7));
+      assertTrue(cut.getMessage().contains("length must be in [8, 17]")
+          && cut.getMessage().contains("released"), cut.getMessage());
+      assertEquals(8, a.firstKey(), "a refused truncate changes nothing");
+
+      cache.truncate(a, 8);
+      assertEquals(0, a.blockCount());
+      assertEquals(8, cache.freeBlocks());
+      cache.append(a, new float[] {42, 43}, 0, new float[] {44, 45}, 0);
+      assertEquals(9, a.length());
+      assertEquals(42f, dequantised(a, true)[16], "token 8 lands at position 8");
+      assertEquals(45f, dequantised(a, false)[17]);
+      assertEquals(0, cache.releaseBefore(a, 9), "block 2 holds token 8 itself, so it stays");
+      cache.free(a);
+      assertEquals(8, cache.freeBlocks());
+    }
+  }
+
+  @Test
+  void releasingTheFrontOfAForkLeavesSharedBlocksToTheOther() {
+    try (PagedKvCache cache = PagedKvCache.builder(1, 2).blockTokens(4).capacityBlocks(8).build()) {
+      KvSequence parent = cache.newSequence();
+      cache.append(parent, 12, seq(0, 24), 0, seq(100, 24), 0);
+      int[] table = parent.blockTable();
+      KvSequence child = cache.fork(parent);
+      assertEquals(3, cache.releaseBefore(child, 12), "every block of a whole sequence");
+      assertEquals(0, child.blockCount());
+      assertEquals(12, child.firstKey());
+      assertEquals(5, cache.freeBlocks(), "the parent still holds all three");
+      for (int b : table) {
+        assertEquals(1, cache.referenceCount(b));
+      }
+      assertArrayEquals(seq(0, 24), dequantised(parent, true));
+      KvSequence grandchild = cache.fork(child);
+      assertEquals(12, grandchild.firstKey());
+      assertEquals(12, grandchild.length());
+      cache.append(child, new float[] {7, 8}, 0, new float[] {9, 10}, 0);
+      assertEquals(1, child.blockCount());
+      assertEquals(7f, dequantised(child, true)[24]);
+      assertEquals(0, grandchild.blockCount(), "the fork's own table is apart");
+      assertEquals(2, cache.releaseBefore(parent, 8));
+      assertEquals(1, cache.releaseBefore(parent, 12));
+      assertEquals(7, cache.freeBlocks());
+      cache.free(parent);
+      cache.free(child);
+      cache.free(grandchild);
+      assertEquals(8, cache.freeBlocks());
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(KvType.class)
+  void aSequenceReleasedBehindItsWindowAttendsAsTheWholeOne(KvType type) {
+    SlidingWindowRelease.check(SCALAR, type, true);
   }
 
   @Test

@@ -159,7 +159,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       return pool.shares(c.keys()) && pool.shares(c.values());
     }
     int blocks = blockCount(kv);
-    for (int b = 0; b < blocks; b++) { // a view of the caller's own may mix its memory
+    // A view of the caller's own may mix its memory; released blocks are not read.
+    for (int b = kv.firstKey() / kv.blockTokens(); b < blocks; b++) {
       if (!pool.shares(kv.keyBlock(b)) || !pool.shares(kv.valueBlock(b))) {
         return false;
       }

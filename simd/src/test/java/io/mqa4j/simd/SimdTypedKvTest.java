@@ -18,6 +18,7 @@ import io.mqa4j.core.KvView;
 import io.mqa4j.core.PagedKvCache;
 import io.mqa4j.core.testkit.KvContents;
 import io.mqa4j.core.testkit.Oracle;
+import io.mqa4j.core.testkit.SlidingWindowRelease;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -34,6 +35,14 @@ class SimdTypedKvTest {
 
   private static final ValueLayout.OfShort SHORT_LE =
       ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+  @Test
+  void aSequenceReleasedBehindItsWindowAttendsAsTheWholeOne() {
+    for (KvType type : KvType.values()) {
+      SlidingWindowRelease.check(AttentionKernels.simd(1), type, false);
+      SlidingWindowRelease.check(AttentionKernels.simd(2), type, false); // keys split in two
+    }
+  }
 
   @Test
   void everyHalfAndBfloatBitPatternConvertsExactly() {

@@ -244,8 +244,8 @@ final class ProfileCommand implements Callable<Integer> {
     if (r.slidingWindow() > 0 && r.slidingLayers() > 0) {
       out.println("sliding-window layers: counted as a cache that keeps a layer's last "
           + r.slidingWindow() + " tokens and frees each block once the window has passed it, as "
-          + "serving engines do; mqa4j's PagedKvCache frees no block by itself, and with it those "
-          + "layers hold the whole context.");
+          + "serving engines do and mqa4j's PagedKvCache does when each step calls releaseBefore "
+          + "(without it those layers hold the whole context).");
     }
     out.flush();
     return text.toString();

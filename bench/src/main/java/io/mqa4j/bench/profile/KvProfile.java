@@ -200,8 +200,9 @@ public final class KvProfile {
    * Blocks a sliding-window layer of a sequence of {@code context} tokens occupies in a paged
    * cache that frees each block once the window has passed all of it: the window's {@code W}
    * tokens end anywhere in a block, so they can span {@code ceil((W - 1) / blockTokens) + 1}
-   * blocks, one more than {@code W} tokens fill. mqa4j's {@code PagedKvCache} frees no block by
-   * itself: there a sliding layer holds every token, as a full one does.
+   * blocks, one more than {@code W} tokens fill. mqa4j's {@code PagedKvCache} holds as many when
+   * every decode step first calls {@code releaseBefore(seq, position - W + 1)}; without it a
+   * sliding layer holds every token, as a full one does.
    */
   static long slidingBlocks(int window, KvFootprint layer, long context) {
     long all = layer.blocksFor(context);

@@ -429,11 +429,11 @@ class ProfileCommandTest {
     assertEquals((21 + 8) * 512L, r.bytesPerSequence());
     // Shorter than the window: the sliding layer holds what the full one does.
     assertEquals(2 * 2 * 2048L, KvProfile.of(m, KvType.F32, 7, 1, 4, 1).allocatedBytes());
-    // The table says what the sliding figures assume, and that PagedKvCache does not free blocks.
+    // The table says what the sliding figures assume, and what PagedKvCache needs to match them.
     CliRun run = CliRun.of("profile", "--no-files", "--model", "gpt-oss-20b");
     assertEquals(0, run.exitCode(), run.err());
     assertTrue(run.out().contains("frees each block once the window has passed it")
-        && run.out().contains("PagedKvCache frees no block by itself"), run.out());
+        && run.out().contains("PagedKvCache does when each step calls releaseBefore"), run.out());
   }
 
   @Test

@@ -81,6 +81,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       MemorySegment q, KvView kv, MemorySegment out) {
     checkCommon(shape, options, numQueries);
     checkView(shape, kv);
+    checkHeld(options, numQueries, kv, -1);
     long qBytes = (long) numQueries * shape.queryStride() * Float.BYTES;
     checkSegment("q", q, qBytes);
     checkOut(out, qBytes);
@@ -107,6 +108,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       KvView kv, float[] out, int outOffset) {
     checkCommon(shape, options, 1);
     checkView(shape, kv);
+    checkHeld(options, 1, kv, -1);
     Checks.range("q", Objects.requireNonNull(q, "q").length, qOffset, shape.queryStride());
     Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, shape.queryStride());
     checkApart("q", q, qOffset, shape.queryStride(), out, outOffset, shape.queryStride());
@@ -134,6 +136,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     }
     for (int i = 0; i < sequences.length; i++) {
       checkView(shape, sequences[i], i);
+      checkHeld(options, 1, sequences[i], i);
     }
     long bytes = (long) sequences.length * shape.queryStride() * Float.BYTES;
     checkSegment("q", q, bytes);
@@ -329,6 +332,30 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     }
   }
 
+  /**
+   * Refuses a call in which a query could see a token {@code kv} no longer holds (blocks before
+   * its {@link KvView#firstKey()} released): the kernels would find no block to read. Queries sit
+   * at the sequence's last {@code numQueries} positions, and the earliest sees the earliest keys.
+   */
+  private static void checkHeld(AttentionOptions options, int numQueries, KvView kv, int index) {
+    int firstKey = kv.firstKey();
+    if (firstKey == 0) {
+      return;
+    }
+    if (firstKey < 0 || firstKey > kv.length()) {
+      throw new IllegalArgumentException(viewName(index) + ".firstKey() must be in [0, "
+          + kv.length() + "] (its length), got " + firstKey);
+    }
+    int position = Math.max(0, kv.length() - numQueries);
+    int seen = options.firstVisibleKey(position);
+    if (seen < firstKey) {
+      throw new IllegalArgumentException(viewName(index) + " holds tokens from " + firstKey
+          + " on (earlier blocks were released), but the query at position " + position
+          + " sees keys from " + seen + (options.slidingWindow() > 0
+              ? " (slidingWindow=" + options.slidingWindow() + ")" : " (no sliding window)"));
+    }
+  }
+
   /** Blocks that hold {@code kv}'s tokens, the last perhaps partly filled. */
   protected static int blockCount(KvView kv) {
     return (int) ((kv.length() + (long) kv.blockTokens() - 1) / kv.blockTokens());
@@ -429,7 +456,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       return;
     }
     int blocks = blockCount(kv);
-    for (int b = 0; b < blocks; b++) {
+    for (int b = kv.firstKey() / kv.blockTokens(); b < blocks; b++) { // released ones need not exist
       long need = blockBytes(kv, b);
       MemorySegment keys = kv.keyBlock(b);
       MemorySegment values = kv.valueBlock(b);

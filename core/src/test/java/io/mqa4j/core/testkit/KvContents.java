@@ -7,12 +7,15 @@ import java.lang.foreign.MemorySegment;
 public final class KvContents {
   private KvContents() {}
 
-  /** The keys (or values) of {@code view} as stored, dequantised: {@code [length][kvHeads][headDim]}. */
+  /**
+   * The keys (or values) of {@code view} as stored, dequantised: {@code [length][kvHeads][headDim]};
+   * tokens before {@link KvView#firstKey()}, released, read as 0.
+   */
   public static float[] dequantised(KvView view, boolean keys) {
     int d = view.headDim();
     float[] out = new float[view.length() * view.kvHeads() * d];
     long headBytes = view.type().headBytes(d);
-    for (int t = 0; t < view.length(); t++) {
+    for (int t = view.firstKey(); t < view.length(); t++) {
       int block = t / view.blockTokens();
       MemorySegment segment = keys ? view.keyBlock(block) : view.valueBlock(block);
       for (int h = 0; h < view.kvHeads(); h++) {
