@@ -7,6 +7,8 @@ import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.AttentionOptions;
 import io.mqa4j.core.AttentionShape;
 import io.mqa4j.core.ContiguousKvCache;
+import io.mqa4j.core.KvSequence;
+import io.mqa4j.core.PagedKvCache;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -28,7 +30,8 @@ class DecodeAllocationTest {
   @ParameterizedTest(name = "{0} kernel, K and V from {1}")
   @CsvSource({"scalar, cache", "simd, cache", "scalar, arrays", "simd, arrays",
       "scalar, array offsets", "simd, array offsets", "scalar, layers of arrays",
-      "simd, layers of arrays", "scalar, segments", "simd, segments"})
+      "simd, layers of arrays", "scalar, segments", "simd, segments",
+      "scalar, sliding paged cache", "simd, sliding paged cache"})
   void aDecodeStepAllocatesNothing(String name, String source) throws Exception {
     AttentionKernel kernel = name.equals("simd") ? AttentionKernels.simd(1) : AttentionKernels.scalar();
     AttentionOptions options = AttentionOptions.defaults();
@@ -37,7 +40,9 @@ class DecodeAllocationTest {
     float[] k = filled(KEYS * SHAPE.kvStride(), 0.5f);
     float[] v = filled(KEYS * SHAPE.kvStride(), 1f);
     try (Arena arena = Arena.ofShared();
-        ContiguousKvCache cache = new ContiguousKvCache(SHAPE.kvHeads(), SHAPE.headDim(), KEYS)) {
+        ContiguousKvCache cache = new ContiguousKvCache(SHAPE.kvHeads(), SHAPE.headDim(), KEYS);
+        PagedKvCache paged = PagedKvCache.builder(SHAPE.kvHeads(), SHAPE.headDim()).blockTokens(4)
+            .capacityBlocks(8).build()) {
       cache.append(KEYS, k, 0, v, 0);
       Runnable step = switch (source) {
         case "cache" -> () -> kernel.decode(SHAPE, options, q, 0, cache, out, 0);
@@ -75,6 +80,18 @@ class DecodeAllocationTest {
           ks.copyFrom(MemorySegment.ofArray(k));
           vs.copyFrom(MemorySegment.ofArray(v));
           yield () -> kernel.decode(SHAPE, options, KEYS, qs, ks, vs, outs);
+        }
+        case "sliding paged cache" -> {
+          // A step of a sliding-window layer: append the token, give back the blocks the window
+          // has passed, attend. The sequence grows without end in a cache of 8 blocks.
+          int window = 2 * KEYS;
+          AttentionOptions sliding = options.withSlidingWindow(window);
+          KvSequence seq = paged.newSequence();
+          yield () -> {
+            paged.append(seq, k, 0, v, 0);
+            paged.releaseBefore(seq, seq.length() - window);
+            kernel.decode(SHAPE, sliding, q, 0, seq, out, 0);
+          };
         }
         default -> throw new IllegalArgumentException(source);
       };
