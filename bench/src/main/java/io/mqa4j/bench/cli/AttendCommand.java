@@ -23,9 +23,10 @@ import picocli.CommandLine.Model.CommandSpec;
         + "(float32, float16 or float64, C order), and writes o [nq, H, d] as float32.",
         "Queries sit at the end of the keys (query i is at position nk - nq + i), as in prefill."},
     footer = {"", "Example:",
-        "  python3 -c \"import numpy as np; r=np.random.default_rng(0);"
-            + " [np.save(n, r.standard_normal(s, dtype=np.float32)) for n, s in"
-            + " (('q', (4, 32, 128)), ('k', (64, 8, 128)), ('v', (64, 8, 128)))]\"",
+        // Lines under 80 columns, so picocli does not break a line of the command itself.
+        "  python3 -c \"import numpy as np; r = np.random.default_rng(0)",
+        "for n, s in (('q', (4, 32, 128)), ('k', (64, 8, 128)), ('v', (64, 8, 128))):",
+        "    np.save(n, r.standard_normal(s, dtype=np.float32))\"",
         "  ./mqa attend --q q.npy --k k.npy --v v.npy --out o.npy --causal --kernel simd"})
 final class AttendCommand implements Callable<Integer> {
   private static final Logger LOG = LoggerFactory.getLogger(AttendCommand.class);
@@ -203,9 +204,13 @@ final class AttendCommand implements Callable<Integer> {
 
   /** Fails before any work when the output cannot be written where asked. */
   private void checkOutput() {
+    if (out.toString().isBlank()) { // the empty path is the working directory
+      throw new BadInputException("--out must name a file, got '" + out + "'");
+    }
     Path parent = out.toAbsolutePath().getParent();
     if (parent == null || !Files.isDirectory(parent)) {
-      throw new BadInputException("--out " + out + ": directory " + parent + " does not exist");
+      throw new BadInputException("--out " + out + ": " + (parent != null && Files.exists(parent)
+          ? parent + " is not a directory" : "directory " + parent + " does not exist"));
     }
     if (Files.isDirectory(out)) {
       throw new BadInputException("--out " + out + " is a directory");

@@ -39,7 +39,8 @@ import picocli.CommandLine.Spec;
         + "share of this machine's roofline and the speed-up over MHA. Writes report.md, "
         + "results.json, decode-latency.png and kv-memory.png into --out."},
     footer = {"", "Examples:", "  ./mqa compare", "  ./mqa compare --quick",
-        "  ./mqa compare --phase decode --contexts 4096,32768 --layouts mha,mqa --kernels simd --json"})
+        "  ./mqa compare --phase decode --contexts 4096,32768 --layouts mha,mqa \\",
+        "      --kernels simd --json"})
 final class CompareCommand implements Callable<Integer> {
 
   /** KV element types measured unless --dtypes says otherwise. */
@@ -125,7 +126,8 @@ final class CompareCommand implements Callable<Integer> {
     GivenOptions.checkOut(spec, out, noFiles);
     if (from != null) {
       checkFrom();
-      return ReportCommand.report(from, out, noFiles, json, stdout, spec.commandLine().getErr());
+      return ReportCommand.report("--from ", from, out, noFiles, json, stdout,
+          spec.commandLine().getErr());
     }
     if (resultFile != null && workerSettings == null) {
       throw new BadInputException(Forks.RESULT_OPTION + " (internal: where a parent compare reads "

@@ -198,8 +198,10 @@ final class ProfileCommand implements Callable<Integer> {
           + e.getMessage().lines().findFirst().orElse(""));
     }
     try {
-      String name = node != null && node.hasNonNull("_name_or_path") ? node.get("_name_or_path").asText()
-          : file.getFileName().toString();
+      // A config's own name when it gives one as text, else the file's.
+      JsonNode given = node == null ? null : node.get("_name_or_path");
+      String name = given != null && given.isTextual() && !given.asText().isBlank()
+          ? given.asText() : file.getFileName().toString();
       return ModelConfig.fromHuggingFace(name, node);
     } catch (IllegalArgumentException e) {
       throw new BadInputException("--config " + file + ": " + e.getMessage());

@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
         + "JMH writes (-rf json) for the bench suite, and prints the compare table and writes the "
         + "report files."},
     footer = {"", "Examples:", "  ./mqa report mqa-report/results.json --no-files",
-        "  java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar Decode -rf json -rff jmh.json",
+        "  java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar \\",
+        "      Decode -rf json -rff jmh.json",
         "  ./mqa report jmh.json --out jmh-report"})
 final class ReportCommand implements Callable<Integer> {
 
@@ -51,14 +52,20 @@ final class ReportCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     GivenOptions.checkOut(spec, out, noFiles);
-    return report(file, out, noFiles, json, spec.commandLine().getOut(), spec.commandLine().getErr());
+    return report("", file, out, noFiles, json, spec.commandLine().getOut(),
+        spec.commandLine().getErr());
   }
 
-  static int report(Path file, Path out, boolean noFiles, boolean json, PrintWriter stdout,
-      PrintWriter stderr) throws IOException {
+  /**
+   * Reports {@code file}; {@code option} names it in messages ({@code "--from "} for
+   * {@code compare --from}, empty for {@code report}'s positional argument).
+   */
+  static int report(String option, Path file, Path out, boolean noFiles, boolean json,
+      PrintWriter stdout, PrintWriter stderr) throws IOException {
+    String name = option + file;
     if (!Files.isRegularFile(file)) {
-      throw new BadInputException(file + ": "
-          + (Files.isDirectory(file) ? "a directory, not a file" : "no such file"));
+      throw new BadInputException(name + ": " + (Files.isDirectory(file) ? "a directory, not a file"
+          : Files.exists(file) ? "not a regular file" : "no such file"));
     }
     if (!noFiles) {
       ReportFiles.checkWritable(out);
@@ -67,7 +74,7 @@ final class ReportCommand implements Callable<Integer> {
     try {
       root = ReportFiles.json().readTree(file.toFile());
     } catch (IOException e) {
-      throw new BadInputException(file + ": not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+      throw new BadInputException(name + ": not JSON: " + e.getMessage().lines().findFirst().orElse(""));
     }
     CompareReport report;
     try {
@@ -79,16 +86,16 @@ final class ReportCommand implements Callable<Integer> {
             CompareRun.complete(JmhResults.rows(root), null),
             List.of("figures from JMH (" + file.getFileName() + "); no roofline in JMH results"));
       } else {
-        throw new BadInputException(file + ": neither a compare results.json (an object with rows) "
+        throw new BadInputException(name + ": neither a compare results.json (an object with rows) "
             + "nor a JMH result file (an array)");
       }
       if (report.rows().isEmpty()) {
-        throw new BadInputException(file + ": holds no decode or prefill results");
+        throw new BadInputException(name + ": holds no decode or prefill results");
       }
       // Checked before anything is drawn or written: the charts are logarithmic.
       ReportInput.checkRows(report.rows());
     } catch (IllegalArgumentException e) {
-      throw new BadInputException(file + ": " + e.getMessage());
+      throw new BadInputException(name + ": " + e.getMessage());
     }
     emit(report, json, noFiles, out, "mqa report " + file, stdout);
     return 0;

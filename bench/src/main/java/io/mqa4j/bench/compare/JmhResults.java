@@ -89,14 +89,24 @@ public final class JmhResults {
       throw new IllegalArgumentException("primaryMetric.score must be > 0, got " + score);
     }
     String unit = metric.path("scoreUnit").asText("us/op");
-    double micros = toMicros(score, unit);
+    // The median of the iterations, as compare reports, where there are any: JMH's score is their
+    // mean, which one slow iteration on a busy machine can push past the 90th percentile.
     double[] raw = rawData(metric.path("rawData"), unit);
+    double micros = raw.length == 0 ? toMicros(score, unit) : StepTimer.percentile(raw, 0.5);
     double p10 = raw.length == 0 ? micros : StepTimer.percentile(raw, 0.1);
     double p90 = raw.length == 0 ? micros : StepTimer.percentile(raw, 0.9);
     long tokenBytes = type.headBytes(headDim) * kvHeads;
-    long bytes = 2L * context * tokenBytes;
     long pairs = phase.equals("decode") ? context : (long) context * (context + 1) / 2;
-    long flops = 4L * pairs * queryHeads * headDim;
+    long bytes;
+    long flops;
+    try {
+      bytes = Math.multiplyExact(2L * context, tokenBytes);
+      flops = Math.multiplyExact(Math.multiplyExact(4L * pairs, (long) queryHeads), (long) headDim);
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("params context (or tokens) " + context + ", queryHeads "
+          + queryHeads + " and headDim " + headDim + " make more bytes or flops a step than a "
+          + "long holds");
+    }
     double seconds = micros / 1e6;
     return new Row(phase, layout, queryHeads, kvHeads, headDim, context, kernel, dtype, threads,
         micros, p10, p90, raw.length, (phase.equals("decode") ? 1 : context) / seconds,
@@ -135,6 +145,11 @@ public final class JmhResults {
     try {
       value = Integer.parseInt(text);
     } catch (NumberFormatException e) {
+      if (text.matches("[+-]?\\d+")) { // whole, but past an int
+        throw new IllegalArgumentException("params." + name + (text.startsWith("-")
+            ? " must be >= " + least : " must be at most " + Integer.MAX_VALUE) + ", got '" + text
+            + "'");
+      }
       throw new IllegalArgumentException("params." + name + " must be a whole number, got '" + text + "'");
     }
     if (value < least) {

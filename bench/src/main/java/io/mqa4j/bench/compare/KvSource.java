@@ -61,7 +61,9 @@ public final class KvSource implements AutoCloseable {
   /** Random tokens in chunks, so that no K or V array of the whole context is ever held. */
   private static void fillRandom(int tokenFloats, int tokens, long seed, Appender appender) {
     SplittableRandom random = new SplittableRandom(seed);
-    int chunk = 256;
+    // 256 tokens at a time, fewer when tokens are so wide that 256 would pass 4 MiB a chunk (or
+    // overflow an array).
+    int chunk = Math.max(1, Math.min(256, (1 << 20) / tokenFloats));
     float[] k = new float[chunk * tokenFloats];
     float[] v = new float[k.length];
     for (int t = 0; t < tokens; t += chunk) {

@@ -150,8 +150,12 @@ public final class ReportInput {
       String problem = switch (f.kind()) {
         case TEXT -> v.isTextual() ? null : "must be a string";
         case INT -> v.isIntegralNumber() && v.canConvertToInt() ? null
+            : v.isIntegralNumber() ? (v.bigIntegerValue().signum() < 0
+                ? "must be at least " + Integer.MIN_VALUE : "must be at most " + Integer.MAX_VALUE)
             : v.isNumber() ? "must be a whole number" : "must be a number";
         case LONG -> v.isIntegralNumber() && v.canConvertToLong() ? null
+            : v.isIntegralNumber() ? (v.bigIntegerValue().signum() < 0
+                ? "must be at least " + Long.MIN_VALUE : "must be at most " + Long.MAX_VALUE)
             : v.isNumber() ? "must be a whole number" : "must be a number";
         case NUMBER, OPTIONAL_NUMBER -> v.isNumber() ? null : "must be a number";
       };

@@ -1,9 +1,12 @@
 package io.mqa4j.bench.profile;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.mqa4j.core.KvType;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -88,6 +91,39 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
   }
 
   /**
+   * The fields of the language model: the config itself, or, when it names no attention heads
+   * and holds a {@code text_config} object (a multimodal model), that object, over the top
+   * level's dtype. Gemma 3's text configs give only what differs from transformers'
+   * {@code Gemma3TextConfig} defaults (gemma-3-4b gives no heads at all), so those defaults
+   * come first.
+   */
+  private static JsonNode textModel(JsonNode config) {
+    JsonNode text = config.get("text_config");
+    if (config.has("num_attention_heads") || config.has("n_head") || text == null
+        || !text.isObject()) {
+      return config;
+    }
+    ObjectNode merged = JsonNodeFactory.instance.objectNode();
+    if (text.path("model_type").asText().equals("gemma3_text")
+        || config.path("model_type").asText().equals("gemma3")) {
+      merged.put("num_attention_heads", 8);
+      merged.put("num_key_value_heads", 4);
+      merged.put("head_dim", 256);
+      merged.put("num_hidden_layers", 26);
+      merged.put("max_position_embeddings", 131_072);
+      merged.put("sliding_window", 4096);
+      merged.put("model_type", "gemma3_text");
+    }
+    for (String dtype : List.of("torch_dtype", "dtype")) {
+      if (config.has(dtype)) {
+        merged.set(dtype, config.get(dtype));
+      }
+    }
+    text.properties().forEach(e -> merged.set(e.getKey(), e.getValue()));
+    return merged;
+  }
+
+  /**
    * Reads a Hugging Face {@code config.json}: {@code num_attention_heads},
    * {@code num_key_value_heads} (absent: MHA; {@code multi_query: true}: one), {@code head_dim}
    * or {@code hidden_size / num_attention_heads}, {@code num_hidden_layers},
@@ -100,12 +136,15 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
    * and GPT-2's older field names ({@code n_head}, {@code n_layer}, {@code n_embd},
    * {@code num_kv_heads}, {@code n_head_kv}) are read too, and Falcon's
    * {@code new_decoder_architecture}. Multi-head latent attention ({@code kv_lora_rank}) and
-   * layer kinds it does not know are refused rather than guessed.
+   * layer kinds it does not know are refused rather than guessed. A multimodal config (Gemma 3,
+   * LLaVA, Llama 4) that keeps these fields in {@code text_config} is read from there, with
+   * Gemma 3's defaults for the fields its published configs leave out.
    */
-  public static ModelConfig fromHuggingFace(String name, JsonNode c) {
-    if (c == null || !c.isObject()) {
+  public static ModelConfig fromHuggingFace(String name, JsonNode config) {
+    if (config == null || !config.isObject()) {
       throw new IllegalArgumentException("config must be a JSON object");
     }
+    JsonNode c = textModel(config);
     if (c.hasNonNull("kv_lora_rank")) {
       // DeepSeek-V2/V3 cache one compressed latent per token, not K and V per head.
       throw new IllegalArgumentException("kv_lora_rank is set: multi-head latent attention caches "

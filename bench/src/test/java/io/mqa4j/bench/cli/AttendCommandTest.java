@@ -189,6 +189,21 @@ class AttendCommandTest {
   }
 
   @Test
+  void anEmptyOutOrOneUnderAFileIsNamedForWhatItIs() throws java.io.IOException {
+    CliRun empty = CliRun.of("attend", "--q", fixture("q.npy"), "--k", fixture("k.npy"), "--v",
+        fixture("v.npy"), "--out", "");
+    assertEquals(2, empty.exitCode());
+    assertTrue(empty.oneErrorLine() && empty.err().contains("--out must name a file, got ''"),
+        empty.err());
+    Path file = Files.writeString(dir.resolve("afile"), "x");
+    CliRun under = CliRun.of("attend", "--q", fixture("q.npy"), "--k", fixture("k.npy"), "--v",
+        fixture("v.npy"), "--out", file.resolve("o.npy").toString());
+    assertEquals(2, under.exitCode());
+    assertTrue(under.oneErrorLine() && under.err().contains(file + " is not a directory"),
+        under.err());
+  }
+
+  @Test
   void outputIntoAMissingDirectoryIsBadInput() {
     CliRun run = CliRun.of("attend", "--q", fixture("q.npy"), "--k", fixture("k.npy"), "--v",
         fixture("v.npy"), "--out", dir.resolve("no/such/dir/o.npy").toString());

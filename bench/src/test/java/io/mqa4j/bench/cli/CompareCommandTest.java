@@ -209,6 +209,33 @@ class CompareCommandTest {
       assertEquals(0, run.exitCode(), command);
       assertTrue(run.out().contains("Example"), command + ": " + run.out());
     }
+    // Help wraps at 80 columns: an example line longer than that would print as two, and a
+    // copied example would run as two commands.
+    picocli.CommandLine cli = new picocli.CommandLine(new Mqa());
+    List<picocli.CommandLine> commands = new java.util.ArrayList<>(cli.getSubcommands().values());
+    commands.add(cli);
+    for (picocli.CommandLine c : commands) {
+      boolean examples = false;
+      for (String line : c.getCommandSpec().usageMessage().footer()) {
+        examples |= line.startsWith("Example");
+        if (!examples) {
+          continue; // prose may wrap
+        }
+        assertTrue(line.length() < 80, c.getCommandName() + "'s help: " + line);
+        assertTrue(c.getUsageMessage().lines().anyMatch(line::equals),
+            c.getCommandName() + "'s help does not print, whole: " + line);
+      }
+    }
+  }
+
+  @Test
+  void headsWideEnoughToOverflowAChunkOfTokensStillRun() {
+    // 2^23 floats a token: 256 tokens of them pass an array's length, and were asked for at once.
+    CliRun run = CliRun.of("compare", "--quick", "--in-process", "--no-files", "--no-progress",
+        "--phase", "decode", "--contexts", "1", "--layouts", "mqa", "--kernels", "scalar",
+        "--dtypes", "f32", "--block-tokens", "1", "--query-heads", "1", "--head-dim", "8388608");
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(run.out().contains("decode  mqa 1/1  scalar"), run.out());
   }
 
   @Test

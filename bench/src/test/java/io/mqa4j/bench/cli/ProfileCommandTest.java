@@ -3,6 +3,7 @@ package io.mqa4j.bench.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -377,6 +378,44 @@ class ProfileCommandTest {
     assertEquals((4L * 32768 + 22L * 512) * 1024, r.bytesPerSequence());
     // Without the field, Gemma 3 takes transformers' default pattern of 6.
     assertEquals(22, parse(String.format(config, "")).slidingLayers());
+  }
+
+  @Test
+  void multimodalConfigsAreReadFromTheirTextConfig() throws IOException {
+    // google/gemma-3-4b-it: the text model gives only what differs from Gemma3TextConfig's
+    // defaults (8 heads, 4 KV heads of 256); 34 layers, window 1024, every sixth layer global.
+    ModelConfig gemma = parse("{\"architectures\": [\"Gemma3ForConditionalGeneration\"], "
+        + "\"model_type\": \"gemma3\", \"torch_dtype\": \"bfloat16\", \"text_config\": {"
+        + "\"hidden_size\": 2560, \"model_type\": \"gemma3_text\", \"num_hidden_layers\": 34, "
+        + "\"sliding_window\": 1024}, \"vision_config\": {\"num_attention_heads\": 16}}");
+    assertEquals(34, gemma.layers());
+    assertEquals(8, gemma.queryHeads());
+    assertEquals(4, gemma.kvHeads());
+    assertEquals(256, gemma.headDim());
+    assertEquals(1024, gemma.slidingWindow());
+    assertEquals(34 - 34 / 6, gemma.slidingLayers());
+    assertEquals(131_072, gemma.maxContext());
+    assertEquals(KvType.BF16, gemma.dtype());
+    // Another model's text_config gives its own fields and takes no Gemma defaults.
+    ModelConfig llava = parse("{\"model_type\": \"llava\", \"text_config\": {"
+        + "\"model_type\": \"mistral\", \"num_attention_heads\": 32, \"num_key_value_heads\": 8, "
+        + "\"hidden_size\": 4096, \"num_hidden_layers\": 32, \"torch_dtype\": \"float16\"}}");
+    assertEquals(32, llava.queryHeads());
+    assertEquals(8, llava.kvHeads());
+    assertEquals(128, llava.headDim());
+    IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+        () -> parse("{\"model_type\": \"llava\", \"text_config\": {\"model_type\": \"x\"}}"));
+    assertTrue(none.getMessage().contains("num_attention_heads"), none.getMessage());
+  }
+
+  @Test
+  void aConfigNameThatIsNotTextGivesWayToTheFileName() throws IOException {
+    Path file = dir.resolve("odd-config.json");
+    Files.writeString(file, "{\"num_attention_heads\": 32, \"num_hidden_layers\": 32, "
+        + "\"hidden_size\": 4096, \"_name_or_path\": {\"x\": 1}}");
+    CliRun run = CliRun.of("profile", "--no-files", "--config", file.toString());
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(run.out().startsWith("odd-config.json: 32 layers"), run.out());
   }
 
   @Test

@@ -75,6 +75,8 @@ class ReportCommandTest {
       "context|-16384|row 2 of 3: context must be >= 1, got -16384",
       "context|-|row 2 of 3: context is missing",
       "context|1.5|row 2 of 3: context must be a whole number, got 1.5",
+      "context|1099511627776|row 2 of 3: context must be at most 2147483647, got 1099511627776",
+      "kvBytesReadPerStep|-99999999999999999999|row 2 of 3: kvBytesReadPerStep must be at least -9223372036854775808",
       "queryHeads|0|row 2 of 3: queryHeads must be >= 1, got 0",
       "kvBytesPerToken|0|row 2 of 3: kvBytesPerToken must be >= 1, got 0",
       "speedupVsMha|-2|row 2 of 3: speedupVsMha must be > 0, got -2.0",
@@ -129,6 +131,9 @@ class ReportCommandTest {
       "context negative|\"context\": \"-4096\"|-|params.context must be >= 1, got '-4096'",
       "context missing|\"layout\": \"mqa\"|-|params.context is missing",
       "context text|\"context\": \"lots\"|-|params.context must be a whole number, got 'lots'",
+      "context huge|\"context\": \"3037000499\"|-|params.context must be at most 2147483647, got '3037000499'",
+      "context hugely negative|\"context\": \"-3037000499\"|-|params.context must be >= 1, got '-3037000499'",
+      "flops past a long|\"context\": \"2147483647\", \"layout\": \"mqa\", \"queryHeads\": \"2147483647\", \"headDim\": \"2147483647\"|-|params context (or tokens) 2147483647, queryHeads 2147483647 and headDim 2147483647 make more bytes or flops a step than a long holds",
       "dtype|\"context\": \"1024\", \"dtype\": \"f64\"|-|unknown KV type 'f64'",
       "headDim|\"context\": \"1024\", \"headDim\": \"-1\"|-|params.headDim must be >= 1, got '-1'",
       "q8_0 headDim|\"context\": \"1024\", \"headDim\": \"48\", \"dtype\": \"q8_0\"|-|KV type q8_0 needs a head dim that is a multiple of 32",
@@ -293,6 +298,32 @@ class ReportCommandTest {
     CliRun run = CliRun.of(args);
     assertRefused(run, message);
     assertFalse(Files.exists(dir.resolve("out")));
+  }
+
+  @Test
+  void aSlowIterationDoesNotPushTheStepTimePastItsPercentiles() throws IOException {
+    // JMH's score is the mean, 126.7 us here; the report gives the median, as compare does.
+    Path file = jmh("jmh.json", PARAMS, "\"score\": 126.67, \"scoreUnit\": \"us/op\", \"rawData\": "
+        + "[[100.0, 100.0, 100.0, 100.0, 100.0], [100.0, 100.0, 100.0, 100.0, 100.0], "
+        + "[100.0, 100.0, 100.0, 100.0, 500.0]]");
+    CliRun run = CliRun.of("report", file.toString(), "--no-files", "--json");
+    assertEquals(0, run.exitCode(), run.err());
+    JsonNode mqa = null;
+    for (JsonNode row : JSON.readTree(run.out()).get("rows")) {
+      if (row.get("layout").asText().equals("mqa")) {
+        mqa = row;
+      }
+    }
+    assertEquals(100.0, mqa.get("microsPerStep").asDouble(), 1e-9, mqa.toString());
+  }
+
+  @Test
+  void aFileThatIsNotThereOrNotRegularIsNamedWithItsOption() {
+    assertRefused(CliRun.of("compare", "--from", dir.resolve("nothere.json").toString()),
+        "--from " + dir.resolve("nothere.json") + ": no such file");
+    assertRefused(CliRun.of("report", "/dev/null", "--no-files"), "/dev/null: not a regular file");
+    assertRefused(CliRun.of("compare", "--from", dir.toString()),
+        "--from " + dir + ": a directory, not a file");
   }
 
   @Test
