@@ -177,7 +177,8 @@ public final class AttentionOptions {
 
   /** First key index visible to a query at {@code position}. */
   public int firstVisibleKey(int position) {
-    return slidingWindow > 0 ? Math.max(0, position - slidingWindow + 1) : 0;
+    // In long: a negative position (a query before every key) less a wide window would wrap.
+    return slidingWindow > 0 ? (int) Math.max(0L, (long) position - slidingWindow + 1) : 0;
   }
 
   /** One past the last key index visible to a query at {@code position} among {@code numKeys}. */

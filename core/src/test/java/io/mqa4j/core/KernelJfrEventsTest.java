@@ -64,6 +64,30 @@ class KernelJfrEventsTest {
   }
 
   @Test
+  void aWindowAsWideAsAnIntStillCountsTheKeysOfQueriesBeforeEveryKey(@TempDir Path dir)
+      throws Exception {
+    // Eight queries over five keys: the first three sit before every key, at negative positions,
+    // where position - window + 1 once wrapped past the largest int and the event said 0 bytes.
+    AttentionShape shape = AttentionShape.mqa(2, 32);
+    AttentionOptions widest = AttentionOptions.defaults().withSlidingWindow(Integer.MAX_VALUE);
+    assertEquals(0, widest.firstVisibleKey(-3));
+    Path file = dir.resolve("wide.jfr");
+    try (Recording recording = new Recording()) {
+      recording.enable("mqa4j.Prefill").withThreshold(java.time.Duration.ZERO);
+      recording.start();
+      float[] q = new float[8 * shape.queryStride()];
+      float[] kv = new float[5 * shape.kvStride()];
+      AttentionKernels.scalar().prefill(shape, widest, 8, 5, q, 0, kv, 0, kv, 0,
+          new float[q.length], 0);
+      recording.stop();
+      recording.dump(file);
+    }
+    RecordedEvent prefill = RecordingFile.readAllEvents(file).stream()
+        .filter(e -> e.getEventType().getName().equals("mqa4j.Prefill")).findFirst().orElseThrow();
+    assertEquals(2 * 5 * 32 * 4, prefill.getLong("kvBytesRead"));
+  }
+
+  @Test
   void aBatchOverCachesOfSeveralTypesSaysSo(@TempDir Path dir) throws Exception {
     AttentionShape shape = AttentionShape.mqa(2, 32);
     Path file = dir.resolve("mixed.jfr");

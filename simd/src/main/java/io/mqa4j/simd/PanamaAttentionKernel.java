@@ -93,6 +93,19 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     return pool.size();
   }
 
+  /**
+   * Whether a call goes to the scalar kernel: widened rows of a tile would not fit one buffer
+   * (head dims past a million), and the reference kernel reads such rows one element at a time.
+   */
+  private static boolean handsToScalar(AttentionShape shape, KvView kv) {
+    return kv.type() != KvType.F32 && (long) TILE * shape.headDim() > MAX_ROW_FLOATS;
+  }
+
+  @Override
+  protected String runBy(AttentionShape shape, KvView kv) {
+    return handsToScalar(shape, kv) ? AttentionKernels.scalar().name() : name();
+  }
+
   /** Reads every element type straight from the cache blocks. */
   @Override
   protected boolean supports(KvView view) {
@@ -103,9 +116,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
   protected void attend(AttentionShape shape, AttentionOptions options, int numQueries,
       MemorySegment q, long qOffset, KvView kv, MemorySegment out, long outOffset) {
     checkNotReentrant();
-    if (kv.type() != KvType.F32 && (long) TILE * shape.headDim() > MAX_ROW_FLOATS) {
-      // Widened rows of a tile would not fit one buffer (head dims past a million): the
-      // reference kernel reads such rows one element at a time.
+    if (handsToScalar(shape, kv)) {
       attendWith((AbstractAttentionKernel) AttentionKernels.scalar(), shape, options, numQueries,
           q, qOffset, kv, out, outOffset);
       return;

@@ -1,6 +1,7 @@
 package io.mqa4j.simd;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,8 +16,14 @@ import io.mqa4j.core.PagedKvCache;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** How the simd kernel takes calls the scalar kernel takes without threads: memory, re-entry. */
 class SimdKernelCallsTest {
@@ -24,6 +31,42 @@ class SimdKernelCallsTest {
   private static final AttentionKernel SIMD = AttentionKernels.simd(2);
   private static final AttentionKernel SCALAR = AttentionKernels.scalar();
   private static final AttentionShape SHAPE = AttentionShape.gqa(4, 2, 8);
+
+  @Test
+  void aCallHandedToTheScalarKernelIsRecordedAsScalar(@TempDir Path dir) throws Exception {
+    // Past a million elements a head, bf16 rows go to the scalar kernel; the event says so.
+    int headDim = (1 << 20) + 32;
+    AttentionShape shape = AttentionShape.mqa(1, headDim);
+    Path file = dir.resolve("handed.jfr");
+    try (PagedKvCache bf16 = PagedKvCache.builder(1, headDim).type(KvType.BF16).capacityTokens(16)
+            .build();
+        PagedKvCache f32 = PagedKvCache.builder(1, headDim).capacityTokens(16).build();
+        Recording recording = new Recording()) {
+      KvSequence a = bf16.newSequence();
+      KvSequence b = f32.newSequence();
+      float[] kv = new float[3 * headDim];
+      bf16.append(a, 3, kv, 0, kv, 0);
+      f32.append(b, 3, kv, 0, kv, 0);
+      recording.enable("mqa4j.Decode").withThreshold(java.time.Duration.ZERO);
+      recording.enable("mqa4j.DecodeBatch").withThreshold(java.time.Duration.ZERO);
+      recording.start();
+      float[] q = new float[2 * headDim];
+      SIMD.decode(shape, AttentionOptions.defaults(), q, 0, a, new float[headDim], 0);
+      SIMD.decode(shape, AttentionOptions.defaults(), q, 0, b, new float[headDim], 0);
+      SIMD.decodeBatch(shape, AttentionOptions.defaults(), MemorySegment.ofArray(q),
+          new KvView[] {b, a}, MemorySegment.ofArray(new float[2 * headDim]));
+      recording.stop();
+      recording.dump(file);
+    }
+    List<RecordedEvent> events = RecordingFile.readAllEvents(file);
+    List<String> decodes = events.stream()
+        .filter(e -> e.getEventType().getName().equals("mqa4j.Decode"))
+        .map(e -> e.getString("kernel")).toList();
+    assertEquals(List.of("scalar", "simd"), decodes.subList(0, 2));
+    RecordedEvent batch = events.stream()
+        .filter(e -> e.getEventType().getName().equals("mqa4j.DecodeBatch")).findFirst().orElseThrow();
+    assertEquals("simd+scalar", batch.getString("kernel"));
+  }
 
   @Test
   void segmentsOfAConfinedArenaAreReadOnTheCallersThread() {

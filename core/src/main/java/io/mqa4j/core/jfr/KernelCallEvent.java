@@ -14,7 +14,7 @@ import jdk.jfr.Label;
 public abstract class KernelCallEvent extends Event {
 
   @Label("Kernel")
-  @Description("scalar or simd")
+  @Description("The kernel that ran the call: scalar or simd (simd+scalar for a batch it split)")
   public String kernel;
 
   @Label("Layout")

@@ -157,14 +157,21 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       long keys = 0;
       long read = 0;
       KvType first = sequences[0].type();
+      String kernel = runBy(shape, sequences[0]);
+      String otherKernel = null;
       boolean mixed = false;
       for (KvView kv : sequences) {
         keys += kv.length();
         read += 2 * visibleKeys(options, 1, kv.length()) * kv.tokenBytes();
         mixed |= kv.type() != first;
+        String by = runBy(shape, kv);
+        if (!by.equals(kernel)) {
+          otherKernel = by;
+        }
       }
       // A batch may mix caches of several types; naming the first would misreport the rest.
-      describe(event, shape, sequences.length, keys, mixed ? "mixed" : first.label(), read);
+      describe(event, otherKernel == null ? kernel : kernel + "+" + otherKernel, shape,
+          sequences.length, keys, mixed ? "mixed" : first.label(), read);
       event.commit();
     }
   }
@@ -205,7 +212,8 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     event.end();
     if (event.shouldCommit()) {
       long visible = visibleKeys(options, numQueries, kv.length());
-      describe(event, shape, numQueries, kv.length(), kv.type().label(), 2 * visible * kv.tokenBytes());
+      describe(event, runBy(shape, kv), shape, numQueries, kv.length(), kv.type().label(),
+          2 * visible * kv.tokenBytes());
       event.commit();
     }
   }
@@ -217,9 +225,17 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     return Math.max(0, end - first);
   }
 
-  private void describe(KernelCallEvent event, AttentionShape shape, int queries, long keys,
-      String kvType, long bytes) {
-    event.kernel = name();
+  /**
+   * The name of the kernel that runs a call over {@code kv}: this one's, unless it hands such
+   * calls to another ({@link #attendWith}), whose name JFR events then give.
+   */
+  protected String runBy(AttentionShape shape, KvView kv) {
+    return name();
+  }
+
+  private static void describe(KernelCallEvent event, String kernel, AttentionShape shape,
+      int queries, long keys, String kvType, long bytes) {
+    event.kernel = kernel;
     event.layout = shape.layout().name();
     event.queryHeads = shape.queryHeads();
     event.kvHeads = shape.kvHeads();
