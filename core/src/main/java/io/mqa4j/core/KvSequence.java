@@ -7,9 +7,9 @@ import java.util.Arrays;
  * One sequence of a {@link PagedKvCache}: a handle to pass to the cache's operations and the
  * {@link KvView} kernels read. It always shows the sequence's current tokens. Reading it while
  * the same sequence is being appended to, truncated, released or freed is a race; other
- * sequences may be changed meanwhile. Once freed, or once its cache is closed, the sequence is dead: the cache's
- * operations, the kernels, {@link #blockCount()}, {@link #blockTable()} and the block accessors
- * throw {@link IllegalStateException} naming it, and {@link #length()} reads 0.
+ * sequences may be changed meanwhile. Once freed, or once its cache is closed, the sequence is
+ * dead: the cache's operations, the kernels, {@link #blockCount()}, {@link #blockTable()} and the
+ * block accessors throw {@link IllegalStateException} naming it, and {@link #length()} reads 0.
  */
 public final class KvSequence implements KvView {
 

@@ -392,7 +392,8 @@ public final class PagedKvCache implements AutoCloseable {
    * {@link KvSequence#firstKey()} says where the held tokens start. Kernels refuse a call whose
    * queries could see a released token, as {@link #truncate} refuses to cut below it. A block
    * another sequence shares stays in the cache for that sequence. Releasing tokens already
-   * released, or {@code token <= 0}, does nothing.
+   * released, or {@code token <= 0}, does nothing; a {@code token} past the sequence's length is
+   * an {@link IllegalArgumentException}, and changes nothing.
    *
    * @return the blocks this sequence gave back
    */

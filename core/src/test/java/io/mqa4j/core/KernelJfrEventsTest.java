@@ -88,6 +88,28 @@ class KernelJfrEventsTest {
   }
 
   @Test
+  void aSequenceReleasedBehindItsWindowCountsTheKeysItHolds(@TempDir Path dir) throws Exception {
+    AttentionShape shape = AttentionShape.mqa(2, 32);
+    Path file = dir.resolve("released.jfr");
+    try (PagedKvCache cache = PagedKvCache.builder(1, 32).blockTokens(4).capacityTokens(100).build();
+        Recording recording = new Recording()) {
+      KvSequence seq = cache.newSequence();
+      cache.append(seq, 100, new float[100 * 32], 0, new float[100 * 32], 0);
+      cache.releaseBefore(seq, 93); // holds tokens 92 to 99
+      recording.enable("mqa4j.Decode").withThreshold(java.time.Duration.ZERO);
+      recording.start();
+      AttentionKernels.scalar().decode(shape, AttentionOptions.defaults().withSlidingWindow(8),
+          new float[shape.queryStride()], 0, seq, new float[shape.queryStride()], 0);
+      recording.stop();
+      recording.dump(file);
+    }
+    RecordedEvent decode = RecordingFile.readAllEvents(file).stream()
+        .filter(e -> e.getEventType().getName().equals("mqa4j.Decode")).findFirst().orElseThrow();
+    assertEquals(8, decode.getLong("keys"), "tokens held, not the 100 positions");
+    assertEquals(2 * 8 * 32 * 4, decode.getLong("kvBytesRead"));
+  }
+
+  @Test
   void aBatchOverCachesOfSeveralTypesSaysSo(@TempDir Path dir) throws Exception {
     AttentionShape shape = AttentionShape.mqa(2, 32);
     Path file = dir.resolve("mixed.jfr");

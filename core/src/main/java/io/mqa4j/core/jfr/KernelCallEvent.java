@@ -35,7 +35,7 @@ public abstract class KernelCallEvent extends Event {
   public int queries;
 
   @Label("Keys")
-  @Description("Cached key tokens (the sum over sequences for a batched decode)")
+  @Description("Key tokens the sequence holds, from its first held token (released ones not counted) to its length; the sum over sequences for a batched decode")
   public long keys;
 
   @Label("KV Type")

@@ -161,7 +161,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       String otherKernel = null;
       boolean mixed = false;
       for (KvView kv : sequences) {
-        keys += kv.length();
+        keys += kv.length() - kv.firstKey();
         read += 2 * visibleKeys(options, 1, kv.length()) * kv.tokenBytes();
         mixed |= kv.type() != first;
         String by = runBy(shape, kv);
@@ -212,8 +212,8 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     event.end();
     if (event.shouldCommit()) {
       long visible = visibleKeys(options, numQueries, kv.length());
-      describe(event, runBy(shape, kv), shape, numQueries, kv.length(), kv.type().label(),
-          2 * visible * kv.tokenBytes());
+      describe(event, runBy(shape, kv), shape, numQueries, kv.length() - kv.firstKey(),
+          kv.type().label(), 2 * visible * kv.tokenBytes());
       event.commit();
     }
   }
