@@ -74,7 +74,7 @@ public final class Mqa implements Runnable {
     cli.setErr(err);
     cli.setParameterExceptionHandler((e, ignored) -> {
       String command = e.getCommandLine().getCommandName();
-      err.println(prefix(command) + oneLine(e.getMessage()) + " (see "
+      err.println(prefix(command) + oneLine(plainer(e.getMessage())) + " (see "
           + ("mqa".equals(command) ? "" : "mqa ") + command + " --help)");
       return BAD_INPUT;
     });
@@ -118,6 +118,20 @@ public final class Mqa implements Runnable {
 
   private static String prefix(String command) {
     return "mqa".equals(command) ? "mqa: " : "mqa " + command + ": ";
+  }
+
+  /** picocli's report of an exclusive group given twice, which names the group's internals. */
+  private static final java.util.regex.Pattern GROUP_TWICE = java.util.regex.Pattern.compile(
+      "Error: expected only one match but got \\[(.*?)\\]=\\{(.*?)\\} and \\[.*?\\]=\\{(.*?)\\}.*",
+      java.util.regex.Pattern.DOTALL);
+
+  /** picocli's messages as a user would say them, where they are not already. */
+  static String plainer(String message) {
+    java.util.regex.Matcher m = message == null ? null : GROUP_TWICE.matcher(message);
+    if (m == null || !m.matches()) {
+      return message;
+    }
+    return "give one of " + m.group(1) + ", once; got " + m.group(2) + " and " + m.group(3);
   }
 
   private static String oneLine(String message) {

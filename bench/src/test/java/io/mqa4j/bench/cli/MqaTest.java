@@ -18,6 +18,15 @@ class MqaTest {
   }
 
   @Test
+  void anExclusiveChoiceGivenTwiceIsSaidPlainly() {
+    CliRun run = CliRun.of("profile", "--list", "--list");
+    assertEquals(2, run.exitCode());
+    assertTrue(run.oneErrorLine(), run.err());
+    assertEquals("mqa profile: give one of --model=NAME | --config=FILE | --list, once; got --list"
+        + " and --list (see mqa profile --help)", run.err().strip());
+  }
+
+  @Test
   void verboseLastsOneRunOnly() {
     CliRun loud = CliRun.of("share", "-v", "--rounds", "0");
     assertEquals(2, loud.exitCode());
