@@ -196,6 +196,31 @@ class KernelArgumentsTest {
   }
 
   @Test
+  void aReadOnlySegmentOverTheOutputsArrayIsSeenThrough() {
+    // heapBase() hides a read-only segment's array; the overlap must still be found.
+    float[] shared = new float[48];
+    MemorySegment out = MemorySegment.ofArray(shared);
+    assertFails(IllegalArgumentException.class, "out overlaps q in memory",
+        () -> K.prefill(S, O, 1, 3, out.asReadOnly(), seg(48), seg(48), out));
+    assertFails(IllegalArgumentException.class, "out overlaps kv.keys() in memory",
+        () -> K.decode(S, O, new float[32], 0, KvView.ofContiguous(2, 8, 3,
+            MemorySegment.ofArray(shared).asReadOnly(), seg(48)), shared, 0));
+    // Read-only, but of another array, or of the same array's other half: no overlap.
+    float[] wide = new float[64];
+    K.prefill(S, O, 1, 3, seg(32).asReadOnly(), seg(48), seg(48), out);
+    K.prefill(S, O, 1, 0, MemorySegment.ofArray(wide).asReadOnly(), seg(0), seg(0),
+        MemorySegment.ofArray(wide).asSlice(128));
+  }
+
+  @Test
+  void rowCountsWhoseBytesPassALongAreRefused() {
+    AttentionShape wide = AttentionShape.mha(1, (1 << 30) + 1);
+    assertFails(IllegalArgumentException.class,
+        "numQueries=2147483647 rows of 1073741825 floats are more bytes than a long holds",
+        () -> K.prefill(wide, O, Integer.MAX_VALUE, 0, seg(4), seg(4), seg(4), seg(4)));
+  }
+
+  @Test
   void anOutputOverTheKeysOrValuesOfAViewIsRefused() {
     float[] shared = new float[96];
     KvView overArray = KvView.ofContiguous(2, 8, 3, MemorySegment.ofArray(new float[48]),
@@ -289,6 +314,14 @@ class KernelArgumentsTest {
         () -> K.decode(S, O, seg(32), new View(3, 1, 15, KvType.F32), seg(32)));
     assertFails(IllegalArgumentException.class, "kv.keyBlock(1) holds 120 bytes but its tokens need 128",
         () -> K.decode(S, O, seg(32), new View(4, 2, 30, KvType.F32), seg(32)));
+    // The kernels step through blocks by tokenBytes(); a view of one's own cannot choose it.
+    assertFails(IllegalArgumentException.class,
+        "kv.tokenBytes() must be 64 (kvHeads=2 heads of 32 bytes), got 32",
+        () -> K.decode(S, O, seg(32), new View(3, 1, 16, KvType.F32) {
+          @Override public long tokenBytes() {
+            return 32;
+          }
+        }, seg(32)));
     // A last block that is only partly filled needs only its tokens' rows.
     K.decode(S, O, seg(32), new View(3, 2, 16, KvType.F32) {
       @Override public MemorySegment keyBlock(int block) {

@@ -94,11 +94,23 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
   }
 
   /**
-   * Whether a call goes to the scalar kernel: widened rows of a tile would not fit one buffer
-   * (head dims past a million), and the reference kernel reads such rows one element at a time.
+   * Whether a call goes to the scalar kernel, which reads rows one element at a time: widened
+   * rows of a tile would not fit one buffer (head dims past a million), or a task's query rows
+   * would not fit one array (head dims past eight million).
    */
   private static boolean handsToScalar(AttentionShape shape, KvView kv) {
-    return kv.type() != KvType.F32 && (long) TILE * shape.headDim() > MAX_ROW_FLOATS;
+    return kv.type() != KvType.F32 && (long) TILE * shape.headDim() > MAX_ROW_FLOATS
+        || rowsPassAnArray(shape);
+  }
+
+  /**
+   * Whether a task's query rows could pass an array's length: a decode task holds up to
+   * {@link #WIDE_ROWS} rows, a prefill task up to a group's (or {@link #ROW_TARGET}), each padded
+   * to whole vectors.
+   */
+  private static boolean rowsPassAnArray(AttentionShape shape) {
+    long rows = Math.max(WIDE_ROWS, (long) shape.groupSize() + VectorConstants.LANES);
+    return rows * shape.headDim() > Integer.MAX_VALUE - 8;
   }
 
   @Override
@@ -197,7 +209,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       KvView[] sequences, MemorySegment out) {
     checkNotReentrant();
     if (sequences.length < pool.size() || !sharedWithWorkers(q, out, sequences)
-        || (long) TILE * shape.headDim() > MAX_ROW_FLOATS) { // one call each, as attend decides
+        || (long) TILE * shape.headDim() > MAX_ROW_FLOATS || rowsPassAnArray(shape)) {
+      // one call each, as attend decides
       super.attendBatch(shape, options, q, sequences, out);
       return;
     }
@@ -281,7 +294,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         kvHeadsPerTask = 1;
         queriesPerBlock = Math.min(numQueries, Math.max(1, ROW_TARGET / group));
       }
-      queryBlocks = (numQueries + queriesPerBlock - 1) / queriesPerBlock;
+      queryBlocks = Math.ceilDiv(numQueries, queriesPerBlock); // numQueries may be near 2^31
       baseTasks = shape.kvHeads() / kvHeadsPerTask * queryBlocks;
       int wanted = baseTasks >= 2 * threads ? 1 : (2 * threads + baseTasks - 1) / baseTasks;
       splits = Math.max(1, Math.min(wanted, numKeys / MIN_SPLIT_KEYS));

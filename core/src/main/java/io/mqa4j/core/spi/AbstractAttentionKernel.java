@@ -63,8 +63,8 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       int numKeys, MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment out) {
     checkCommon(shape, options, numQueries);
     checkKeys(numKeys);
-    long qBytes = (long) numQueries * shape.queryStride() * Float.BYTES;
-    long kvBytes = (long) numKeys * shape.kvStride() * Float.BYTES;
+    long qBytes = floatBytes("numQueries", numQueries, shape.queryStride());
+    long kvBytes = floatBytes("numKeys", numKeys, shape.kvStride());
     checkSegment("q", q, qBytes);
     checkSegment("k", k, kvBytes);
     checkSegment("v", v, kvBytes);
@@ -82,7 +82,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkCommon(shape, options, numQueries);
     checkView(shape, kv);
     checkHeld(options, numQueries, kv, -1);
-    long qBytes = (long) numQueries * shape.queryStride() * Float.BYTES;
+    long qBytes = floatBytes("numQueries", numQueries, shape.queryStride());
     checkSegment("q", q, qBytes);
     checkOut(out, qBytes);
     checkApart("q", q, qBytes, out, qBytes);
@@ -138,7 +138,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       checkView(shape, sequences[i], i);
       checkHeld(options, 1, sequences[i], i);
     }
-    long bytes = (long) sequences.length * shape.queryStride() * Float.BYTES;
+    long bytes = floatBytes("sequences.length", sequences.length, shape.queryStride());
     checkSegment("q", q, bytes);
     checkOut(out, bytes);
     checkApart("q", q, bytes, out, bytes);
@@ -296,6 +296,19 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     }
   }
 
+  /**
+   * Bytes of {@code count} rows of {@code stride} floats; a count whose bytes pass a long (an int
+   * count of rows of up to 2^31 floats can) is refused rather than wrapped past the size checks.
+   */
+  private static long floatBytes(String name, int count, int stride) {
+    try {
+      return Math.multiplyExact((long) count * stride, (long) Float.BYTES);
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException(name + "=" + count + " rows of " + stride
+          + " floats are more bytes than a long holds");
+    }
+  }
+
   private static void checkKeys(int numKeys) {
     if (numKeys < 0) {
       throw new IllegalArgumentException("numKeys must be >= 0, got " + numKeys);
@@ -337,6 +350,13 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     if (kv.blockTokens() < 1) {
       throw new IllegalArgumentException(viewName(index) + ".blockTokens() must be >= 1, got "
           + kv.blockTokens());
+    }
+    // The kernels step through blocks by tokenBytes(); a view of the caller's own may override it.
+    long tokenBytes = kv.type().headBytes(kv.headDim()) * kv.kvHeads();
+    if (kv.tokenBytes() != tokenBytes) {
+      throw new IllegalArgumentException(viewName(index) + ".tokenBytes() must be " + tokenBytes
+          + " (kvHeads=" + kv.kvHeads() + " heads of " + kv.type().headBytes(kv.headDim())
+          + " bytes), got " + kv.tokenBytes());
     }
     if (!supports(kv)) {
       throw new IllegalArgumentException(viewName(index) + ": the " + name()
@@ -436,10 +456,22 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
 
   private static boolean overlap(MemorySegment in, long inBytes, MemorySegment out,
       long outOffset, long outBytes) {
-    if (in.isNative() != out.isNative()
-        || !in.isNative() && in.heapBase().orElse(null) != out.heapBase().orElse(null)) {
+    if (in.isNative() != out.isNative()) {
       return false; // different memory altogether
     }
+    if (!in.isNative()) {
+      Object a = in.heapBase().orElse(null);
+      Object b = out.heapBase().orElse(null);
+      if (a != null && b != null) {
+        if (a != b) {
+          return false; // different arrays
+        }
+      } else if (in.asOverlappingSlice(out).isEmpty()) {
+        // A read-only segment hides its array from heapBase(); the segments still know it.
+        return false;
+      }
+    }
+    // Same memory: a native address, or a heap segment's offset into the array both share.
     long a = in.address();
     long b = out.address() + outOffset;
     return a < b + outBytes && b < a + inBytes;
