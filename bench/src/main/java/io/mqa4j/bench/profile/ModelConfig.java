@@ -136,8 +136,9 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
    * and GPT-2's older field names ({@code n_head}, {@code n_layer}, {@code n_embd},
    * {@code num_kv_heads}, {@code n_head_kv}) are read too, and Falcon's
    * {@code new_decoder_architecture}. Multi-head latent attention ({@code kv_lora_rank}) and
-   * layer kinds it does not know are refused rather than guessed. A multimodal config (Gemma 3,
-   * LLaVA, Llama 4) that keeps these fields in {@code text_config} is read from there, with
+   * layer kinds it does not know are refused rather than guessed, as is chunked attention
+   * ({@code attention_chunk_size}, Llama 4). A multimodal config (Gemma 3, LLaVA) that keeps
+   * these fields in {@code text_config} is read from there, with
    * Gemma 3's defaults for the fields its published configs leave out.
    */
   public static ModelConfig fromHuggingFace(String name, JsonNode config) {
@@ -145,6 +146,11 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
       throw new IllegalArgumentException("config must be a JSON object");
     }
     JsonNode c = textModel(config);
+    if (c.hasNonNull("attention_chunk_size")) {
+      // Llama 4: most layers attend within fixed chunks, a cache this profile does not model.
+      throw new IllegalArgumentException("attention_chunk_size is set: chunked-attention layers "
+          + "keep only their chunk's tokens, which this profile does not count");
+    }
     if (c.hasNonNull("kv_lora_rank")) {
       // DeepSeek-V2/V3 cache one compressed latent per token, not K and V per head.
       throw new IllegalArgumentException("kv_lora_rank is set: multi-head latent attention caches "

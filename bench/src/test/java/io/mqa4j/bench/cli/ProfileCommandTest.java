@@ -403,6 +403,12 @@ class ProfileCommandTest {
     assertEquals(32, llava.queryHeads());
     assertEquals(8, llava.kvHeads());
     assertEquals(128, llava.headDim());
+    // Llama 4's text model attends in chunks on most layers: refused, not counted as full.
+    IllegalArgumentException chunked = assertThrows(IllegalArgumentException.class,
+        () -> parse("{\"model_type\": \"llama4\", \"text_config\": {\"attention_chunk_size\": "
+            + "8192, \"num_attention_heads\": 40, \"num_key_value_heads\": 8, \"head_dim\": 128, "
+            + "\"num_hidden_layers\": 48}}"));
+    assertTrue(chunked.getMessage().contains("attention_chunk_size"), chunked.getMessage());
     IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
         () -> parse("{\"model_type\": \"llava\", \"text_config\": {\"model_type\": \"x\"}}"));
     assertTrue(none.getMessage().contains("num_attention_heads"), none.getMessage());
