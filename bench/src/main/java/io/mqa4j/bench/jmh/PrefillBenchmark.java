@@ -99,9 +99,21 @@ public class PrefillBenchmark {
     int n = Math.min(context, 256);
     float[] expected = new float[n * shape.queryStride()];
     float[] actual = new float[n * shape.queryStride()];
-    AttentionKernels.scalar().prefill(shape, options, n, n, q, 0, k, 0, v, 0, expected, 0);
-    attention.prefill(shape, options, n, n, q, 0, k, 0, v, 0, actual, 0);
-    Workload.checkAgrees(expected, actual, attention.description() + " " + shape);
+    if (sequence == null) {
+      AttentionKernels.scalar().prefill(shape, options, n, n, q, 0, k, 0, v, 0, expected, 0);
+      attention.prefill(shape, options, n, n, q, 0, k, 0, v, 0, actual, 0);
+    } else { // the path timed: queries as segments over a paged cache of the same type
+      try (PagedKvCache small = PagedKvCache.builder(shape.kvHeads(), headDim)
+          .type(KvType.parse(dtype)).blockTokens(64).capacityTokens(n).build()) {
+        KvSequence prefix = small.newSequence();
+        small.append(prefix, n, k, 0, v, 0);
+        MemorySegment qs = MemorySegment.ofArray(q).asSlice(0, (long) n * shape.queryStride() * 4);
+        AttentionKernels.scalar().prefill(shape, options, n, qs, prefix,
+            MemorySegment.ofArray(expected));
+        attention.prefill(shape, options, n, qs, prefix, MemorySegment.ofArray(actual));
+      }
+    }
+    Workload.checkAgrees(expected, actual, attention.description() + " " + shape + " " + dtype);
   }
 
   @TearDown(Level.Trial)

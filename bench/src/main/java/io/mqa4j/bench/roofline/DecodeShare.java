@@ -1,5 +1,6 @@
 package io.mqa4j.bench.roofline;
 
+import io.mqa4j.bench.compare.StepTimer;
 import io.mqa4j.core.AttentionKernel;
 import io.mqa4j.core.AttentionOptions;
 import io.mqa4j.core.AttentionShape;
@@ -18,6 +19,9 @@ import java.util.SplittableRandom;
  */
 public final class DecodeShare {
 
+  /** Warm-up time per cache after its fixed steps, before waiting for the JIT to go quiet. */
+  private static final long WARMUP_NANOS = 200_000_000L;
+
   private DecodeShare() {}
 
   /** A named KV cache to decode over. */
@@ -32,7 +36,10 @@ public final class DecodeShare {
       double shareMedian, double shareMin, double shareMax,
       double timeRatioMedian, double timeRatioMin, double timeRatioMax) {}
 
-  /** The read passes' median, lowest and highest (GB/s), and one row per cache. */
+  /**
+   * The rounds' reads (each the mean of the passes before and after the round's decode steps):
+   * median, lowest and highest (GB/s); and one row per cache.
+   */
   public record Result(int threads, int rounds, int stepsPerRound, long bufferBytes,
       double readGBpsMedian, double readGBpsMin, double readGBpsMax, List<Row> rows) {}
 
@@ -57,9 +64,13 @@ public final class DecodeShare {
       q[i] = (float) (random.nextDouble() * 2 - 1);
     }
     for (Case c : cases) {
+      Runnable step = () -> kernel.decode(shape, options, q, 0, c.view(), out, 0);
       for (int i = 0; i < warmupSteps; i++) {
-        kernel.decode(shape, options, q, 0, c.view(), out, 0);
+        step.run();
       }
+      // A count of steps alone left short steps (MQA, small contexts) uncompiled: the JIT's
+      // compilation of the vector loops outlasts them. Then on until the JIT is quiet.
+      StepTimer.warmUp(step, WARMUP_NANOS);
     }
     int n = cases.size();
     double[][] millis = new double[n][rounds];

@@ -1,0 +1,31 @@
+package io.mqa4j.bench.jmh;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Each benchmark's set-up checks, against the scalar kernel, the very path it then times. */
+class BenchmarkSetupTest {
+
+  @ParameterizedTest
+  @ValueSource(strings = {"f32", "f16", "bf16", "q8_0"})
+  void prefillChecksThePathItTimesForEveryType(String dtype) {
+    PrefillBenchmark b = new PrefillBenchmark();
+    b.layout = "gqa";
+    b.queryHeads = 8;
+    b.headDim = 64;
+    b.context = 300; // past the 256-token prefix the check runs on
+    b.kernel = "simd";
+    b.threads = 2;
+    b.dtype = dtype;
+    b.setUp();
+    try {
+      PrefillBenchmark.Work work = new PrefillBenchmark.Work();
+      b.causalPrefill(work);
+      assertEquals(4L * 64 * 8 * (300L * 301 / 2), work.flops);
+    } finally {
+      b.tearDown();
+    }
+  }
+}
