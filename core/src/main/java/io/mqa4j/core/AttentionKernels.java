@@ -37,10 +37,27 @@ public final class AttentionKernels {
     return ScalarAttentionKernel.INSTANCE;
   }
 
-  /** The fastest kernel available here, chosen once per JVM. */
+  /**
+   * The fastest kernel available here, chosen once per JVM. A choice that fails (a bad
+   * {@code mqa4j.kernel} or {@code mqa4j.threads}, the SIMD module missing when asked for) throws
+   * its exception on every call until a call succeeds; only a success is kept.
+   */
   public static AttentionKernel best() {
-    return Holder.BEST;
+    AttentionKernel kernel = best;
+    if (kernel == null) {
+      synchronized (AttentionKernels.class) {
+        kernel = best;
+        if (kernel == null) {
+          kernel = lookup(System.getProperty(KERNEL_PROPERTY, "auto"), defaultThreads());
+          best = kernel;
+        }
+      }
+    }
+    return kernel;
   }
+
+  /** {@link #best()}'s kernel once chosen; a static initialiser would cache a failure forever. */
+  private static volatile AttentionKernel best;
 
   /**
    * A SIMD kernel on {@code threads} threads; throws {@link IllegalStateException} saying why when
@@ -146,8 +163,4 @@ public final class AttentionKernels {
     return new Lookup(null, reason);
   }
 
-  private static final class Holder {
-    static final AttentionKernel BEST =
-        lookup(System.getProperty(KERNEL_PROPERTY, "auto"), defaultThreads());
-  }
 }

@@ -32,6 +32,32 @@ class AttentionKernelsTest {
   }
 
   @Test
+  void aFailedChoiceOfBestIsThrownEachTimeAndNotKept() throws Exception {
+    java.lang.reflect.Field chosen = AttentionKernels.class.getDeclaredField("best");
+    chosen.setAccessible(true);
+    Object before = chosen.get(null);
+    String saved = System.getProperty(AttentionKernels.THREADS_PROPERTY);
+    try {
+      chosen.set(null, null); // as in a fresh JVM
+      System.setProperty(AttentionKernels.THREADS_PROPERTY, "zero");
+      for (int i = 0; i < 2; i++) { // the same named error each time, not a class that failed
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            AttentionKernels::best);
+        assertTrue(e.getMessage().contains("mqa4j.threads"), e.getMessage());
+      }
+      System.clearProperty(AttentionKernels.THREADS_PROPERTY);
+      assertSame(AttentionKernels.scalar(), AttentionKernels.best(), "once the cause is gone");
+    } finally {
+      if (saved == null) {
+        System.clearProperty(AttentionKernels.THREADS_PROPERTY);
+      } else {
+        System.setProperty(AttentionKernels.THREADS_PROPERTY, saved);
+      }
+      chosen.set(null, before);
+    }
+  }
+
+  @Test
   void badModesAndThreadCountsAreNamed() {
     IllegalArgumentException mode = assertThrows(IllegalArgumentException.class,
         () -> AttentionKernels.lookup("gpu", 2));

@@ -133,8 +133,9 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           q, qOffset, kv, out, outOffset);
       return;
     }
-    lock.lock();
     try {
+      // Inside the try: near the stack's end, lock() can throw a StackOverflowError holding it.
+      lock.lock();
       Job j = job;
       j.plan(shape, options, numQueries, q, qOffset, kv, out, outOffset, pool.size());
       long work = (long) numQueries * kv.length() * shape.queryHeads() * shape.headDim();
@@ -148,12 +149,32 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         }
       }
     } finally {
-      try {
-        job.clear();
-      } finally {
-        lock.unlock(); // whatever clear() meets (a stack overflow), the next caller must not wait
-      }
+      release();
     }
+  }
+
+  /**
+   * Ends a call: waits for the workers, drops the call's state and releases the lock, in that
+   * order, so no worker can run into the next call. A stack overflow in here leaves the lock held
+   * and the rest undone; {@link #afterStackOverflow} then runs this again from a shallower frame.
+   */
+  private void release() {
+    if (lock.isHeldByCurrentThread()) { // a call never re-enters (checked), so it is this one's
+      pool.awaitWorkers();
+      job.clear();
+      batch.clear();
+      lock.unlock();
+    }
+  }
+
+  /**
+   * A stack overflow can cut a call short where its own {@code finally} blocks, at the same depth,
+   * overflow too: the lock would stay held and the workers might still be running. From the
+   * shallower frame that calls here, {@link #release} runs again.
+   */
+  @Override
+  protected void afterStackOverflow() {
+    release();
   }
 
   /**
@@ -214,8 +235,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       super.attendBatch(shape, options, q, sequences, out);
       return;
     }
-    lock.lock();
     try {
+      lock.lock(); // inside the try, as in attend
       batch.shape = shape;
       batch.options = options;
       batch.q = q;
@@ -223,12 +244,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       batch.out = out;
       pool.run(sequences.length, batch);
     } finally {
-      batch.shape = null;
-      batch.options = null;
-      batch.q = null;
-      batch.sequences = null;
-      batch.out = null;
-      lock.unlock();
+      release();
     }
   }
 
@@ -239,6 +255,15 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     MemorySegment q;
     KvView[] sequences;
     MemorySegment out;
+
+    /** Drops the call's arguments, so the kernel holds none of the caller's memory between calls. */
+    void clear() {
+      shape = null;
+      options = null;
+      q = null;
+      sequences = null;
+      out = null;
+    }
 
     @Override
     public void run(int task, int worker) {

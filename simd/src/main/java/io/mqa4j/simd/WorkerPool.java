@@ -25,6 +25,10 @@ final class WorkerPool {
   private volatile int taskCount;
   private volatile long generation;
   private volatile Throwable failure;
+  /** Whether a published job may still run on the workers; read and written by the caller only. */
+  private boolean running;
+  /** Whether every worker has been unparked for that job; caller only. */
+  private boolean woken;
 
   private volatile boolean stopped;
 
@@ -72,6 +76,32 @@ final class WorkerPool {
     return threads.length + 1;
   }
 
+  /**
+   * Waits until the workers have finished the job last published, if they have not yet been
+   * waited for: {@link #run} does, and a caller whose wait a stack overflow cut short does again
+   * from a shallower frame. Only the thread that runs jobs calls it.
+   */
+  void awaitWorkers() {
+    if (running) {
+      if (!woken) { // a stack overflow cut the wake-up short: parked workers would sleep on
+        wake();
+      }
+      while (busyWorkers.get() != 0) {
+        Thread.onSpinWait();
+      }
+      body = null;
+      running = false;
+    }
+  }
+
+  /** Unparks every worker for the job just published. */
+  private void wake() {
+    for (Thread t : threads) {
+      LockSupport.unpark(t);
+    }
+    woken = true;
+  }
+
   /** Runs tasks {@code [0, tasks)} of {@code job} and returns when all are done. Not reentrant. */
   void run(int tasks, Body job) {
     if (threads.length == 0 || tasks <= 1) {
@@ -86,14 +116,16 @@ final class WorkerPool {
     nextTask.set(0);
     busyWorkers.set(threads.length);
     generation++; // volatile write: publishes the job to the workers
-    for (Thread t : threads) {
-      LockSupport.unpark(t);
+    running = true; // no call between the two, so no stack overflow can fall between them
+    woken = false;
+    try {
+      wake();
+      drain(0);
+    } finally {
+      // Whatever the caller's share met (a stack overflow), the workers still run this job:
+      // returning before they finish would let them run into the next one.
+      awaitWorkers();
     }
-    drain(0);
-    while (busyWorkers.get() != 0) {
-      Thread.onSpinWait();
-    }
-    body = null;
     Throwable f = failure;
     if (f != null) {
       if (f instanceof RuntimeException r) throw r;

@@ -33,6 +33,61 @@ class SimdKernelCallsTest {
   private static final AttentionShape SHAPE = AttentionShape.gqa(4, 2, 8);
 
   @Test
+  void aStackOverflowInsideACallLeavesTheKernelUsable() throws Exception {
+    // Calls made at every depth near a small stack's end: some overflow inside the kernel,
+    // where lock() itself could throw holding the lock, and every later call then waited.
+    AttentionKernel own = AttentionKernels.simd(3); // a pool of its own: a leak hangs no other test
+    AttentionShape shape = AttentionShape.mqa(8, 64);
+    int keys = 4096;
+    float[] q = random(shape.queryStride(), 1);
+    float[] kv = random(keys * 64, 2);
+    Runnable call = () -> own.decode(shape, AttentionOptions.defaults(), keys, q, 0, kv, 0, kv, 0,
+        new float[shape.queryStride()], 0);
+    Thread deep = new Thread(null, () -> {
+      for (int i = 0; i < 3; i++) {
+        descend(call);
+      }
+    }, "deep", 256 * 1024);
+    deep.setDaemon(true);
+    deep.start();
+    deep.join(60_000);
+    assertTrue(!deep.isAlive(), () -> "the deep calls ended; the thread is at "
+        + java.util.Arrays.toString(java.util.Arrays.copyOf(deep.getStackTrace(), 8)));
+    float[] expected = new float[shape.queryStride()];
+    SCALAR.decode(shape, AttentionOptions.defaults(), keys, q, 0, kv, 0, kv, 0, expected, 0);
+    float[] actual = new float[shape.queryStride()];
+    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
+        () -> own.decode(shape, AttentionOptions.defaults(), keys, q, 0, kv, 0, kv, 0, actual, 0),
+        "a later call waited for a lock a dead thread held");
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(expected[i], actual[i], 1e-4f, "at " + i);
+    }
+  }
+
+  /** Recurses to the stack's end, then calls at every depth on the way back. */
+  private static void descend(Runnable call) {
+    try {
+      descend(call);
+    } catch (StackOverflowError deeper) {
+      // the end of the stack: calls start from here
+    }
+    try {
+      call.run();
+    } catch (StackOverflowError e) {
+      // expected near the end; the kernel must stay usable
+    }
+  }
+
+  private static float[] random(int n, long seed) {
+    Random random = new Random(seed);
+    float[] a = new float[n];
+    for (int i = 0; i < n; i++) {
+      a[i] = random.nextFloat() * 2 - 1;
+    }
+    return a;
+  }
+
+  @Test
   void aCallHandedToTheScalarKernelIsRecordedAsScalar(@TempDir Path dir) throws Exception {
     // Past a million elements a head, bf16 rows go to the scalar kernel; the event says so.
     int headDim = (1 << 20) + 32;

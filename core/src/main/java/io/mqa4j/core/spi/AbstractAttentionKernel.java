@@ -146,12 +146,12 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       checkViewMemory(sequences[i], i, out, 0, bytes);
     }
     if (!BATCH_EVENTS.isEnabled()) {
-      attendBatch(shape, options, q, sequences, out);
+      attendBatchOrRecover(shape, options, q, sequences, out);
       return;
     }
     DecodeBatchEvent event = new DecodeBatchEvent();
     event.begin();
-    attendBatch(shape, options, q, sequences, out);
+    attendBatchOrRecover(shape, options, q, sequences, out);
     event.end();
     if (event.shouldCommit()) {
       long keys = 0;
@@ -203,12 +203,12 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       MemorySegment q, long qOffset, KvView kv, MemorySegment out, long outOffset) {
     EventType type = numQueries == 1 ? DECODE_EVENTS : PREFILL_EVENTS;
     if (!type.isEnabled()) { // the common case costs one check and allocates nothing
-      attend(shape, options, numQueries, q, qOffset, kv, out, outOffset);
+      attendOrRecover(shape, options, numQueries, q, qOffset, kv, out, outOffset);
       return;
     }
     KernelCallEvent event = numQueries == 1 ? new DecodeEvent() : new PrefillEvent();
     event.begin();
-    attend(shape, options, numQueries, q, qOffset, kv, out, outOffset);
+    attendOrRecover(shape, options, numQueries, q, qOffset, kv, out, outOffset);
     event.end();
     if (event.shouldCommit()) {
       long visible = visibleKeys(options, numQueries, kv.length());
@@ -217,6 +217,39 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       event.commit();
     }
   }
+
+  /**
+   * {@link #attend}, and {@link #afterStackOverflow} when a stack overflow ends it: this frame is
+   * shallower than any inside the kernel, so the clean-up has stack to run where the kernel's own
+   * {@code finally} blocks, at the overflow's depth, may not.
+   */
+  private void attendOrRecover(AttentionShape shape, AttentionOptions options, int numQueries,
+      MemorySegment q, long qOffset, KvView kv, MemorySegment out, long outOffset) {
+    try {
+      attend(shape, options, numQueries, q, qOffset, kv, out, outOffset);
+    } catch (StackOverflowError e) {
+      afterStackOverflow();
+      throw e;
+    }
+  }
+
+  /** {@link #attendBatch} as {@link #attendOrRecover} runs {@link #attend}. */
+  private void attendBatchOrRecover(AttentionShape shape, AttentionOptions options,
+      MemorySegment q, KvView[] sequences, MemorySegment out) {
+    try {
+      attendBatch(shape, options, q, sequences, out);
+    } catch (StackOverflowError e) {
+      afterStackOverflow();
+      throw e;
+    }
+  }
+
+  /**
+   * Puts right what a call cut short by a stack overflow may have left: a kernel that holds a
+   * lock or runs threads during a call releases and waits for them here. Runs on the caller's
+   * thread after the call's own frames have gone. This default has nothing to do.
+   */
+  protected void afterStackOverflow() {}
 
   /** Keys some query of the call can see: what a kernel that reads each row once reads. */
   private static long visibleKeys(AttentionOptions options, int numQueries, int numKeys) {
