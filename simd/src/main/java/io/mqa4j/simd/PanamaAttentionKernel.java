@@ -63,6 +63,12 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
   private final WorkerPool pool;
   private final Scratch[] scratch;
   private final ReentrantLock lock = new ReentrantLock();
+  /**
+   * Whether the lock's holder is inside its call: set once the lock is taken, cleared first thing
+   * as the call ends (a field write, which no stack overflow can interrupt). The lock held without
+   * it is a call's clean-up that a stack overflow cut short, not a call in progress.
+   */
+  private boolean active;
   private final Job job = new Job();
   private final Job[] workerJobs;
   private final Batch batch = new Batch();
@@ -136,6 +142,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     try {
       // Inside the try: near the stack's end, lock() can throw a StackOverflowError holding it.
       lock.lock();
+      active = true;
       Job j = job;
       j.plan(shape, options, numQueries, q, qOffset, kv, out, outOffset, pool.size());
       long work = (long) numQueries * kv.length() * shape.queryHeads() * shape.headDim();
@@ -149,6 +156,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         }
       }
     } finally {
+      active = false;
       release();
     }
   }
@@ -159,7 +167,11 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
    * and the rest undone; {@link #afterStackOverflow} then runs this again from a shallower frame.
    */
   private void release() {
-    if (lock.isHeldByCurrentThread()) { // a call never re-enters (checked), so it is this one's
+    // Called by the frame that took the lock, or for it by the outermost call's frame or the
+    // thread's next call (never by a nested one, which is refused before it locks): if held, the
+    // lock is this thread's ended call's.
+    if (lock.isHeldByCurrentThread()) {
+      active = false;
       pool.awaitWorkers();
       job.clear();
       batch.clear();
@@ -177,11 +189,20 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     release();
   }
 
+  /** Whether this thread is inside a call: a further one is then nested. */
+  @Override
+  protected boolean inCall() {
+    return lock.isHeldByCurrentThread() && active;
+  }
+
   /**
    * A call from inside a call (a {@link KvView} whose blocks call this kernel back) would take
    * over the job its caller is running, or, on a worker, wait for the caller forever.
    */
   private void checkNotReentrant() {
+    if (lock.isHeldByCurrentThread() && !active) {
+      release(); // this thread's last call ended in a stack overflow that cut its clean-up short
+    }
     if (lock.isHeldByCurrentThread() || pool.isWorker(Thread.currentThread())) {
       throw new IllegalStateException("the simd kernel was called from inside one of its own "
           + "calls (a KvView that calls it back); call it again once the first call returns");
@@ -237,6 +258,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     }
     try {
       lock.lock(); // inside the try, as in attend
+      active = true;
       batch.shape = shape;
       batch.options = options;
       batch.q = q;
@@ -244,6 +266,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       batch.out = out;
       pool.run(sequences.length, batch);
     } finally {
+      active = false;
       release();
     }
   }

@@ -221,14 +221,18 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   /**
    * {@link #attend}, and {@link #afterStackOverflow} when a stack overflow ends it: this frame is
    * shallower than any inside the kernel, so the clean-up has stack to run where the kernel's own
-   * {@code finally} blocks, at the overflow's depth, may not.
+   * {@code finally} blocks, at the overflow's depth, may not. Only the outermost call on a thread
+   * cleans up: a call made from inside another (refused) must not end the call it is inside.
    */
   private void attendOrRecover(AttentionShape shape, AttentionOptions options, int numQueries,
       MemorySegment q, long qOffset, KvView kv, MemorySegment out, long outOffset) {
+    boolean nested = inCall();
     try {
       attend(shape, options, numQueries, q, qOffset, kv, out, outOffset);
     } catch (StackOverflowError e) {
-      afterStackOverflow();
+      if (!nested) {
+        afterStackOverflow();
+      }
       throw e;
     }
   }
@@ -236,18 +240,30 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   /** {@link #attendBatch} as {@link #attendOrRecover} runs {@link #attend}. */
   private void attendBatchOrRecover(AttentionShape shape, AttentionOptions options,
       MemorySegment q, KvView[] sequences, MemorySegment out) {
+    boolean nested = inCall();
     try {
       attendBatch(shape, options, q, sequences, out);
     } catch (StackOverflowError e) {
-      afterStackOverflow();
+      if (!nested) {
+        afterStackOverflow();
+      }
       throw e;
     }
   }
 
   /**
+   * Whether this thread is inside a call of this kernel already (a {@link KvView} calling it
+   * back), which {@link #afterStackOverflow} must then leave alone. This default: never.
+   */
+  protected boolean inCall() {
+    return false;
+  }
+
+  /**
    * Puts right what a call cut short by a stack overflow may have left: a kernel that holds a
    * lock or runs threads during a call releases and waits for them here. Runs on the caller's
-   * thread after the call's own frames have gone. This default has nothing to do.
+   * thread after the call's own frames have gone, for the outermost call only. This default has
+   * nothing to do.
    */
   protected void afterStackOverflow() {}
 
