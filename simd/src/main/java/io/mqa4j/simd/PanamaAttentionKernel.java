@@ -170,8 +170,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     // Called by the frame that took the lock, or for it by the outermost call's frame or the
     // thread's next call (never by a nested one, which is refused before it locks): if held, the
     // lock is this thread's ended call's.
-    if (lock.isHeldByCurrentThread()) {
-      active = false;
+    if (lock.isHeldByCurrentThread()) { // active is already false: every call's finally clears it
       pool.awaitWorkers();
       job.clear();
       batch.clear();

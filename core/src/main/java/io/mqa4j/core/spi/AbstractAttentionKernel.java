@@ -157,7 +157,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       long keys = 0;
       long read = 0;
       KvType first = sequences[0].type();
-      String kernel = runBy(shape, sequences[0]);
+      String kernel = null;
       String otherKernel = null;
       boolean mixed = false;
       for (KvView kv : sequences) {
@@ -165,7 +165,9 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
         read += 2 * visibleKeys(options, 1, kv.length()) * kv.tokenBytes();
         mixed |= kv.type() != first;
         String by = runBy(shape, kv);
-        if (!by.equals(kernel)) {
+        if (kernel == null) {
+          kernel = by;
+        } else if (!by.equals(kernel)) {
           otherKernel = by;
         }
       }
