@@ -31,7 +31,8 @@ class DecodeAllocationTest {
   @CsvSource({"scalar, cache", "simd, cache", "scalar, arrays", "simd, arrays",
       "scalar, array offsets", "simd, array offsets", "scalar, layers of arrays",
       "simd, layers of arrays", "scalar, segments", "simd, segments",
-      "scalar, sliding paged cache", "simd, sliding paged cache"})
+      "scalar, sliding paged cache", "simd, sliding paged cache", "scalar, sliding arrays",
+      "simd, sliding arrays"})
   void aDecodeStepAllocatesNothing(String name, String source) throws Exception {
     AttentionKernel kernel = name.equals("simd") ? AttentionKernels.simd(1) : AttentionKernels.scalar();
     AttentionOptions options = AttentionOptions.defaults();
@@ -91,6 +92,22 @@ class DecodeAllocationTest {
             paged.append(seq, k, 0, v, 0);
             paged.releaseBefore(seq, seq.length() - window);
             kernel.decode(SHAPE, sliding, q, 0, seq, out, 0);
+          };
+        }
+        case "sliding arrays" -> {
+          // A window of KEYS tokens sliding along one K and one V array: offsets that move every
+          // step, the value's apart from the key's, over more places than a table of segments
+          // by offset could keep.
+          int tokens = 10_000;
+          int stride = SHAPE.kvStride();
+          float[] keys = filled(tokens * stride, 0.5f);
+          float[] values = filled((tokens + 3) * stride, 1f);
+          int[] first = {0};
+          yield () -> {
+            int at = first[0];
+            first[0] = (at + 1) % (tokens - KEYS + 1);
+            kernel.decode(SHAPE, options, KEYS, q, 0, keys, at * stride, values,
+                (at + 3) * stride, out, 0);
           };
         }
         default -> throw new IllegalArgumentException(source);

@@ -69,12 +69,14 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
     int blockTokens = kv.blockTokens();
     long tokenBytes = kv.tokenBytes();
     long headOffset = shape.kvHeadOf(head) * KvType.F32.headBytes(headDim);
+    long keyStart = keyStart(kv);
+    long valueStart = valueStart(kv);
     float max = Float.NEGATIVE_INFINITY;
     float sum = 0f;
     for (int j = from; j < to; j++) {
       int block = j / blockTokens;
       long at = (j % blockTokens) * tokenBytes + headOffset;
-      float s = scale * ScalarOps.dot(q, qRow, kv.keyBlock(block), at, 0, headDim);
+      float s = scale * ScalarOps.dot(q, qRow, kv.keyBlock(block), keyStart + at, 0, headDim);
       // A logit past the float range (scale * q.k overflowing) is held at the largest float:
       // such keys then share all the weight, the softmax's limit, where +inf would make NaN.
       s = Math.min(options.shapeLogit(s, slope, j, position), Float.MAX_VALUE);
@@ -89,7 +91,8 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
       }
       float w = (float) Math.exp(s - max);
       sum += w;
-      ScalarOps.axpy(w, kv.valueBlock(block), at, out, outRow, 0, headDim);
+      ScalarOps.axpy(w, kv.valueBlock(block), valueStart + at, out, outRow, 0,
+          headDim);
     }
     finish(out, outRow, headDim, max, sum, options.sink(head));
   }
@@ -105,12 +108,14 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
     long tokenBytes = kv.tokenBytes();
     KvType type = kv.type();
     long headOffset = shape.kvHeadOf(head) * type.headBytes(headDim);
+    long keyStart = keyStart(kv);
+    long valueStart = valueStart(kv);
     float max = Float.NEGATIVE_INFINITY;
     float sum = 0f;
     for (int j = from; j < to; j++) {
       int block = j / blockTokens;
       long at = (j % blockTokens) * tokenBytes + headOffset;
-      float s = scale * typedDot(q, qRow, type, kv.keyBlock(block), at, headDim);
+      float s = scale * typedDot(q, qRow, type, kv.keyBlock(block), keyStart + at, headDim);
       s = Math.min(options.shapeLogit(s, slope, j, position), Float.MAX_VALUE);
       if (s == Float.NEGATIVE_INFINITY) {
         continue;
@@ -123,7 +128,7 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
       }
       float w = (float) Math.exp(s - max);
       sum += w;
-      typedAxpy(w, type, kv.valueBlock(block), at, out, outRow, headDim);
+      typedAxpy(w, type, kv.valueBlock(block), valueStart + at, out, outRow, headDim);
     }
     finish(out, outRow, headDim, max, sum, options.sink(head));
   }

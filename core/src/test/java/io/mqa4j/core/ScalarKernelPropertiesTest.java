@@ -70,12 +70,14 @@ class ScalarKernelPropertiesTest {
     float[] viaArrays = new float[qn];
     SCALAR.decode(shape, options, numKeys, q, 0, k, 0, v, 0, viaArrays, 0);
 
+    // K's and V's offsets apart, so that a kernel reading values at the keys' offset fails.
     float[] padded = new float[offset + Math.max(qn, kn) + 3];
     float[] qPad = pad(q, offset, padded.length);
     float[] kPad = pad(k, offset, padded.length);
-    float[] vPad = pad(v, offset, padded.length);
+    float[] vPad = pad(v, offset + 3, padded.length);
     float[] outPad = new float[padded.length];
-    SCALAR.prefill(shape, options, 1, numKeys, qPad, offset, kPad, offset, vPad, offset, outPad, offset);
+    SCALAR.prefill(shape, options, 1, numKeys, qPad, offset, kPad, offset, vPad, offset + 3,
+        outPad, offset);
     assertArrayEquals(viaArrays, Arrays.copyOfRange(outPad, offset, offset + qn), "offsets");
 
     float[] viaSegments = new float[qn];

@@ -531,6 +531,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       KvType type = kv.type();
       boolean typed = type != KvType.F32;
       long headBytes = type.headBytes(headDim);
+      long keyStart = keyStart(kv);
+      long valueStart = valueStart(kv);
       float softCap = options.softCap();
       // Decode from memory: at resident head dims a group's rows take one pass each, the first
       // bringing the keys (and for bf16 the values) into L1 for the others. f16 rows, widened
@@ -556,7 +558,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         long tileBase = (tileStart - (long) block * blockTokens) * tokenBytes;
         for (int from = 0; from < n; from += keyStep) {
           int to = Math.min(n, from + keyStep);
-          long base = tileBase + firstKvHead * headBytes;
+          long base = keyStart + tileBase + firstKvHead * headBytes;
           // q8_0 keys of groups of four or more: read across the heads in address order. bf16
           // and f32 rows, whole cache lines, measured slower walked that way and stay head-major.
           if (type == KvType.Q8_0 && kvHeadsPerTask > 1 && rowsPerHead >= 4) {
@@ -610,13 +612,13 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           zeroWeights = n == TILE ? NonFiniteValues.anyZeroBlock(s.scores, 0, rows * TILE)
               : NonFiniteValues.anyZeroInRows(s.scores, TILE, rows, n);
         }
-        if (zeroWeights && sumsNonFiniteTile(s, values, tileBase + firstKvHead * headBytes, n,
-            rowsPerHead)) {
+        if (zeroWeights && sumsNonFiniteTile(s, values,
+            valueStart + tileBase + firstKvHead * headBytes, n, rowsPerHead)) {
           continue;
         }
         for (int from = 0; from < n; from += keyStep) {
           int to = Math.min(n, from + keyStep);
-          long base = tileBase + firstKvHead * headBytes;
+          long base = valueStart + tileBase + firstKvHead * headBytes;
           for (int g = 0; g < kvHeadsPerTask; g++) {
             int row0 = g * rowsPerHead;
             if (type == KvType.BF16) {
@@ -675,6 +677,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       KvType type = kv.type();
       boolean typed = type != KvType.F32;
       long headOffset = kvHead * type.headBytes(headDim);
+      long keyStart = keyStart(kv);
+      long valueStart = valueStart(kv);
       float softCap = options.softCap();
       boolean alibi = false;
       for (int r = 0; r < rows; r++) {
@@ -692,10 +696,12 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         MemorySegment values = kv.valueBlock(block);
         long base = (tileStart - (long) block * blockTokens) * tokenBytes + headOffset;
         if (typed) {
-          TypedRows.convert(type, keys, base, tokenBytes, 0, n, 1, headDim, s.rowsSeg);
+          TypedRows.convert(type, keys, keyStart + base, tokenBytes, 0, n, 1, headDim,
+              s.rowsSeg);
           LaneRowsBody.scores(s.qT, rowPad, headDim, s.rowsSeg, 0, 4L * headDim, n, s.scores);
         } else {
-          LaneRowsBody.scores(s.qT, rowPad, headDim, keys, base, tokenBytes, n, s.scores);
+          LaneRowsBody.scores(s.qT, rowPad, headDim, keys, keyStart + base, tokenBytes, n,
+              s.scores);
         }
         boolean masked = false;
         for (int r = 0; r < rows; r++) {
@@ -715,10 +721,11 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
             ? NonFiniteValues.anyZeroBlock(s.scores, 0, n * rowPad)
             : NonFiniteValues.anyZeroAcrossRows(s.scores, rowPad, rows, n));
         if (typed) {
-          TypedRows.convert(type, values, base, tokenBytes, 0, n, 1, headDim, s.rowsSeg);
+          TypedRows.convert(type, values, valueStart + base, tokenBytes, 0, n, 1, headDim,
+              s.rowsSeg);
         }
         MemorySegment v = typed ? s.rowsSeg : values;
-        long vBase = typed ? 0 : base;
+        long vBase = typed ? 0 : valueStart + base;
         long vStride = typed ? 4L * headDim : tokenBytes;
         // See NonFiniteValues: a cut tile whose values are not all finite is summed key by key.
         boolean exact = zeroWeights && NonFiniteValues.any(v, vBase, vStride, n, headDim);

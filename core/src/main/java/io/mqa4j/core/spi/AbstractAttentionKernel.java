@@ -51,10 +51,9 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkApart("v", v, vOffset, kvFloats, out, outOffset, qFloats);
     CallArguments arguments = CALL_ARGUMENTS.get();
     ArraySegments segments = arguments.segments;
-    MemorySegment keys = segments.of(k, kOffset);
-    MemorySegment values = segments.of(v, vOffset);
-    callContiguous(arguments.view, shape, options, numQueries, numKeys, segments.of(q, 0),
-        (long) qOffset * Float.BYTES, keys, values, segments.of(out, 0),
+    callContiguous(arguments.view, shape, options, numQueries, numKeys, segments.of(q),
+        (long) qOffset * Float.BYTES, segments.of(k), (long) kOffset * Float.BYTES,
+        segments.of(v), (long) vOffset * Float.BYTES, segments.of(out),
         (long) outOffset * Float.BYTES);
   }
 
@@ -72,8 +71,8 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkApart("q", q, qBytes, out, qBytes);
     checkApart("k", k, kvBytes, out, qBytes);
     checkApart("v", v, kvBytes, out, qBytes);
-    callContiguous(CALL_ARGUMENTS.get().view, shape, options, numQueries, numKeys, q, 0, k, v,
-        out, 0);
+    callContiguous(CALL_ARGUMENTS.get().view, shape, options, numQueries, numKeys, q, 0, k, 0, v,
+        0, out, 0);
   }
 
   @Override
@@ -113,10 +112,10 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, shape.queryStride());
     checkApart("q", q, qOffset, shape.queryStride(), out, outOffset, shape.queryStride());
     ArraySegments segments = CALL_ARGUMENTS.get().segments;
-    MemorySegment outSegment = segments.of(out, 0);
+    MemorySegment outSegment = segments.of(out);
     checkViewMemory(kv, -1, outSegment, (long) outOffset * Float.BYTES,
         (long) shape.queryStride() * Float.BYTES);
-    call(shape, options, 1, segments.of(q, 0), (long) qOffset * Float.BYTES, kv, outSegment,
+    call(shape, options, 1, segments.of(q), (long) qOffset * Float.BYTES, kv, outSegment,
         (long) outOffset * Float.BYTES);
   }
 
@@ -185,16 +184,17 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
    */
   private void callContiguous(ArgumentKv view, AttentionShape shape, AttentionOptions options,
       int numQueries, int numKeys, MemorySegment q, long qOffset, MemorySegment keys,
-      MemorySegment values, MemorySegment out, long outOffset) {
+      long keyStart, MemorySegment values, long valueStart, MemorySegment out, long outOffset) {
     if (view.inUse) { // a kernel that calls another from inside its call: a view of its own
       call(shape, options, numQueries, q, qOffset,
-          KvView.ofContiguous(shape.kvHeads(), shape.headDim(), numKeys, keys, values), out,
-          outOffset);
+          KvView.ofContiguous(shape.kvHeads(), shape.headDim(), numKeys,
+              keys.asSlice(keyStart), values.asSlice(valueStart)),
+          out, outOffset);
       return;
     }
     try {
-      call(shape, options, numQueries, q, qOffset,
-          view.fill(shape.kvHeads(), shape.headDim(), numKeys, keys, values), out, outOffset);
+      call(shape, options, numQueries, q, qOffset, view.fill(shape.kvHeads(), shape.headDim(),
+          numKeys, keys, keyStart, values, valueStart), out, outOffset);
     } finally {
       view.empty();
     }
@@ -317,6 +317,20 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       AttentionOptions options, int numQueries, MemorySegment q, long qOffset, KvView kv,
       MemorySegment out, long outOffset) {
     other.attend(shape, options, numQueries, q, qOffset, kv, out, outOffset);
+  }
+
+  /**
+   * Where the keys of {@code kv} start in each of its key blocks, in bytes: 0 but for the view of
+   * the K and V a caller passed directly, whose one block is the caller's whole array or segment
+   * (see {@link ArgumentKv}). Kernels add it to every offset into {@code kv.keyBlock(b)}.
+   */
+  protected static long keyStart(KvView kv) {
+    return kv instanceof ArgumentKv arguments ? arguments.keyStart() : 0;
+  }
+
+  /** As {@link #keyStart}, for {@code kv.valueBlock(b)}. */
+  protected static long valueStart(KvView kv) {
+    return kv instanceof ArgumentKv arguments ? arguments.valueStart() : 0;
   }
 
   /** Whether this kernel reads caches of {@code view}'s element type; all read f32. */

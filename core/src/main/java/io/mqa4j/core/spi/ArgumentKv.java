@@ -8,6 +8,11 @@ import java.lang.foreign.MemorySegment;
  * The contiguous f32 view that the overloads taking K and V directly hand to the kernel: one per
  * thread, filled for a call and emptied after it, so that those overloads allocate nothing and
  * keep no caller's memory reachable between calls. Its arguments are checked before it is filled.
+ *
+ * <p>Its one block of keys (and of values) is the caller's whole array or segment, and its keys
+ * start {@link #keyStart} bytes into it: a slice at the caller's offset would be a new segment on
+ * every call whose offset moves (a window sliding along one array). The kernels add the start
+ * through {@link AbstractAttentionKernel#keyStart}.
  */
 final class ArgumentKv implements KvView {
   private int kvHeads;
@@ -15,15 +20,20 @@ final class ArgumentKv implements KvView {
   private int length;
   private MemorySegment keys;
   private MemorySegment values;
+  private long keyStart;
+  private long valueStart;
   /** Whether a call on this thread is using the view (a kernel that calls another). */
   boolean inUse;
 
-  ArgumentKv fill(int kvHeads, int headDim, int length, MemorySegment keys, MemorySegment values) {
+  ArgumentKv fill(int kvHeads, int headDim, int length, MemorySegment keys, long keyStart,
+      MemorySegment values, long valueStart) {
     this.kvHeads = kvHeads;
     this.headDim = headDim;
     this.length = length;
     this.keys = keys;
+    this.keyStart = keyStart;
     this.values = values;
+    this.valueStart = valueStart;
     inUse = true;
     return this;
   }
@@ -31,6 +41,8 @@ final class ArgumentKv implements KvView {
   void empty() {
     keys = null;
     values = null;
+    keyStart = 0;
+    valueStart = 0;
     length = 0;
     inUse = false;
   }
@@ -72,6 +84,16 @@ final class ArgumentKv implements KvView {
     return Checks.onlyBlock(block, values);
   }
 
+  /** Where the keys start in {@link #keyBlock}, in bytes. */
+  long keyStart() {
+    return keyStart;
+  }
+
+  /** Where the values start in {@link #valueBlock}, in bytes. */
+  long valueStart() {
+    return valueStart;
+  }
+
   /** A kernel that kept the view past its call would otherwise read null blocks. */
   private void checkInUse() {
     if (!inUse) {
@@ -81,6 +103,7 @@ final class ArgumentKv implements KvView {
 
   @Override
   public String toString() {
-    return "ArgumentKv[kvHeads=" + kvHeads + ", headDim=" + headDim + ", length=" + length + "]";
+    return "ArgumentKv[kvHeads=" + kvHeads + ", headDim=" + headDim + ", length=" + length
+        + ", keyStart=" + keyStart + ", valueStart=" + valueStart + "]";
   }
 }

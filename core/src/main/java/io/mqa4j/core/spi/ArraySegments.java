@@ -4,18 +4,20 @@ import java.lang.foreign.MemorySegment;
 import java.lang.ref.WeakReference;
 
 /**
- * One thread's heap segments over the {@code float[]} arrays it passes to the kernels, each from
- * a float offset to the array's end, so that a decode step over the same arrays makes none anew.
+ * One thread's heap segments over the whole {@code float[]} arrays it passes to the kernels, so
+ * that a decode step over the same arrays makes none anew, whatever offsets it passes with them
+ * (the kernels take offsets into the segment; a slice at each offset would be new whenever the
+ * offset moves).
  *
  * <p>Both the arrays and their segments are held weakly: the table never keeps a caller's array
  * alive (a segment holds its array, so it must not be held strongly either), and a segment the
  * collector clears between calls is made again on the next. The table is an open-addressing hash
- * on the array's identity and the offset; entries whose array is gone are reused, and it grows
+ * on the array's identity; entries whose array is gone are reused, and it grows
  * to stay at most half full, up to {@link #MAX_SLOTS}, past which it starts over empty.
  */
 final class ArraySegments {
 
-  /** A model with 128 layers of separate K and V arrays at one offset each fills 256 entries. */
+  /** A model with 128 layers of separate K and V arrays fills 256 entries. */
   static final int MAX_SLOTS = 1 << 13;
   /** Small, since a thread (a virtual one, say) may make only a call or two. */
   static final int FIRST_SLOTS = 8;
@@ -24,17 +26,17 @@ final class ArraySegments {
   /** Slots that hold an entry, live or not. */
   private int filled;
 
-  /** The segment over {@code array} from float {@code offset} (in range) to its end. */
-  MemorySegment of(float[] array, int offset) {
+  /** The segment over the whole of {@code array}. */
+  MemorySegment of(float[] array) {
     int mask = table.length - 1;
     int stale = -1;
-    int i = slot(array, offset, mask);
+    int i = slot(array, mask);
     for (Entry e; (e = table[i]) != null; i = (i + 1) & mask) {
       float[] held = e.get();
-      if (held == array && e.offset == offset) {
+      if (held == array) {
         MemorySegment segment = e.segment.get();
         if (segment == null) {
-          segment = slice(array, offset);
+          segment = MemorySegment.ofArray(array);
           e.segment = new WeakReference<>(segment);
         }
         return segment;
@@ -44,16 +46,16 @@ final class ArraySegments {
       }
     }
     // Not present: its probe chain ended at the empty slot i.
-    MemorySegment segment = slice(array, offset);
+    MemorySegment segment = MemorySegment.ofArray(array);
     if (stale >= 0) {
-      table[stale] = new Entry(array, offset, segment);
+      table[stale] = new Entry(array, segment);
       return segment;
     }
     if (2 * (filled + 1) > table.length) {
       rehash();
-      insertInto(table, new Entry(array, offset, segment));
+      insertInto(table, new Entry(array, segment));
     } else {
-      table[i] = new Entry(array, offset, segment);
+      table[i] = new Entry(array, segment);
     }
     filled++;
     return segment;
@@ -100,19 +102,16 @@ final class ArraySegments {
       return;
     }
     int mask = table.length - 1;
-    int i = slot(array, entry.offset, mask);
+    int i = slot(array, mask);
     while (table[i] != null) {
       i = (i + 1) & mask;
     }
     table[i] = entry;
   }
 
-  /**
-   * Layers of one array often sit at offsets a power of two apart (4096 tokens of 8 heads of
-   * 128), which differ only in high bits: the finalizer spreads every bit over the low ones.
-   */
-  static int slot(float[] array, int offset, int mask) {
-    int h = System.identityHashCode(array) * 31 + offset;
+  /** Identity hashes need not vary in their low bits: the finalizer spreads every bit there. */
+  static int slot(float[] array, int mask) {
+    int h = System.identityHashCode(array);
     h ^= h >>> 16;
     h *= 0x85EBCA6B;
     h ^= h >>> 13;
@@ -121,19 +120,12 @@ final class ArraySegments {
     return h & mask;
   }
 
-  private static MemorySegment slice(float[] array, int offset) {
-    MemorySegment whole = MemorySegment.ofArray(array);
-    return offset == 0 ? whole : whole.asSlice((long) offset * Float.BYTES);
-  }
-
-  /** An array, weakly, with the offset its segment starts at and that segment, weakly too. */
+  /** An array, weakly, with its segment, weakly too. */
   private static final class Entry extends WeakReference<float[]> {
-    final int offset;
     WeakReference<MemorySegment> segment;
 
-    Entry(float[] array, int offset, MemorySegment segment) {
+    Entry(float[] array, MemorySegment segment) {
       super(array);
-      this.offset = offset;
       this.segment = new WeakReference<>(segment);
     }
   }
