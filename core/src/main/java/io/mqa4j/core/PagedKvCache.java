@@ -311,30 +311,30 @@ public final class PagedKvCache implements AutoCloseable {
           + Checks.count(blockTokens, "token") + ", the cache has " + freeCount + " of "
           + Checks.count(capacityBlocks, "block"));
     }
-    // From here on nothing can fail: every block needed is free.
-    if (seq.blocks.length < held + newBlocks) {
+    // Every block needed is free. Nothing changes until the calls that could still fail (a
+    // stack overflow in a copy or an encoding) are done: the blocks to fill are read off the
+    // top of the free list, written, and only then taken, by plain stores. A failure leaves
+    // rows written past the sequence's length in blocks it holds or that are free.
+    if (seq.blocks.length < held + newBlocks) { // same entries in a larger table
       seq.blocks = java.util.Arrays.copyOf(seq.blocks,
           (int) Math.max(seq.blocks.length * 2L, held + newBlocks));
     }
+    int top = freeCount; // the copy, if any, takes freeList[top - 1], then the new blocks
+    int firstNew = top - 1 - (copyOnWrite ? 1 : 0);
     if (copyOnWrite) {
       int shared = seq.blocks[held - 1];
-      int copy = takeFree();
       long bytes = fill * tokenBytes;
-      MemorySegment.copy(keySlices[shared], 0, keySlices[copy], 0, bytes);
-      MemorySegment.copy(valueSlices[shared], 0, valueSlices[copy], 0, bytes);
-      release(shared);
-      seq.blocks[held - 1] = copy;
+      MemorySegment.copy(keySlices[shared], 0, keySlices[freeList[top - 1]], 0, bytes);
+      MemorySegment.copy(valueSlices[shared], 0, valueSlices[freeList[top - 1]], 0, bytes);
     }
-    for (long i = 0; i < newBlocks; i++) {
-      seq.blocks[held++] = takeFree();
-    }
-    seq.blockCount += (int) newBlocks;
     int heads = footprint.kvHeads();
     int headDim = footprint.headDim();
     KvType type = footprint.type();
     for (int t = 0; t < tokens; t++) {
       int position = seq.length + t;
-      int block = seq.blocks[position / blockTokens - seq.released];
+      int index = position / blockTokens - seq.released;
+      int block = index >= held ? freeList[firstNew - (index - held)]
+          : copyOnWrite && index == held - 1 ? freeList[top - 1] : seq.blocks[index];
       long row = (position % blockTokens) * tokenBytes;
       for (int h = 0; h < heads; h++) {
         int from = t * rowFloats + h * headDim;
@@ -342,6 +342,18 @@ public final class PagedKvCache implements AutoCloseable {
         type.encodeHead(v, vOffset + from, headDim, valueSlices[block], row + h * headBytes);
       }
     }
+    if (copyOnWrite) {
+      int copy = freeList[--freeCount];
+      refCounts[copy] = 1;
+      refCounts[seq.blocks[held - 1]]--; // shared: its count stays above 0
+      seq.blocks[held - 1] = copy;
+    }
+    for (long i = 0; i < newBlocks; i++) {
+      int block = freeList[--freeCount];
+      refCounts[block] = 1;
+      seq.blocks[held++] = block;
+    }
+    seq.blockCount += (int) newBlocks;
     seq.length = (int) newLength;
   }
 
@@ -356,10 +368,10 @@ public final class PagedKvCache implements AutoCloseable {
     KvSequence child = new KvSequence(this, nextId++,
         java.util.Arrays.copyOf(seq.blocks, Math.max(4, held)), seq.blockCount, seq.length);
     child.released = seq.released;
+    live.add(child); // first: it can fail (a table to grow), the counts below cannot
     for (int i = 0; i < held; i++) {
       refCounts[seq.blocks[i]]++;
     }
-    live.add(child);
     return child;
   }
 
@@ -427,12 +439,6 @@ public final class PagedKvCache implements AutoCloseable {
     seq.length = 0;
     seq.freed = true;
     live.remove(seq);
-  }
-
-  private int takeFree() {
-    int block = freeList[--freeCount];
-    refCounts[block] = 1;
-    return block;
   }
 
   private void release(int block) {
