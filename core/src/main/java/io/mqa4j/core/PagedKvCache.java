@@ -61,6 +61,8 @@ public final class PagedKvCache implements AutoCloseable {
   private final Set<KvSequence> live = Collections.newSetFromMap(new IdentityHashMap<>());
   private int nextId;
   private boolean closed;
+  /** Each block's most tokens held, for {@link #wasteBytes}, which then allocates nothing. */
+  private int[] fillScratch;
 
   private PagedKvCache(KvFootprint footprint, int capacityBlocks) {
     this.footprint = footprint;
@@ -184,7 +186,12 @@ public final class PagedKvCache implements AutoCloseable {
       return capacity(CapacityUnit.BLOCKS, blocks);
     }
 
-    /** Capacity in bytes of keys and values; rounded down to whole blocks. */
+    /**
+     * Capacity in bytes of keys and values, rounded down to whole blocks. These are payload
+     * bytes: where a block's keys are not a multiple of 64 bytes (a q8_0 block of one token, say)
+     * each block's keys and values are padded to one, and {@link PagedKvCache#reservedBytes()}
+     * is larger.
+     */
     public Builder capacityBytes(long bytes) {
       return capacity(CapacityUnit.BYTES, bytes);
     }
@@ -495,7 +502,14 @@ public final class PagedKvCache implements AutoCloseable {
    * counted once (a shared block is as full as its fullest sequence makes it).
    */
   public synchronized long wasteBytes() {
-    int[] fill = new int[capacityBlocks];
+    if (closed) {
+      return 0;
+    }
+    if (fillScratch == null) {
+      fillScratch = new int[capacityBlocks];
+    }
+    int[] fill = fillScratch;
+    java.util.Arrays.fill(fill, 0); // first, so a call cut short earlier leaves nothing behind
     int blockTokens = footprint.blockTokens();
     for (KvSequence s : live) {
       for (int i = s.released; i < s.blockCount; i++) {
