@@ -82,7 +82,8 @@ public final class AttentionOptions {
     if (!(cap >= 0) || Float.isInfinite(cap)) {
       throw new IllegalArgumentException("softCap must be finite and >= 0 (0 = off), got " + cap);
     }
-    return new AttentionOptions(scale, causal, slidingWindow, cap, alibi, alibiSlopes, sinks);
+    // -0 is off as 0 is, and equal options should compare equal: + 0f makes it 0.
+    return new AttentionOptions(scale, causal, slidingWindow, cap + 0f, alibi, alibiSlopes, sinks);
   }
 
   /** ALiBi with the standard slopes of Press et al. for the layer's number of query heads. */

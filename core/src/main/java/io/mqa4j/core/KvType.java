@@ -19,7 +19,8 @@ import java.util.Objects;
  *       {@code amax / 127} in f16, raised one f16 step where rounding would clip the block's
  *       largest value by more than half a step, and at most 65504 (f16's largest finite value):
  *       blocks with {@code amax <= 65504 * 127.5} decode within half a step of the input, larger
- *       ones saturate at {@code ±127 * 65504}. A NaN in a block makes the whole block NaN.</li>
+ *       ones saturate at {@code ±127 * 65504}. {@code q} is rounded to nearest, ties away from
+ *       zero (as ggml). A NaN in a block makes the whole block NaN.</li>
  * </ul>
  * {@link #encode} and {@link #decode} are the reference conversions; kernels may read the bytes
  * directly but must produce the same float for each element.
@@ -221,8 +222,10 @@ public enum KvType {
     for (int i = 0; i < Q8_0_BLOCK; i++) {
       // x * (1/d) in float rounds twice and can cross a .5 tie (4.4999996 became 5). x / d in
       // double is within 2^-53 relative of the true quotient, far closer than a float over an
-      // f16 can come to a tie without being one, so it rounds to the nearest integer.
-      long q = d == 0f ? 0 : Math.round(src[from + i] / (double) d);
+      // f16 can come to a tie without being one, so it rounds to the nearest integer. Exact
+      // ties go away from zero, as ggml's roundf does, so -x stores -q.
+      double r = d == 0f ? 0 : src[from + i] / (double) d;
+      long q = r < 0 ? -Math.round(-r) : Math.round(r);
       dst.set(ValueLayout.JAVA_BYTE, at + 2 + i, (byte) Math.clamp(q, -127, 127));
     }
   }

@@ -33,6 +33,8 @@ class AttentionOptionsTest {
     assertEquals(0.125f, base.withScale(0.5f).withDefaultScale().scaleFor(64));
     assertTrue(base.withSlidingWindow(4).causal(), "a window implies causal");
     assertEquals(30f, base.withSoftCap(30f).softCap());
+    assertEquals(base, base.withSoftCap(-0f), "a soft-cap of -0 is off, as 0 is");
+    assertEquals(base.hashCode(), base.withSoftCap(-0f).hashCode());
     assertNotEquals(base, causal);
     assertEquals(causal, AttentionOptions.defaults().withCausal(true));
     assertEquals(causal.hashCode(), AttentionOptions.defaults().withCausal(true).hashCode());

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -160,6 +161,24 @@ class KvTypeTest {
       blocks[b] = x;
     }
     checkQ8Blocks(blocks);
+  }
+
+  @Test
+  void q8ExactTiesRoundAwayFromZeroAsGgmlDoes() {
+    // amax 127 makes d exactly 1, so k + 0.5 is an exact tie; ggml's roundf takes it away from
+    // zero, and an encoding symmetric in sign stores -q for -x.
+    float[] x = new float[32];
+    x[0] = 127f;
+    float[] ties = {0.5f, -0.5f, 2.5f, -2.5f, 126.5f, -126.5f, 3.5f, -3.5f};
+    int[] expected = {1, -1, 3, -3, 127, -127, 4, -4};
+    System.arraycopy(ties, 0, x, 1, ties.length);
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment s = arena.allocate(KvType.Q8_0.headBytes(32));
+      KvType.Q8_0.encode(x, 0, 32, s, 0);
+      for (int i = 0; i < ties.length; i++) {
+        assertEquals(expected[i], s.get(ValueLayout.JAVA_BYTE, 2 + 1 + i), "x=" + ties[i]);
+      }
+    }
   }
 
   @Test
