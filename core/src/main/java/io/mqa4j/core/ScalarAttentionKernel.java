@@ -27,6 +27,11 @@ final class ScalarAttentionKernel extends AbstractAttentionKernel {
   }
 
   @Override
+  protected boolean readsArgumentStarts() {
+    return true;
+  }
+
+  @Override
   protected void attend(AttentionShape shape, AttentionOptions options, int numQueries,
       MemorySegment q, long qOffset, KvView kv, MemorySegment out, long outOffset) {
     int heads = shape.queryHeads();

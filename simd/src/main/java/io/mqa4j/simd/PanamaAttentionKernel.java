@@ -124,6 +124,11 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     return handsToScalar(shape, kv) ? AttentionKernels.scalar().name() : name();
   }
 
+  @Override
+  protected boolean readsArgumentStarts() {
+    return true;
+  }
+
   /** Reads every element type straight from the cache blocks. */
   @Override
   protected boolean supports(KvView view) {

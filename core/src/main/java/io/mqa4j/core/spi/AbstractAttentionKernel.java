@@ -203,6 +203,10 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   /** Runs {@link #attend}, inside a JFR event when one is being recorded. */
   private void call(AttentionShape shape, AttentionOptions options, int numQueries,
       MemorySegment q, long qOffset, KvView kv, MemorySegment out, long outOffset) {
+    if (kv instanceof ArgumentKv arguments && !readsArgumentStarts()
+        && (arguments.keyStart() != 0 || arguments.valueStart() != 0)) {
+      kv = arguments.sliced(); // KvView's own layout, for a kernel that does not add the starts
+    }
     EventType type = numQueries == 1 ? DECODE_EVENTS : PREFILL_EVENTS;
     if (!type.isEnabled()) { // the common case costs one check and allocates nothing
       attendOrRecover(shape, options, numQueries, q, qOffset, kv, out, outOffset);
@@ -320,9 +324,19 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   }
 
   /**
+   * Whether this kernel adds {@link #keyStart} and {@link #valueStart} to every offset into a
+   * view's blocks. Only then is it given the K and V a caller passed directly as their whole
+   * arrays, which saves a segment per call when the caller's offset moves; otherwise (the
+   * default) it gets views laid out as {@link KvView} says, sliced at the caller's offsets.
+   */
+  protected boolean readsArgumentStarts() {
+    return false;
+  }
+
+  /**
    * Where the keys of {@code kv} start in each of its key blocks, in bytes: 0 but for the view of
    * the K and V a caller passed directly, whose one block is the caller's whole array or segment
-   * (see {@link ArgumentKv}). Kernels add it to every offset into {@code kv.keyBlock(b)}.
+   * (see {@link ArgumentKv}), and only for a kernel whose {@link #readsArgumentStarts} is true.
    */
   protected static long keyStart(KvView kv) {
     return kv instanceof ArgumentKv arguments ? arguments.keyStart() : 0;
@@ -566,6 +580,10 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       long bytes = (long) kv.length() * kv.tokenBytes();
       checkApart(kv.keyBlock(0), bytes, out, outOffset, outBytes, index, ".keys()", -1);
       checkApart(kv.valueBlock(0), bytes, out, outOffset, outBytes, index, ".values()", -1);
+      return;
+    }
+    if (kv instanceof ArgumentKv arguments) { // a kernel passing on the view it was given
+      checkViewMemory(arguments.sliced(), index, out, outOffset, outBytes);
       return;
     }
     int blocks = blockCount(kv);

@@ -11,8 +11,9 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Its one block of keys (and of values) is the caller's whole array or segment, and its keys
  * start {@link #keyStart} bytes into it: a slice at the caller's offset would be a new segment on
- * every call whose offset moves (a window sliding along one array). The kernels add the start
- * through {@link AbstractAttentionKernel#keyStart}.
+ * every call whose offset moves (a window sliding along one array). Kernels that say they add the
+ * start ({@link AbstractAttentionKernel#readsArgumentStarts}) get this view; others get
+ * {@link #sliced}.
  */
 final class ArgumentKv implements KvView {
   private int kvHeads;
@@ -92,6 +93,13 @@ final class ArgumentKv implements KvView {
   /** Where the values start in {@link #valueBlock}, in bytes. */
   long valueStart() {
     return valueStart;
+  }
+
+  /** The same keys and values as a view of {@link KvView}'s own layout: new segments. */
+  KvView sliced() {
+    checkInUse();
+    return KvView.ofContiguous(kvHeads, headDim, length, keys.asSlice(keyStart),
+        values.asSlice(valueStart));
   }
 
   /** A kernel that kept the view past its call would otherwise read null blocks. */
