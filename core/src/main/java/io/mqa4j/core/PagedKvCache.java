@@ -326,13 +326,14 @@ public final class PagedKvCache implements AutoCloseable {
       seq.blocks = java.util.Arrays.copyOf(seq.blocks,
           (int) Math.max(seq.blocks.length * 2L, held + newBlocks));
     }
-    int top = freeCount; // the copy, if any, takes freeList[top - 1], then the new blocks
-    int firstNew = top - 1 - (copyOnWrite ? 1 : 0);
+    // The copy, if any, is the free list's top block; the new blocks are those below it.
+    int copy = copyOnWrite ? freeList[freeCount - 1] : -1;
+    int firstNew = freeCount - 1 - (copyOnWrite ? 1 : 0);
     if (copyOnWrite) {
       int shared = seq.blocks[held - 1];
       long bytes = fill * tokenBytes;
-      MemorySegment.copy(keySlices[shared], 0, keySlices[freeList[top - 1]], 0, bytes);
-      MemorySegment.copy(valueSlices[shared], 0, valueSlices[freeList[top - 1]], 0, bytes);
+      MemorySegment.copy(keySlices[shared], 0, keySlices[copy], 0, bytes);
+      MemorySegment.copy(valueSlices[shared], 0, valueSlices[copy], 0, bytes);
     }
     int heads = footprint.kvHeads();
     int headDim = footprint.headDim();
@@ -341,7 +342,7 @@ public final class PagedKvCache implements AutoCloseable {
       int position = seq.length + t;
       int index = position / blockTokens - seq.released;
       int block = index >= held ? freeList[firstNew - (index - held)]
-          : copyOnWrite && index == held - 1 ? freeList[top - 1] : seq.blocks[index];
+          : copyOnWrite && index == held - 1 ? copy : seq.blocks[index];
       long row = (position % blockTokens) * tokenBytes;
       for (int h = 0; h < heads; h++) {
         int from = t * rowFloats + h * headDim;
@@ -350,7 +351,7 @@ public final class PagedKvCache implements AutoCloseable {
       }
     }
     if (copyOnWrite) {
-      int copy = freeList[--freeCount];
+      freeCount--;
       refCounts[copy] = 1;
       refCounts[seq.blocks[held - 1]]--; // shared: its count stays above 0
       seq.blocks[held - 1] = copy;

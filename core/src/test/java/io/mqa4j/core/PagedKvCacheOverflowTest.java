@@ -24,10 +24,8 @@ class PagedKvCacheOverflowTest {
     int cutShort = 0;
     try (PagedKvCache cache = PagedKvCache.builder(HEADS, HEAD_DIM).type(KvType.F16)
         .blockTokens(16).capacityBlocks(8).build()) {
-      float[] ten = new float[10 * ROW];
-      Arrays.fill(ten, 0.5f);
-      float[] three = new float[3 * ROW];
-      Arrays.fill(three, 2f);
+      float[] ten = tokens(10, 0.5f);
+      float[] three = tokens(3, 2f);
       for (int depth = 0; depth < DEPTHS; depth++) {
         KvSequence parent = cache.newSequence();
         cache.append(parent, 10, ten, 0, ten, 0);
@@ -54,10 +52,8 @@ class PagedKvCacheOverflowTest {
     int cutShort = 0;
     try (PagedKvCache cache = PagedKvCache.builder(HEADS, HEAD_DIM).type(KvType.F16)
         .blockTokens(16).capacityBlocks(8).build()) {
-      float[] fourteen = new float[14 * ROW];
-      Arrays.fill(fourteen, 0.5f);
-      float[] three = new float[3 * ROW];
-      Arrays.fill(three, 2f);
+      float[] fourteen = tokens(14, 0.5f);
+      float[] three = tokens(3, 2f);
       for (int depth = 0; depth < DEPTHS; depth++) {
         KvSequence seq = cache.newSequence();
         cache.append(seq, 14, fourteen, 0, fourteen, 0);
@@ -75,6 +71,13 @@ class PagedKvCacheOverflowTest {
       }
     }
     assertTrue(cutShort > 0, "no overflow struck inside an append");
+  }
+
+  /** K (or V) of {@code count} tokens, every element {@code value}. */
+  private static float[] tokens(int count, float value) {
+    float[] a = new float[count * ROW];
+    Arrays.fill(a, value);
+    return a;
   }
 
   /**

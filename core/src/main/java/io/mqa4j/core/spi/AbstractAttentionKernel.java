@@ -186,10 +186,8 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       int numQueries, int numKeys, MemorySegment q, long qOffset, MemorySegment keys,
       long keyStart, MemorySegment values, long valueStart, MemorySegment out, long outOffset) {
     if (view.inUse) { // a kernel that calls another from inside its call: a view of its own
-      call(shape, options, numQueries, q, qOffset,
-          KvView.ofContiguous(shape.kvHeads(), shape.headDim(), numKeys,
-              keys.asSlice(keyStart), values.asSlice(valueStart)),
-          out, outOffset);
+      call(shape, options, numQueries, q, qOffset, new ArgumentKv().fill(shape.kvHeads(),
+          shape.headDim(), numKeys, keys, keyStart, values, valueStart), out, outOffset);
       return;
     }
     try {

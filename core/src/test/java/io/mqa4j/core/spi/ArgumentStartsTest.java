@@ -21,18 +21,21 @@ class ArgumentStartsTest {
   private static final int KEYS = 3;
   private static final AttentionOptions OPTIONS = AttentionOptions.defaults();
 
-  /** Copies the view's rows from where {@link KvView} says they are, then runs the scalar kernel. */
-  private static final class RowsByContract extends AbstractAttentionKernel {
+  /** A kernel of a test's own, named by its class. */
+  private abstract static class TestKernel extends AbstractAttentionKernel {
     @Override
     public String name() {
-      return "rows-by-contract";
+      return getClass().getSimpleName();
     }
 
     @Override
     public String description() {
       return name();
     }
+  }
 
+  /** Copies the view's rows from where {@link KvView} says they are, then runs the scalar kernel. */
+  private static final class RowsByContract extends TestKernel {
     @Override
     protected void attend(AttentionShape shape, AttentionOptions options, int numQueries,
         MemorySegment q, long qOffset, KvView kv, MemorySegment out, long outOffset) {
@@ -49,17 +52,7 @@ class ArgumentStartsTest {
   }
 
   /** Passes the view it is given on to the scalar kernel, and says it adds the starts. */
-  private static final class PassesTheViewOn extends AbstractAttentionKernel {
-    @Override
-    public String name() {
-      return "passes-the-view-on";
-    }
-
-    @Override
-    public String description() {
-      return name();
-    }
-
+  private static final class PassesTheViewOn extends TestKernel {
     @Override
     protected boolean readsArgumentStarts() {
       return true;
