@@ -137,7 +137,8 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
    * {@code num_kv_heads}, {@code n_head_kv}) are read too, and Falcon's
    * {@code new_decoder_architecture}. Multi-head latent attention ({@code kv_lora_rank}) and
    * layer kinds it does not know are refused rather than guessed, as is chunked attention
-   * ({@code attention_chunk_size}, Llama 4). A multimodal config (Gemma 3, LLaVA) that keeps
+   * ({@code attention_chunk_size}, Llama 4), and so are configs whose layers differ in what they
+   * cache (see {@link #PER_LAYER_FIELDS}). A multimodal config (Gemma 3, LLaVA) that keeps
    * these fields in {@code text_config} is read from there, with
    * Gemma 3's defaults for the fields its published configs leave out.
    */
@@ -156,6 +157,7 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
       throw new IllegalArgumentException("kv_lora_rank is set: multi-head latent attention caches "
           + "a latent per token, not K and V per head, which is what this profile counts");
     }
+    refusePerLayerStructure(c);
     Field heads = positive(required(c, "num_attention_heads", "n_head"));
     Field layers = positive(required(c, "num_hidden_layers", "n_layer", "num_layers"));
     Field kv = positive(optionalInt(c, "num_key_value_heads", "num_kv_heads", "n_head_kv"));
@@ -262,6 +264,30 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     };
     return new ModelConfig(name, kvLayers, heads.value, kvHeads, headDim, window, slidingLayers,
         maxContext != null ? maxContext.value : defaultContext(c), dtype);
+  }
+
+  /**
+   * Fields that say some layers hold no self-attention KV cache, or a different number of KV
+   * heads, than {@code num_hidden_layers} and {@code num_key_value_heads} make every layer hold:
+   * hybrid attention/state-space stacks (Jamba's period and offset, Bamba's indices,
+   * Nemotron-H's pattern), per-layer blocks (Nemotron-NAS, DeciLM), cross-attention layers
+   * (Llama 3.2 Vision) and layers that reuse another layer's cache (Gemma 3n). Reading such a
+   * config as uniform would overstate its cache several times over, so it is refused.
+   */
+  private static final List<String> PER_LAYER_FIELDS = List.of("attn_layer_period",
+      "attn_layer_offset", "attn_layer_indices", "hybrid_override_pattern", "block_configs",
+      "num_key_value_heads_per_layer", "cross_attention_layers", "num_kv_shared_layers");
+
+  private static void refusePerLayerStructure(JsonNode c) {
+    for (String field : PER_LAYER_FIELDS) {
+      JsonNode v = c.get(field);
+      boolean empty = v == null || v.isNull() || (v.isContainerNode() && v.isEmpty())
+          || (v.isNumber() && field.equals("num_kv_shared_layers") && v.asLong() == 0);
+      if (!empty) {
+        throw new IllegalArgumentException(field + " is set: its layers do not all hold the same "
+            + "self-attention KV cache, which this profile assumes, so it cannot count them");
+      }
+    }
   }
 
   private enum LayerKind { FULL, SLIDING, NO_CACHE }

@@ -463,6 +463,41 @@ class ProfileCommandTest {
     assertTrue(run.err().contains(message), run.err());
   }
 
+  /**
+   * Configs whose layers differ in what they cache: counting num_hidden_layers uniform layers of
+   * num_key_value_heads would give Jamba (one attention layer in eight) eight times its cache,
+   * Nemotron-NAS (per-layer head groups, some layers without attention) many times its cache, and
+   * Llama 3.2 Vision its 8 cross-attention layers as text self-attention.
+   */
+  @ParameterizedTest(name = "{1}")
+  @CsvSource(delimiter = '|', value = {
+      "{\"model_type\": \"jamba\", \"num_attention_heads\": 32, \"num_key_value_heads\": 8, \"num_hidden_layers\": 32, \"hidden_size\": 4096, \"attn_layer_period\": 8, \"attn_layer_offset\": 4}|attn_layer_period is set",
+      "{\"model_type\": \"bamba\", \"num_attention_heads\": 32, \"num_key_value_heads\": 8, \"num_hidden_layers\": 32, \"hidden_size\": 4096, \"attn_layer_indices\": [9, 18, 27]}|attn_layer_indices is set",
+      "{\"model_type\": \"nemotron_h\", \"num_attention_heads\": 32, \"num_key_value_heads\": 8, \"num_hidden_layers\": 4, \"hidden_size\": 4096, \"hybrid_override_pattern\": \"M-*-\"}|hybrid_override_pattern is set",
+      "{\"model_type\": \"nemotron-nas\", \"num_attention_heads\": 64, \"num_hidden_layers\": 2, \"hidden_size\": 8192, \"block_configs\": [{\"attention\": {\"n_heads_in_group\": 8}}, {\"attention\": {\"no_op\": true}}]}|block_configs is set",
+      "{\"model_type\": \"deci\", \"num_attention_heads\": 32, \"num_hidden_layers\": 2, \"hidden_size\": 4096, \"num_key_value_heads_per_layer\": [4, 2]}|num_key_value_heads_per_layer is set",
+      "{\"model_type\": \"mllama\", \"text_config\": {\"num_attention_heads\": 32, \"num_key_value_heads\": 8, \"num_hidden_layers\": 40, \"hidden_size\": 4096, \"cross_attention_layers\": [3, 8, 13, 18, 23, 28, 33, 38]}}|cross_attention_layers is set",
+      "{\"model_type\": \"gemma3n_text\", \"num_attention_heads\": 8, \"num_key_value_heads\": 2, \"num_hidden_layers\": 35, \"head_dim\": 256, \"num_kv_shared_layers\": 15}|num_kv_shared_layers is set"})
+  void configsWhoseLayersDifferInWhatTheyCacheAreRefused(String json, String message)
+      throws IOException {
+    Path config = dir.resolve("config.json");
+    Files.writeString(config, json);
+    CliRun run = CliRun.of("profile", "--no-files", "--config", config.toString());
+    assertEquals(2, run.exitCode(), run.out() + run.err());
+    assertTrue(run.oneErrorLine(), run.err());
+    assertTrue(run.err().contains(message), run.err());
+  }
+
+  /** The same fields, empty or zero, say nothing: such a config is read as before. */
+  @Test
+  void emptyPerLayerFieldsAreAbsent() throws IOException {
+    ModelConfig m = parse("{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, "
+        + "\"head_dim\": 8, \"cross_attention_layers\": [], \"num_kv_shared_layers\": 0, "
+        + "\"attn_layer_indices\": null}");
+    assertEquals(2, m.layers());
+    assertEquals(4, m.kvHeads());
+  }
+
   @Test
   void aSlidingLayerTakesTheBlocksItsWindowCanSpan() throws IOException {
     // One full layer and one sliding over 8 tokens, 2 KV heads of 32 in f32 (512 B a token),
