@@ -166,7 +166,11 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     // original RefinedWeb configs of the new decoder say so only by giving n_head_kv.
     boolean newDecoder = flag(c, "new_decoder_architecture", false) || c.hasNonNull("n_head_kv");
     boolean multiQuery = !newDecoder && flag(c, "multi_query", false);
-    if (multiQuery && kv != null && kv.value != 1) {
+    // transformers' FalconConfig fills num_kv_heads with num_attention_heads when it is not given,
+    // so every Falcon-7B config it saves carries that beside multi_query, which the old decoder
+    // follows: one KV head. Any other count beside multi_query contradicts it.
+    boolean savedDefault = kv != null && kv.name.equals("num_kv_heads") && kv.value == heads.value;
+    if (multiQuery && kv != null && kv.value != 1 && !savedDefault) {
       throw new IllegalArgumentException("multi_query is true but " + kv.name + " is " + kv.value);
     }
     if (!multiQuery && kv != null && heads.value % kv.value != 0) {

@@ -488,6 +488,22 @@ class ProfileCommandTest {
     assertTrue(run.err().contains(message), run.err());
   }
 
+  /**
+   * A Falcon-7B config saved by transformers carries num_kv_heads equal to num_attention_heads
+   * (FalconConfig's default) beside multi_query: the old decoder then has one KV head.
+   */
+  @Test
+  void aSavedFalcon7bConfigIsMultiQuery() throws IOException {
+    ModelConfig m = parse("{\"model_type\": \"falcon\", \"num_attention_heads\": 71, "
+        + "\"num_hidden_layers\": 32, \"hidden_size\": 4544, \"multi_query\": true, "
+        + "\"new_decoder_architecture\": false, \"num_kv_heads\": 71}");
+    assertEquals(1, m.kvHeads());
+    assertEquals(64, m.headDim());
+    assertThrows(IllegalArgumentException.class, () -> parse("{\"num_attention_heads\": 71, "
+        + "\"num_hidden_layers\": 32, \"hidden_size\": 4544, \"multi_query\": true, "
+        + "\"num_kv_heads\": 8}"));
+  }
+
   /** The same fields, empty or zero, say nothing: such a config is read as before. */
   @Test
   void emptyPerLayerFieldsAreAbsent() throws IOException {
