@@ -193,7 +193,10 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     }
     int window = 0;
     JsonNode sw = c.get("sliding_window");
-    boolean useSliding = flag(c, "use_sliding_window", true);
+    // Qwen2 and Qwen3 set sliding_window in every config but use it only when use_sliding_window
+    // says so, which transformers' configs for them default to false; elsewhere a window given is
+    // a window used.
+    boolean useSliding = flag(c, "use_sliding_window", !text(c, "model_type").startsWith("qwen"));
     if (sw != null && !sw.isNull() && useSliding) {
       if (!sw.isIntegralNumber() || !sw.canConvertToInt() || sw.asInt() <= 0) {
         throw new IllegalArgumentException("sliding_window must be a positive integer, got " + sw);

@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -560,6 +561,25 @@ class ProfileCommandTest {
         + "\"num_attention_heads\": 28, \"num_key_value_heads\": 4, \"hidden_size\": 3584, "
         + "\"sliding_window\": 4096, \"use_sliding_window\": true, \"max_window_layers\": 21}");
     assertEquals(7, m.slidingLayers());
+  }
+
+  /**
+   * Qwen configs that leave out use_sliding_window do not slide (transformers' default for them
+   * is false); other models with a sliding_window and no such field do.
+   */
+  @Test
+  void qwenWithoutUseSlidingWindowDoesNotSlide() throws IOException {
+    String heads = "\"num_hidden_layers\": 28, \"num_attention_heads\": 28, "
+        + "\"num_key_value_heads\": 4, \"hidden_size\": 3584, \"sliding_window\": 4096";
+    for (String qwen : List.of("qwen2", "qwen3", "qwen2_moe")) {
+      ModelConfig m = parse("{\"model_type\": \"" + qwen + "\", " + heads
+          + ", \"max_window_layers\": 21}");
+      assertEquals(0, m.slidingWindow(), qwen);
+      assertEquals(0, m.slidingLayers(), qwen);
+    }
+    ModelConfig mistral = parse("{\"model_type\": \"mistral\", " + heads + "}");
+    assertEquals(4096, mistral.slidingWindow());
+    assertEquals(28, mistral.slidingLayers());
   }
 
   /** Everywhere else a null field is an absent one. */
