@@ -118,6 +118,19 @@ class ProfileCommandTest {
   }
 
   @Test
+  void mistralV03KeepsEveryTokenWhereV01KeepsItsWindow() throws IOException {
+    // 32 layers x 8 KV heads x 128 x 2 bytes x 2 = 128 KiB per token for both.
+    long token = 128 * 1024;
+    JsonNode v01 = profile("--model", "mistral-7b", "--context", "8192");
+    JsonNode v03 = profile("--model", "mistral-7b-v0.3", "--context", "8192");
+    assertEquals(token, v03.get("bytesPerToken").asLong());
+    assertEquals(8192 * token, v03.get("bytesPerSequence").asLong());
+    assertEquals(4096 * token, v01.get("bytesPerSequence").asLong());
+    // Qwen2.5 7B: 28 layers x 4 KV heads x 128 x 2 bytes x 2 = 56 KiB per token.
+    assertEquals(56 * 1024, profile("--model", "qwen2.5-7b", "--context", "16").get("bytesPerToken").asLong());
+  }
+
+  @Test
   void readsHuggingFaceConfigs() throws IOException {
     JsonNode mistral = profile("--config", "src/test/resources/profile/mistral-config.json", "--context", "8192");
     assertEquals("mistralai/Mistral-7B-v0.1", mistral.get("model").asText());
@@ -215,7 +228,8 @@ class ProfileCommandTest {
     CliRun run = CliRun.of("profile", "--list");
     assertEquals(0, run.exitCode());
     for (String model : new String[] {"llama-2-7b", "llama-2-70b", "llama-3-8b", "llama-3-70b",
-        "llama-3.2-1b", "llama-3.2-3b", "mistral-7b", "falcon-7b", "falcon-40b", "starcoder", "gemma-2-9b", "gpt-oss-20b"}) {
+        "llama-3.2-1b", "llama-3.2-3b", "mistral-7b", "mistral-7b-v0.3",
+        "qwen2.5-7b", "falcon-7b", "falcon-40b", "starcoder", "gemma-2-9b", "gpt-oss-20b"}) {
       assertTrue(run.out().contains(model), model);
     }
   }
