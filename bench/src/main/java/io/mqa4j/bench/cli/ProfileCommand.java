@@ -189,9 +189,12 @@ final class ProfileCommand implements Callable<Integer> {
     }
     JsonNode node;
     try {
-      // One JSON value and nothing after it, as Python's json.load (and so transformers) reads.
+      // One JSON value and nothing after it, as Python's json.load (and so transformers) reads,
+      // and NaN and Infinity as numbers, as it reads them too: a config saved from Python may hold
+      // them in fields this profile never reads, and a field it reads is checked by name.
       node = ReportFiles.json().reader()
           .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .with(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
           .readTree(Files.readAllBytes(file));
     } catch (IOException e) {
       throw new BadInputException("--config " + file + ": not JSON: "

@@ -204,7 +204,7 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     boolean useSliding = flag(c, "use_sliding_window", !text(c, "model_type").startsWith("qwen"));
     if (sw != null && !sw.isNull() && useSliding) {
       if (!sw.isIntegralNumber() || !sw.canConvertToInt() || sw.asInt() <= 0) {
-        throw new IllegalArgumentException("sliding_window must be a positive integer, got " + sw);
+        throw new IllegalArgumentException("sliding_window must be a positive integer, got " + shown(sw));
       }
       window = sw.asInt();
     }
@@ -340,7 +340,7 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
       return absent;
     }
     if (!v.isBoolean()) {
-      throw new IllegalArgumentException(name + " must be true or false, got " + v);
+      throw new IllegalArgumentException(name + " must be true or false, got " + shown(v));
     }
     return v.booleanValue();
   }
@@ -352,7 +352,7 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
       return "";
     }
     if (!v.isTextual()) {
-      throw new IllegalArgumentException(name + " must be a string, got " + v);
+      throw new IllegalArgumentException(name + " must be a string, got " + shown(v));
     }
     return v.asText();
   }
@@ -381,12 +381,17 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     return f;
   }
 
+  /** A value as the file spells it: a number bare (NaN and Infinity too), anything else as JSON. */
+  private static String shown(JsonNode v) {
+    return v.isNumber() ? v.asText() : v.toString();
+  }
+
   private static Field optionalInt(JsonNode c, String... names) {
     for (String n : names) {
       JsonNode v = c.get(n);
       if (v != null && !v.isNull()) {
         if (!v.isIntegralNumber()) {
-          throw new IllegalArgumentException(n + " must be an integer, got " + v);
+          throw new IllegalArgumentException(n + " must be an integer, got " + shown(v));
         }
         if (!v.canConvertToInt()) {
           throw new IllegalArgumentException(n + "=" + v + " is " + (v.bigIntegerValue().signum() < 0

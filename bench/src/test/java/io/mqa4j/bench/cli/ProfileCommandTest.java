@@ -165,6 +165,15 @@ class ProfileCommandTest {
     assertEquals("f16", profile("--config", none.toString()).get("dtype").asText(), "as --help says");
   }
 
+  @Test
+  void nanAndInfinityInFieldsNotReadAreAcceptedAsPythonWritesThem() throws IOException {
+    // json.dump writes a float attribute of nan or inf this way, and transformers reads it back.
+    Path config = Files.writeString(dir.resolve("config.json"), "{\"num_attention_heads\": 4, "
+        + "\"num_hidden_layers\": 2, \"head_dim\": 8, \"rope_theta\": Infinity, "
+        + "\"attention_dropout\": NaN, \"initializer_range\": -Infinity}");
+    assertEquals(2, profile("--config", config.toString()).get("layers").asInt());
+  }
+
   @ParameterizedTest(name = "{1}")
   @CsvSource(delimiter = '|', value = {
       "{\"num_hidden_layers\": 2, \"hidden_size\": 64}|config lacks num_attention_heads",
@@ -179,6 +188,8 @@ class ProfileCommandTest {
       "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"sliding_window\": 4096.7}|sliding_window must be a positive integer, got 4096.7",
       "[1, 2]|config must be a JSON object",
       "{not json|not JSON",
+      // Python's json.load reads NaN and Infinity; a field that needs an integer still names itself.
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": NaN, \"head_dim\": 8}|num_hidden_layers must be an integer, got NaN",
       // Fields are named as the file names them, not as a derived value or a default's option.
       "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"max_position_embeddings\": -1}|max_position_embeddings must be positive, got -1",
       "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"max_position_embeddings\": 0}|max_position_embeddings must be positive, got 0",
