@@ -86,7 +86,7 @@ final class AttendCommand implements Callable<Integer> {
     AttentionKernel attention = Kernels.byName(kernel, threads);
     LOG.info("kernel: {}", attention.description());
     String cacheType = cache.strip().toLowerCase(java.util.Locale.ROOT);
-    KvType kvType = cacheType.equals("none") ? null : Kernels.kvType("--cache", cacheType);
+    KvType kvType = cacheType.equals("none") ? null : Kernels.kvType("--cache", cacheType, "none");
     checkOutput();
 
     Npy.Array qa = read("--q", q);

@@ -3,7 +3,9 @@ package io.mqa4j.bench.cli;
 import io.mqa4j.core.AttentionKernel;
 import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.KvType;
+import java.util.Arrays;
 import java.util.Locale;
+import java.util.stream.Collectors;
 
 /** Turns command-line names into kernels and KV types, with errors that name the option. */
 final class Kernels {
@@ -45,6 +47,20 @@ final class Kernels {
       return KvType.parse(text.strip());
     } catch (IllegalArgumentException e) {
       throw new BadInputException(option + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * As {@link #kvType(String, String)}, for an option that also takes {@code other} (a name the
+   * caller has already handled): the message names every value the option takes.
+   */
+  static KvType kvType(String option, String text, String other) {
+    try {
+      return KvType.parse(text.strip());
+    } catch (IllegalArgumentException e) {
+      throw new BadInputException(option + " must be " + other + " or a KV type ("
+          + Arrays.stream(KvType.values()).map(KvType::label).collect(Collectors.joining(", "))
+          + "), got '" + text.strip() + "'");
     }
   }
 }

@@ -164,7 +164,7 @@ final class ShareCommand implements Callable<Integer> {
       String name = raw.strip().toLowerCase(Locale.ROOT);
       require(!name.isEmpty(), "--caches " + String.join(",", caches) + " holds an empty name");
       if (!name.equals("contiguous")) {
-        KvType type = Kernels.kvType("--caches", name);
+        KvType type = Kernels.kvType("--caches", name, "contiguous");
         require(type.supportsHeadDim(heads.headDim), "--caches " + type.label()
             + " needs a head dim that is a multiple of " + KvType.Q8_0_BLOCK + ", got " + heads.headDim);
         name = type.label();

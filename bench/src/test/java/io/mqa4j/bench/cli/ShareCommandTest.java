@@ -109,7 +109,7 @@ class ShareCommandTest {
 
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
-      "--caches|f32,q4|--caches",
+      "--caches|f32,q4|--caches must be contiguous or a KV type (f32, f16, bf16, q8_0), got 'q4'",
       "--caches|bf16,BF16|'bf16' twice",
       "--rounds|0|--rounds must be 1 to 1000, got 0",
       "--rounds|2147483647|--rounds must be 1 to 1000, got 2147483647",
