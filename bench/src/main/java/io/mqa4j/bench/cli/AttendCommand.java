@@ -130,9 +130,10 @@ final class AttendCommand implements Callable<Integer> {
             MemorySegment.ofArray(o));
       }
     }
-    LOG.info("{} queries over {} keys, {} query heads over {} KV heads of {}, K and V {}: {} ms "
+    LOG.info("{} over {}, {} over {} of {}, K and V {}: {} ms "
         + "(one cold call: the JIT has not compiled the kernel yet)",
-        numQueries, numKeys, queryHeads, kvHeads, headDim,
+        Words.count(numQueries, "query", "queries"), Words.count(numKeys, "key"),
+        Words.count(queryHeads, "query head"), Words.count(kvHeads, "KV head"), headDim,
         kvType == null ? "f32 arrays" : "through a " + kvType.label() + " paged cache",
         String.format(java.util.Locale.ROOT, "%.2f", (System.nanoTime() - start) / 1e6));
     try {

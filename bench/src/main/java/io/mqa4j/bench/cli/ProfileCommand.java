@@ -198,7 +198,7 @@ final class ProfileCommand implements Callable<Integer> {
           .readTree(Files.readAllBytes(file));
     } catch (IOException e) {
       throw new BadInputException("--config " + file + ": not JSON: "
-          + e.getMessage().lines().findFirst().orElse(""));
+          + ReportFiles.jsonProblem(e.getMessage()));
     }
     try {
       // A config's own name when it gives one as text, else the file's.
@@ -216,7 +216,7 @@ final class ProfileCommand implements Callable<Integer> {
         "sliding window", ">max context", "dtype");
     for (ModelConfig m : ModelConfig.PRESETS.values()) {
       t.add(m.name(), m.layers(), m.queryHeads(), m.kvHeads(), m.layout(), m.headDim(),
-          m.slidingWindow() == 0 ? "-" : m.slidingWindow() + " on " + m.slidingLayers() + " layers",
+          m.slidingWindow() == 0 ? "-" : m.slidingWindow() + " on " + Words.count(m.slidingLayers(), "layer"),
           m.maxContext(), m.dtype().label());
     }
     out.print(t.toText());
@@ -226,10 +226,11 @@ final class ProfileCommand implements Callable<Integer> {
   private static String table(KvProfile.Result r) {
     StringWriter text = new StringWriter();
     PrintWriter out = new PrintWriter(text);
-    out.printf("%s: %d layers, %d query heads, %d KV heads, head dim %d%s; KV %s, context %d, batch %d, "
-        + "blocks of %d tokens, tensor parallel %d%n%n", r.model(), r.layers(), r.queryHeads(),
-        r.kvHeads(), r.headDim(), r.slidingWindow() == 0 ? ""
-            : ", sliding window " + r.slidingWindow() + " on " + r.slidingLayers() + " layers",
+    out.printf("%s: %s, %s, %s, head dim %d%s; KV %s, context %d, batch %d, "
+        + "blocks of %d tokens, tensor parallel %d%n%n", r.model(), Words.count(r.layers(), "layer"),
+        Words.count(r.queryHeads(), "query head"), Words.count(r.kvHeads(), "KV head"),
+        r.headDim(), r.slidingWindow() == 0 ? ""
+            : ", sliding window " + r.slidingWindow() + " on " + Words.count(r.slidingLayers(), "layer"),
         r.dtype(), r.context(), r.batch(), r.blockTokens(), r.tensorParallel());
     TextTable t = new TextTable("variant", ">KV heads", ">per token", ">per sequence", ">allocated",
         ">waste", ">per rank", "KV heads per rank", ">read/token", ">fits 24 GiB", ">fits 80 GiB");

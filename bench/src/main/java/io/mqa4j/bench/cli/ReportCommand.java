@@ -74,7 +74,7 @@ final class ReportCommand implements Callable<Integer> {
     try {
       root = ReportFiles.json().readTree(file.toFile());
     } catch (IOException e) {
-      throw new BadInputException(name + ": not JSON: " + e.getMessage().lines().findFirst().orElse(""));
+      throw new BadInputException(name + ": not JSON: " + ReportFiles.jsonProblem(e.getMessage()));
     }
     CompareReport report;
     try {
@@ -84,7 +84,8 @@ final class ReportCommand implements Callable<Integer> {
         report = new CompareReport("mqa4j report (from JMH)",
             Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Machine.current(), null, null,
             CompareRun.complete(JmhResults.rows(root), null),
-            List.of("figures from JMH (" + file.getFileName() + "); no roofline in JMH results"));
+            List.of("figures from JMH (" + file.getFileName() + "); a row run with threads=0 (every "
+                + "processor) shows this machine's count, " + Runtime.getRuntime().availableProcessors()));
       } else {
         throw new BadInputException(name + ": neither a compare results.json (an object with rows) "
             + "nor a JMH result file (an array)");

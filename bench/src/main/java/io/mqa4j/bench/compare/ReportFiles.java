@@ -23,6 +23,16 @@ public final class ReportFiles {
   public static final List<String> NAMES =
       List.of("report.md", "results.json", "decode-latency.png", "kv-memory.png");
 
+  /**
+   * The first line of a JSON parser's message, without the advice Jackson appends to some of
+   * them ("enable JsonReadFeature.X to allow"), which names a parser setting the user cannot reach.
+   */
+  public static String jsonProblem(String message) {
+    String first = message == null ? "unreadable" : message.lines().findFirst().orElse("").strip();
+    int advice = first.indexOf(": enable ");
+    return advice < 0 ? first : first.substring(0, advice);
+  }
+
   /** JSON as the command line prints and stores it. */
   public static ObjectMapper json() {
     return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

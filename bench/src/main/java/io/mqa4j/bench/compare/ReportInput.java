@@ -269,6 +269,6 @@ public final class ReportInput {
   }
 
   private static String firstLine(String message) {
-    return message == null ? "unreadable" : message.lines().findFirst().orElse("").strip();
+    return ReportFiles.jsonProblem(message);
   }
 }

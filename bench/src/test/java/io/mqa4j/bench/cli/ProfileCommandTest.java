@@ -131,6 +131,16 @@ class ProfileCommandTest {
   }
 
   @Test
+  void oneOfAThingIsNotPlural() throws IOException {
+    Path config = Files.writeString(dir.resolve("config.json"), "{\"num_attention_heads\": 1, "
+        + "\"num_hidden_layers\": 1, \"head_dim\": 8, \"sliding_window\": 16}");
+    CliRun run = CliRun.of("profile", "--no-files", "--config", config.toString());
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(run.out().contains(": 1 layer, 1 query head, 1 KV head, head dim 8, sliding window 16 "
+        + "on 1 layer; KV"), run.out());
+  }
+
+  @Test
   void readsHuggingFaceConfigs() throws IOException {
     JsonNode mistral = profile("--config", "src/test/resources/profile/mistral-config.json", "--context", "8192");
     assertEquals("mistralai/Mistral-7B-v0.1", mistral.get("model").asText());

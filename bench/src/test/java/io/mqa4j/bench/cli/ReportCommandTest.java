@@ -155,6 +155,18 @@ class ReportCommandTest {
     CliRun run = CliRun.of("report", file.toString(), "--no-files");
     assertEquals(0, run.exitCode(), run.err());
     assertTrue(run.out().contains("10.00x"), run.out());
+    // The legend says once that there was no roofline, and the note what threads=0 stands for.
+    assertEquals(1, run.out().split("roofline was measured", -1).length - 1, run.out());
+    assertTrue(run.out().contains("threads=0 (every processor) shows this machine's count, "
+        + Runtime.getRuntime().availableProcessors()), run.out());
+  }
+
+  @Test
+  void aBareNaNIsRefusedWithoutTheParsersAdvice() throws IOException {
+    Path file = Files.writeString(dir.resolve("nan.json"), "{\"rows\": [NaN]}");
+    CliRun run = CliRun.of("report", file.toString(), "--no-files");
+    assertRefused(run, file + ": not JSON: ", "NaN");
+    assertFalse(run.err().contains("enable"), run.err());
   }
 
   // An empty or shapeless results file gets a message of ours, not Jackson's internals.
