@@ -85,7 +85,7 @@ final class CompareCommand implements Callable<Integer> {
       description = "Tokens per block of the paged KV cache. Default: ${DEFAULT-VALUE}.")
   int blockTokens;
 
-  @Option(names = "--quick", description = "A smaller run, in under 30 seconds.")
+  @Option(names = "--quick", description = "A smaller run, in this one JVM, in under 30 seconds.")
   boolean quick;
 
   @Option(names = "--json", description = "Print one JSON object (with a rows array) instead of the table.")
@@ -102,8 +102,8 @@ final class CompareCommand implements Callable<Integer> {
   boolean noProgress;
 
   @Option(names = "--in-process",
-      description = "Measure in this JVM instead of a fresh JVM per layout and type (per layout with "
-          + "--quick; faster to start, "
+      description = "Measure in this JVM instead of a fresh JVM per layout and type (as --quick "
+          + "does; faster to start, "
           + "but one measurement's JIT profile can slow the next).")
   boolean inProcess;
 
@@ -160,7 +160,7 @@ final class CompareCommand implements Callable<Integer> {
       progress.finished();
       List<Row> rows;
       try {
-        rows = inProcess ? run.run(roofline, progress) : forked(settings, roofline, progress);
+        rows = oneJvm() ? run.run(roofline, progress) : forked(settings, roofline, progress);
       } catch (OutOfMemoryError e) {
         throw new BadInputException("not enough memory for --contexts " + settings.decodeContexts()
             + " of --query-heads " + heads.queryHeads + " and --head-dim " + heads.headDim
@@ -177,7 +177,7 @@ final class CompareCommand implements Callable<Integer> {
   }
 
   private RooflineFigures roofline(CompareSettings settings) throws Exception {
-    if (inProcess) {
+    if (oneJvm()) {
       return RooflineFigures.of(Roofline.measure(settings.threads(), quick ? 256L << 20 : 1L << 30,
           quick ? 3 : 7));
     }
@@ -188,19 +188,21 @@ final class CompareCommand implements Callable<Integer> {
   }
 
   /**
-   * Measures each layout and type in a fresh JVM (with {@code --quick}, each layout: its types
-   * share a JVM, which saves a JVM start and warm-up per type); rows come back as JSON.
+   * A quick run measures in this JVM: three JVMs of its own, each starting, compiling and warming
+   * the kernels again, took a 25-second run to about 55 seconds once every row's warm-up waited
+   * for a quiet JIT, and its figures came out alike either way.
    */
+  private boolean oneJvm() {
+    return inProcess || quick;
+  }
+
+  /** Measures each layout and type in a fresh JVM; rows come back as JSON. */
   private List<Row> forked(CompareSettings settings, RooflineFigures roofline, Progress progress)
       throws Exception {
     List<CompareSettings> forks = new ArrayList<>();
     for (String layout : settings.layouts()) {
-      if (quick) {
-        forks.add(settings.only(layout));
-      } else {
-        for (String dtype : settings.dtypes()) {
-          forks.add(settings.only(layout, dtype));
-        }
+      for (String dtype : settings.dtypes()) {
+        forks.add(settings.only(layout, dtype));
       }
     }
     List<Row> rows = new ArrayList<>();

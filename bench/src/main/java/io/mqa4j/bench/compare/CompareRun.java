@@ -169,7 +169,8 @@ public final class CompareRun {
     StepTimer.warmUp(() -> {
       simd.prefill(shape, AttentionOptions.defaults(), 1, q, view, out);
       simd.prefill(shape, causal, queries, q, view, out);
-    }, Math.max(3 * settings.budget().warmupNanos(), MIN_GROUP_WARMUP_NANOS));
+    }, Math.max(3 * settings.budget().warmupNanos(), MIN_GROUP_WARMUP_NANOS),
+        settings.budget());
   }
 
   /** The least warm-up of each layout and type's vector code, however short the budget. */

@@ -109,13 +109,6 @@ public record CompareSettings(List<String> phases, List<Integer> decodeContexts,
     };
   }
 
-  /** These settings for one layout, every KV type. */
-  public CompareSettings only(String layout) {
-    return new CompareSettings(phases, decodeContexts, prefillContexts, queryHeads, gqaKvHeads,
-        headDim, List.of(layout), kernels, dtypes, threads, maxScalarPrefill, blockTokens,
-        budget);
-  }
-
   /** These settings for one layout and one element type. */
   public CompareSettings only(String layout, String dtype) {
     return new CompareSettings(phases, decodeContexts, prefillContexts, queryHeads, gqaKvHeads,

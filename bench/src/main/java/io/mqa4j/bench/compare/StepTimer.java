@@ -11,7 +11,7 @@ import java.util.function.LongSupplier;
  * is too short to time on its own. Reports the median and the 10th and 90th percentiles.
  *
  * <p>Warm-up lasts at least the budget's time and count, and then until the JIT has gone quiet:
- * no compilation finished during the last few steps nor the last quarter second. A time budget
+ * no compilation finished during the last few steps nor the last quarter second (a tenth under {@code --quick}). A time budget
  * alone measured the interpreter on a busy machine: the Vector API's loops run a hundred times
  * slower there, and their compilation can take longer than a short budget (MQA decode of 1024
  * keys timed at 15-30 ms a step under {@code --quick}, against 0.15 ms compiled). A few quiet
@@ -26,18 +26,27 @@ public final class StepTimer {
 
   /**
    * How long to warm up and to measure; {@code quietNanos} is how long no compilation may finish
-   * before warm-up counts the JIT as quiet.
+   * before warm-up counts the JIT as quiet, and a warm-up whose JIT never goes quiet (other
+   * threads compiling) stops after the longer of three times {@code warmupNanos} and
+   * {@code maxWarmupNanos}.
    */
   public record Budget(long warmupNanos, int minWarmups, long measureNanos, int minSamples,
-      int maxSamples, long quietNanos) {
+      int maxSamples, long quietNanos, long maxWarmupNanos) {
     public Budget {
       if (warmupNanos < 0 || minWarmups < 0 || measureNanos < 0 || minSamples < 0
-          || maxSamples < minSamples || quietNanos < 0) {
+          || maxSamples < minSamples || quietNanos < 0 || maxWarmupNanos < 0) {
         throw new IllegalArgumentException("budget needs times and counts >= 0 and minSamples <= "
             + "maxSamples, got warmupNanos " + warmupNanos + ", minWarmups " + minWarmups
             + ", measureNanos " + measureNanos + ", minSamples " + minSamples + ", maxSamples "
-            + maxSamples + ", quietNanos " + quietNanos);
+            + maxSamples + ", quietNanos " + quietNanos + ", maxWarmupNanos " + maxWarmupNanos);
       }
+    }
+
+    /** A budget whose warm-up stops after two seconds at most when the JIT never goes quiet. */
+    public Budget(long warmupNanos, int minWarmups, long measureNanos, int minSamples,
+        int maxSamples, long quietNanos) {
+      this(warmupNanos, minWarmups, measureNanos, minSamples, maxSamples, quietNanos,
+          MAX_WARMUP_NANOS);
     }
 
     /** A budget whose JIT is quiet after a quarter second with no compilation finishing. */
@@ -48,8 +57,13 @@ public final class StepTimer {
 
     /** The default: enough for a stable median on a noisy machine, a few seconds at most per row. */
     public static final Budget NORMAL = new Budget(1_000_000_000L, 3, 700_000_000L, 9, 400);
-    /** For {@code --quick}: a rough median fast. */
-    public static final Budget QUICK = new Budget(60_000_000L, 2, 120_000_000L, 5, 100);
+    /**
+     * For {@code --quick}: a rough median fast. A tenth of a second with no compilation finishing
+     * counts as quiet here, and a warm-up that never goes quiet stops after 0.8 s rather than 2:
+     * a quick run's 36 rows and six groups spent most of their time waiting.
+     */
+    public static final Budget QUICK = new Budget(60_000_000L, 2, 120_000_000L, 5, 100,
+        100_000_000L, 800_000_000L);
   }
 
   /** Shortest sample worth timing with {@code System.nanoTime}. */
@@ -60,10 +74,10 @@ public final class StepTimer {
   static final long QUIET_NANOS = 250_000_000L;
   /** Times samples are taken again because a compilation finished among them. */
   private static final int MAX_REMEASURES = 2;
+  /** How long a warm-up whose JIT never goes quiet runs at least, unless a budget says less. */
+  private static final long MAX_WARMUP_NANOS = 2_000_000_000L;
   /** A step this long lets the JIT finish what it started: one quiet step is enough. */
   private static final long LONG_STEP_NANOS = 50_000_000L;
-  /** Warm-up never runs longer than three times its budget or this, whichever is longer. */
-  private static final long MAX_WARMUP_NANOS = 2_000_000_000L;
 
   private StepTimer() {}
 
@@ -115,6 +129,12 @@ public final class StepTimer {
     warmUp(step, new Budget(nanos, 3, 0, 0, 0), compilationClock());
   }
 
+  /** As {@link #warmUp(Runnable, long)}, with the JIT's quiet and the cap of {@code like}. */
+  public static void warmUp(Runnable step, long nanos, Budget like) {
+    warmUp(step, new Budget(nanos, 3, 0, 0, 0, like.quietNanos(), like.maxWarmupNanos()),
+        compilationClock());
+  }
+
   /** Runs the warm-up and returns the fastest step it saw, in nanoseconds. */
   static long warmUp(Runnable step, Budget budget, LongSupplier compiledMillis) {
     long start = System.nanoTime();
@@ -146,7 +166,7 @@ public final class StepTimer {
         return fastest;
       }
       if (i + 1 >= budget.minWarmups()
-          && elapsed > Math.max(3 * budget.warmupNanos(), MAX_WARMUP_NANOS)) {
+          && elapsed > Math.max(3 * budget.warmupNanos(), budget.maxWarmupNanos())) {
         return fastest; // a JIT that never goes quiet (other threads compiling) does not hold us
       }
     }

@@ -73,6 +73,15 @@ class StepTimerTest {
   }
 
   @Test
+  void aQuickWarmUpThatNeverGoesQuietStopsSooner() {
+    AtomicInteger steps = new AtomicInteger();
+    long start = System.nanoTime();
+    StepTimer.warmUp(steps::incrementAndGet, StepTimer.Budget.QUICK, () -> steps.get());
+    double seconds = (System.nanoTime() - start) / 1e9;
+    assertTrue(seconds >= 0.8 && seconds < 1.9, "stopped after " + seconds + " s");
+  }
+
+  @Test
   void timingReportsTheMeasuredSamples() {
     StepTimer.Timing t = StepTimer.time(() -> { }, TINY, () -> 0L);
     assertTrue(t.samples() >= 3, "at least the minimum samples: " + t.samples());
