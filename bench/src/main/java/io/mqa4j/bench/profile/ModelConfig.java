@@ -294,7 +294,7 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     for (String field : PER_LAYER_FIELDS) {
       JsonNode v = c.get(field);
       boolean empty = v == null || v.isNull() || (v.isContainerNode() && v.isEmpty())
-          || (v.isNumber() && field.equals("num_kv_shared_layers") && v.asLong() == 0);
+          || (v.isNumber() && field.equals("num_kv_shared_layers") && v.doubleValue() == 0);
       if (!empty) {
         throw new IllegalArgumentException(field + " is set: its layers do not all hold the same "
             + "self-attention KV cache, which this profile assumes, so it cannot count them");

@@ -513,7 +513,10 @@ class ProfileCommandTest {
       "{\"model_type\": \"nemotron-nas\", \"num_attention_heads\": 64, \"num_hidden_layers\": 2, \"hidden_size\": 8192, \"block_configs\": [{\"attention\": {\"n_heads_in_group\": 8}}, {\"attention\": {\"no_op\": true}}]}|block_configs is set",
       "{\"model_type\": \"deci\", \"num_attention_heads\": 32, \"num_hidden_layers\": 2, \"hidden_size\": 4096, \"num_key_value_heads_per_layer\": [4, 2]}|num_key_value_heads_per_layer is set",
       "{\"model_type\": \"mllama\", \"text_config\": {\"num_attention_heads\": 32, \"num_key_value_heads\": 8, \"num_hidden_layers\": 40, \"hidden_size\": 4096, \"cross_attention_layers\": [3, 8, 13, 18, 23, 28, 33, 38]}}|cross_attention_layers is set",
-      "{\"model_type\": \"gemma3n_text\", \"num_attention_heads\": 8, \"num_key_value_heads\": 2, \"num_hidden_layers\": 35, \"head_dim\": 256, \"num_kv_shared_layers\": 15}|num_kv_shared_layers is set"})
+      "{\"model_type\": \"gemma3n_text\", \"num_attention_heads\": 8, \"num_key_value_heads\": 2, \"num_hidden_layers\": 35, \"head_dim\": 256, \"num_kv_shared_layers\": 15}|num_kv_shared_layers is set",
+      // Only a zero says no layer shares: NaN and a fraction are not read as one.
+      "{\"num_attention_heads\": 8, \"num_hidden_layers\": 35, \"head_dim\": 256, \"num_kv_shared_layers\": NaN}|num_kv_shared_layers is set",
+      "{\"num_attention_heads\": 8, \"num_hidden_layers\": 35, \"head_dim\": 256, \"num_kv_shared_layers\": 0.5}|num_kv_shared_layers is set"})
   void configsWhoseLayersDifferInWhatTheyCacheAreRefused(String json, String message)
       throws IOException {
     Path config = dir.resolve("config.json");
