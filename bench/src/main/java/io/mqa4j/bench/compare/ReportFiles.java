@@ -24,14 +24,26 @@ public final class ReportFiles {
       List.of("report.md", "results.json", "decode-latency.png", "kv-memory.png");
 
   /**
-   * The first line of a JSON parser's message, without the advice Jackson appends to some of
-   * them ("enable JsonReadFeature.X to allow"), which names a parser setting the user cannot reach.
+   * The first line of a JSON parser's message, without what Jackson says of its own settings,
+   * which the user cannot reach: the advice it appends to some messages ("enable
+   * JsonReadFeature.X to allow", "not allowed as per DeserializationFeature.X", "not recognized
+   * as one since Feature 'X' not enabled") and the note that it hides the source from locations.
    */
   public static String jsonProblem(String message) {
     String first = message == null ? "unreadable" : message.lines().findFirst().orElse("").strip();
-    int advice = first.indexOf(": enable ");
-    return advice < 0 ? first : first.substring(0, advice);
+    first = first.replaceAll("\\[Source: REDACTED \\([^)]*\\); ([^\\]]*)\\]", "$1");
+    for (String advice : ADVICE) {
+      int at = first.indexOf(advice);
+      if (at >= 0) {
+        first = first.substring(0, at);
+      }
+    }
+    return first.strip();
   }
+
+  /** How Jackson's advice about its settings begins. */
+  private static final List<String> ADVICE =
+      List.of(": enable ", ": not allowed as per ", " (not recognized as one since ");
 
   /** JSON as the command line prints and stores it. */
   public static ObjectMapper json() {

@@ -14,6 +14,8 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The report directory is replaced whole or not at all. */
 class ReportFilesTest {
@@ -79,5 +81,33 @@ class ReportFilesTest {
     CompareReport bad = report(row("mha", 32, -1));
     assertThrows(IllegalArgumentException.class, () -> ReportFiles.write(out, bad, "x"));
     assertFalse(Files.exists(dir.resolve("a")));
+  }
+
+  /**
+   * A truncated file, a second value after the first and a comment: Jackson's messages for them
+   * name parser settings (StreamReadFeature, DeserializationFeature, ALLOW_COMMENTS) that nobody
+   * running mqa can change, as its NaN message did before it was cut.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"{\"rows\": [", "{\"rows\": []} []", "// rows\n{\"rows\": []}",
+      "{\"rows\": [NaN]}"})
+  void jsonProblemsNameNoParserSetting(String text) {
+    var mapper = ReportFiles.json().reader()
+        .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    IOException e = assertThrows(IOException.class, () -> mapper.readTree(text));
+    String problem = ReportFiles.jsonProblem(e.getMessage());
+    assertFalse(problem.isBlank(), e.getMessage());
+    for (String setting : List.of("Feature", "ALLOW_", "FAIL_ON", "REDACTED", "enable")) {
+      assertFalse(problem.contains(setting), problem);
+    }
+  }
+
+  @Test
+  void aTruncatedFileKeepsWhereItsOpenBracketIs() {
+    assertEquals("Unexpected end-of-input: expected close marker for Array (start marker at "
+        + "line: 1, column: 10)", ReportFiles.jsonProblem("Unexpected end-of-input: expected close "
+        + "marker for Array (start marker at [Source: REDACTED "
+        + "(`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); line: 1, column: 10])\n"
+        + " at [Source: REDACTED; line: 1, column: 11]"));
   }
 }
