@@ -84,8 +84,10 @@ final class ReportCommand implements Callable<Integer> {
         report = new CompareReport("mqa4j report (from JMH)",
             Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Machine.current(), null, null,
             CompareRun.complete(JmhResults.rows(root), null),
-            List.of("figures from JMH (" + file.getFileName() + "); a row run with threads=0 (every "
-                + "processor) shows this machine's count, " + Runtime.getRuntime().availableProcessors()));
+            List.of("figures from JMH (" + file.getFileName() + ")"
+                + (JmhResults.anyOnEveryProcessor(root) ? "; a row run with threads=0 (every "
+                    + "processor) shows this machine's count, "
+                    + Runtime.getRuntime().availableProcessors() : "")));
       } else {
         throw new BadInputException(name + ": neither a compare results.json (an object with rows) "
             + "nor a JMH result file (an array)");

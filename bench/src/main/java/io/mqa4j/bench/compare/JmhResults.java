@@ -44,6 +44,23 @@ public final class JmhResults {
     return rows;
   }
 
+  /**
+   * Whether a row of {@link #rows} ran its SIMD kernel with {@code threads=0} (or no threads
+   * parameter): every processor of the run, which the row shows as this machine's count.
+   */
+  public static boolean anyOnEveryProcessor(JsonNode results) {
+    for (JsonNode result : results) {
+      String benchmark = result.path("benchmark").asText("");
+      JsonNode params = result.path("params");
+      if ((benchmark.contains("DecodeBenchmark") || benchmark.contains("PrefillBenchmark"))
+          && !textParam(params, "kernel", "simd").equals("scalar")
+          && intParam(params, "threads", 0, 0) == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   private static Row row(JsonNode result, String phase) {
     JsonNode params = result.path("params");
     String layout = textParam(params, "layout", "mha");

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** {@code mqa report}: bad results.json and JMH files are refused by name, and --out stays whole. */
 class ReportCommandTest {
@@ -155,10 +156,32 @@ class ReportCommandTest {
     CliRun run = CliRun.of("report", file.toString(), "--no-files");
     assertEquals(0, run.exitCode(), run.err());
     assertTrue(run.out().contains("10.00x"), run.out());
-    // The legend says once that there was no roofline, and the note what threads=0 stands for.
+    // The legend says once that there was no roofline; every row gave its threads, so no note
+    // says what threads=0 stands for.
     assertEquals(1, run.out().split("roofline was measured", -1).length - 1, run.out());
+    assertFalse(run.out().contains("threads=0"), run.out());
+  }
+
+  /** A SIMD row run with threads=0, or without the parameter, is shown with this machine's count. */
+  @ParameterizedTest
+  @ValueSource(strings = {"\"threads\": \"0\", ", ""})
+  void aJmhRowOnEveryProcessorGetsTheNote(String threads) throws IOException {
+    Path file = jmh("jmh.json", threads + "\"context\": \"1024\", \"kernel\": \"simd\", "
+        + "\"layout\": \"mqa\"", METRIC);
+    CliRun run = CliRun.of("report", file.toString(), "--no-files");
+    assertEquals(0, run.exitCode(), run.err());
     assertTrue(run.out().contains("threads=0 (every processor) shows this machine's count, "
         + Runtime.getRuntime().availableProcessors()), run.out());
+  }
+
+  /** The scalar kernel runs on one thread whatever threads says. */
+  @Test
+  void aScalarJmhRowWithoutThreadsGetsNoNote() throws IOException {
+    Path file = jmh("jmh.json", "\"context\": \"1024\", \"kernel\": \"scalar\", "
+        + "\"layout\": \"mqa\"", METRIC);
+    CliRun run = CliRun.of("report", file.toString(), "--no-files");
+    assertEquals(0, run.exitCode(), run.err());
+    assertFalse(run.out().contains("threads=0"), run.out());
   }
 
   @Test
