@@ -192,10 +192,12 @@ final class ProfileCommand implements Callable<Integer> {
       // One JSON value and nothing after it, as Python's json.load (and so transformers) reads,
       // and NaN and Infinity as numbers, as it reads them too: a config saved from Python may hold
       // them in fields this profile never reads, and a field it reads is checked by name.
-      node = ReportFiles.json().reader()
+      byte[] bytes = Files.readAllBytes(file);
+      com.fasterxml.jackson.databind.ObjectReader reader = ReportFiles.json().reader()
           .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-          .with(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-          .readTree(Files.readAllBytes(file));
+          .with(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS);
+      node = reader.readTree(bytes);
+      refuseNonFiniteSpellingsPythonRefuses(reader, bytes, file);
     } catch (IOException e) {
       throw new BadInputException("--config " + file + ": not JSON: "
           + ReportFiles.jsonProblem(e.getMessage()));
@@ -221,6 +223,27 @@ final class ProfileCommand implements Callable<Integer> {
     }
     out.print(t.toText());
     out.flush();
+  }
+
+  /**
+   * Jackson, told to read NaN and Infinity, also reads +INF, -INF and
+   * +Infinity, which Python's json.load refuses; so a config transformers cannot load would be
+   * profiled. Only Python's three spellings pass.
+   */
+  private static void refuseNonFiniteSpellingsPythonRefuses(
+      com.fasterxml.jackson.databind.ObjectReader reader, byte[] bytes, Path file)
+      throws IOException {
+    try (com.fasterxml.jackson.core.JsonParser p = reader.createParser(bytes)) {
+      for (com.fasterxml.jackson.core.JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+        if (t == com.fasterxml.jackson.core.JsonToken.VALUE_NUMBER_FLOAT && p.isNaN()
+            && !List.of("NaN", "Infinity", "-Infinity").contains(p.getText())) {
+          throw new BadInputException("--config " + file + ": not JSON: " + p.getText()
+              + " at line " + p.currentTokenLocation().getLineNr() + ", column "
+              + p.currentTokenLocation().getColumnNr()
+              + ": Python's json.load reads only NaN, Infinity and -Infinity");
+        }
+      }
+    }
   }
 
   private static String table(KvProfile.Result r) {

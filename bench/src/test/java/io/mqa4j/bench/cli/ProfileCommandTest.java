@@ -200,6 +200,11 @@ class ProfileCommandTest {
       "{not json|not JSON",
       // Python's json.load reads NaN and Infinity; a field that needs an integer still names itself.
       "{\"num_attention_heads\": 4, \"num_hidden_layers\": NaN, \"head_dim\": 8}|num_hidden_layers must be an integer, got NaN",
+      // ... but only the three spellings it writes: Jackson reads +INF, -INF and +Infinity too,
+      // which json.load (and so transformers) refuses.
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"rope_theta\": +INF}|not JSON: +INF at line 1, column 81: Python's json.load reads only NaN, Infinity and -Infinity",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"rope_theta\": -INF}|not JSON: -INF at line 1",
+      "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"rope_theta\": +Infinity}|not JSON: +Infinity at line 1",
       // Fields are named as the file names them, not as a derived value or a default's option.
       "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"max_position_embeddings\": -1}|max_position_embeddings must be positive, got -1",
       "{\"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"head_dim\": 8, \"max_position_embeddings\": 0}|max_position_embeddings must be positive, got 0",
