@@ -42,7 +42,10 @@ public final class StepTimer {
       }
     }
 
-    /** A budget whose warm-up stops after two seconds at most when the JIT never goes quiet. */
+    /**
+     * A budget whose warm-up, when the JIT never goes quiet, stops after the longer of three times
+     * {@code warmupNanos} and two seconds (three seconds for {@link #NORMAL}).
+     */
     public Budget(long warmupNanos, int minWarmups, long measureNanos, int minSamples,
         int maxSamples, long quietNanos) {
       this(warmupNanos, minWarmups, measureNanos, minSamples, maxSamples, quietNanos,
