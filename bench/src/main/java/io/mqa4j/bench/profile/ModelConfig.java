@@ -76,8 +76,9 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     // Mistral 7B v0.2 and v0.3: the same heads, no sliding window.
     add(m, new ModelConfig("mistral-7b-v0.3", 32, 32, 8, 128, 0, 0, 32768, KvType.BF16));
     // Qwen2.5 7B: hidden 3584 over 28 heads, groups of seven; its window is off
-    // (use_sliding_window false).
-    add(m, new ModelConfig("qwen2.5-7b", 28, 28, 4, 128, 0, 0, 32768, KvType.BF16));
+    // (use_sliding_window false). The base model's 131072 positions (Qwen2.5-7B-Instruct's
+    // config.json gives 32768).
+    add(m, new ModelConfig("qwen2.5-7b", 28, 28, 4, 128, 0, 0, 131072, KvType.BF16));
     // Falcon 7B: multi_query, hidden 4544 over 71 heads.
     add(m, new ModelConfig("falcon-7b", 32, 71, 1, 64, 0, 0, 2048, KvType.BF16));
     // Falcon 40B: new decoder architecture with 8 KV groups, hidden 8192 over 128 heads.

@@ -130,6 +130,17 @@ class ProfileCommandTest {
     assertEquals(56 * 1024, profile("--model", "qwen2.5-7b", "--context", "16").get("bytesPerToken").asLong());
   }
 
+  /**
+   * Qwen/Qwen2.5-7B's config.json gives max_position_embeddings 131072 (its Instruct sibling's
+   * gives 32768): the preset's default context is the base model's.
+   */
+  @Test
+  void qwen25PresetProfilesTheBaseModelsContext() throws IOException {
+    JsonNode r = profile("--model", "qwen2.5-7b");
+    assertEquals(131072, r.get("context").asInt(), r.toString());
+    assertEquals(131072L * 56 * 1024, r.get("bytesPerSequence").asLong());
+  }
+
   @Test
   void oneOfAThingIsNotPlural() throws IOException {
     Path config = Files.writeString(dir.resolve("config.json"), "{\"num_attention_heads\": 1, "
