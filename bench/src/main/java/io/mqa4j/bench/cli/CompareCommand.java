@@ -177,7 +177,9 @@ final class CompareCommand implements Callable<Integer> {
   }
 
   private RooflineFigures roofline(CompareSettings settings) throws Exception {
-    if (oneJvm()) {
+    // A quick run still reads the roofline in a JVM of its own: run first in the JVM that times
+    // the kernels, its FMA loop once left their vector FMAs uncompiled (see Forks).
+    if (inProcess) {
       return RooflineFigures.of(Roofline.measure(settings.threads(), quick ? 256L << 20 : 1L << 30,
           quick ? 3 : 7));
     }
@@ -188,9 +190,9 @@ final class CompareCommand implements Callable<Integer> {
   }
 
   /**
-   * A quick run measures in this JVM: three JVMs of its own, each starting, compiling and warming
-   * the kernels again, took a 25-second run to about 55 seconds once every row's warm-up waited
-   * for a quiet JIT, and its figures came out alike either way.
+   * A quick run measures its rows in this JVM: three JVMs of their own, each starting, compiling
+   * and warming the kernels again, took a 25-second run to about 55 seconds once every row's
+   * warm-up waited for a quiet JIT, and its figures came out alike either way.
    */
   private boolean oneJvm() {
     return inProcess || quick;

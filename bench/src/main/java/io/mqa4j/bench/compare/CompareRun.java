@@ -170,10 +170,15 @@ public final class CompareRun {
       simd.prefill(shape, AttentionOptions.defaults(), 1, q, view, out);
       simd.prefill(shape, causal, queries, q, view, out);
     }, Math.max(3 * settings.budget().warmupNanos(), MIN_GROUP_WARMUP_NANOS),
-        settings.budget());
+        StepTimer.QUIET_NANOS, settings.budget().maxWarmupNanos());
   }
 
-  /** The least warm-up of each layout and type's vector code, however short the budget. */
+  /**
+   * The least warm-up of each layout and type's vector code, however short the budget. It waits
+   * the full quarter second for a quiet JIT even under --quick, whose rows wait a tenth: this is
+   * where C2 compiles the type's vector loops, which takes hundreds of milliseconds, and a quick
+   * row timed in the code before it measured 39 ms a step against 0.3 ms.
+   */
   private static final long MIN_GROUP_WARMUP_NANOS = 300_000_000L;
 
   /** Fails when the SIMD kernel strays from the scalar reference on this layout and type. */

@@ -74,7 +74,7 @@ public final class StepTimer {
   /** Steps in a row with no compilation finishing that make the JIT quiet. */
   private static final int QUIET_STEPS = 3;
   /** Time with no compilation finishing that makes the JIT quiet, besides the quiet steps. */
-  static final long QUIET_NANOS = 250_000_000L;
+  public static final long QUIET_NANOS = 250_000_000L;
   /** Times samples are taken again because a compilation finished among them. */
   private static final int MAX_REMEASURES = 2;
   /** How long a warm-up whose JIT never goes quiet runs at least, unless a budget says less. */
@@ -132,10 +132,12 @@ public final class StepTimer {
     warmUp(step, new Budget(nanos, 3, 0, 0, 0), compilationClock());
   }
 
-  /** As {@link #warmUp(Runnable, long)}, with the JIT's quiet and the cap of {@code like}. */
-  public static void warmUp(Runnable step, long nanos, Budget like) {
-    warmUp(step, new Budget(nanos, 3, 0, 0, 0, like.quietNanos(), like.maxWarmupNanos()),
-        compilationClock());
+  /**
+   * As {@link #warmUp(Runnable, long)}: quiet after {@code quietNanos} with no compilation
+   * finishing, and stopped after {@code maxWarmupNanos} (or three times {@code nanos}) if never.
+   */
+  public static void warmUp(Runnable step, long nanos, long quietNanos, long maxWarmupNanos) {
+    warmUp(step, new Budget(nanos, 3, 0, 0, 0, quietNanos, maxWarmupNanos), compilationClock());
   }
 
   /** Runs the warm-up and returns the fastest step it saw, in nanoseconds. */
