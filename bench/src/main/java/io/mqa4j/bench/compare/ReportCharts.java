@@ -36,30 +36,17 @@ public final class ReportCharts {
       }
     }
     series.forEach((name, points) -> {
-      double[] x = points.stream().mapToDouble(Row::context).toArray();
+      double[] x = points.stream().mapToDouble(r -> log2(r.context())).toArray();
       double[] y = points.stream().mapToDouble(r -> r.microsPerStep() / 1000).toArray();
       XYSeries s = chart.addSeries(name, x, y);
       Row first = points.get(0);
-      // Colour says the layout, the marker the element type (lighter for narrower types), a
-      // dashed line the scalar kernel.
-      Color color = LAYOUT_COLORS.getOrDefault(first.layout(), Color.DARK_GRAY);
-      if (!first.dtype().equals("f32")) {
-        color = color.brighter();
-      }
-      s.setLineColor(color);
-      s.setMarkerColor(color);
-      s.setMarker(switch (first.dtype()) {
-        case "bf16" -> SeriesMarkers.DIAMOND;
-        case "f16" -> SeriesMarkers.TRIANGLE_UP;
-        case "q8_0" -> SeriesMarkers.SQUARE;
-        default -> SeriesMarkers.CIRCLE;
-      });
-      if (first.kernel().equals("scalar")) {
+      style(s, first.layout(), first.dtype());
+      if (first.kernel().equals("scalar")) { // dashed
         s.setLineStyle(new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f,
             new float[] {6f, 4f}, 0f));
       }
     });
-    chart.getStyler().setXAxisLogarithmic(true).setYAxisLogarithmic(true);
+    contextAxis(chart);
     return chart;
   }
 
@@ -69,21 +56,57 @@ public final class ReportCharts {
    */
   public static XYChart kvMemory(List<Row> rows, List<Integer> contexts) {
     XYChart chart = base("KV cache per sequence (one layer)", "context (tokens)", "KV bytes (MiB)");
-    Map<String, Long> perToken = new LinkedHashMap<>();
+    Map<String, Row> perToken = new LinkedHashMap<>();
     for (Row r : CompareTables.ordered(rows)) {
-      perToken.putIfAbsent(r.layout() + " " + r.queryHeads() + "/" + r.kvHeads() + " " + r.dtype(),
-          r.kvBytesPerToken());
+      perToken.putIfAbsent(r.layout() + " " + r.queryHeads() + "/" + r.kvHeads() + " " + r.dtype(), r);
     }
-    double[] x = contexts.stream().mapToDouble(Integer::doubleValue).toArray();
-    perToken.forEach((name, bytes) -> {
-      double[] y = contexts.stream().mapToDouble(c -> (double) c * bytes / (1 << 20)).toArray();
-      XYSeries s = chart.addSeries(name, x, y);
-      s.setLineColor(LAYOUT_COLORS.getOrDefault(name.substring(0, 3), Color.DARK_GRAY));
-      s.setMarkerColor(s.getLineColor());
-      s.setMarker(SeriesMarkers.CIRCLE);
+    double[] x = contexts.stream().mapToDouble(ReportCharts::log2).toArray();
+    perToken.forEach((name, r) -> {
+      double[] y = contexts.stream()
+          .mapToDouble(c -> (double) c * r.kvBytesPerToken() / (1 << 20)).toArray();
+      style(chart.addSeries(name, x, y), r.layout(), r.dtype());
     });
-    chart.getStyler().setXAxisLogarithmic(true).setYAxisLogarithmic(true);
+    contextAxis(chart);
     return chart;
+  }
+
+  /** Colour says the layout, lighter for types narrower than f32; the marker says the type. */
+  private static void style(XYSeries s, String layout, String dtype) {
+    Color color = LAYOUT_COLORS.getOrDefault(layout, Color.DARK_GRAY);
+    if (!dtype.equals("f32")) {
+      color = color.brighter();
+    }
+    s.setLineColor(color);
+    s.setMarkerColor(color);
+    s.setMarker(switch (dtype) {
+      case "bf16" -> SeriesMarkers.DIAMOND;
+      case "f16" -> SeriesMarkers.TRIANGLE_UP;
+      case "q8_0" -> SeriesMarkers.SQUARE;
+      default -> SeriesMarkers.CIRCLE;
+    });
+  }
+
+  private static double log2(double tokens) {
+    return Math.log(tokens) / Math.log(2);
+  }
+
+  /**
+   * Context on a log scale labelled in tokens, latency or bytes on a log scale. XChart's own
+   * logarithmic x axis labels decades only (one label, "1000", for 1024 to 16384 tokens, or
+   * "1E4"), and a label function on it is placed at linear positions, so the x values are
+   * log2 of the context on a linear axis, whose whole-number ticks are labelled 2^x.
+   */
+  static void contextAxis(XYChart chart) {
+    chart.getStyler().setYAxisLogarithmic(true);
+    chart.getStyler().setxAxisTickLabelsFormattingFunction(ReportCharts::contextTick);
+  }
+
+  /** The label of a tick at log2 {@code x}: the context in tokens where x is whole, else none. */
+  static String contextTick(Double x) {
+    if (x == null || Math.abs(x - Math.rint(x)) > 1e-9 || x < 0 || x > 62) {
+      return "";
+    }
+    return String.format(java.util.Locale.ROOT, "%,d", 1L << (long) Math.rint(x));
   }
 
   /** A chart with the house style. */

@@ -1,0 +1,35 @@
+package io.mqa4j.bench.compare;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.knowm.xchart.XYChart;
+
+/** The charts' context axis: log2 of the tokens, labelled in tokens at whole powers of two. */
+class ReportChartsTest {
+
+  @Test
+  void wholePowersOfTwoAreLabelledInTokensAndNothingElseIs() {
+    assertEquals("1,024", ReportCharts.contextTick(10.0));
+    assertEquals("16,384", ReportCharts.contextTick(14.0));
+    assertEquals("131,072", ReportCharts.contextTick(17.0));
+    assertEquals("1", ReportCharts.contextTick(0.0));
+    assertEquals("", ReportCharts.contextTick(10.5));
+    assertEquals("", ReportCharts.contextTick(-1.0));
+    assertEquals("", ReportCharts.contextTick(null));
+  }
+
+  @Test
+  void seriesCarryLog2OfTheContext() {
+    Row r = new Row("decode", "mqa", 32, 1, 128, 4096, "simd", "f32", 2, 300, 300, 300, 9,
+        3333, 1024, 8L << 20, 1L << 30, 1, 1, null, null);
+    XYChart latency = ReportCharts.decodeLatency(List.of(r));
+    assertArrayEquals(new double[] {12}, latency.getSeriesMap().values().iterator().next().getXData(),
+        1e-12);
+    XYChart memory = ReportCharts.kvMemory(List.of(r), List.of(512, 131072));
+    assertArrayEquals(new double[] {9, 17}, memory.getSeriesMap().values().iterator().next().getXData(),
+        1e-12);
+  }
+}
