@@ -1,6 +1,11 @@
 package io.mqa4j.bench.cli;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
 import io.mqa4j.bench.compare.ReportCharts;
 import io.mqa4j.bench.compare.ReportFiles;
 import io.mqa4j.bench.compare.Sizes;
@@ -193,9 +198,9 @@ final class ProfileCommand implements Callable<Integer> {
       // and NaN and Infinity as numbers, as it reads them too: a config saved from Python may hold
       // them in fields this profile never reads, and a field it reads is checked by name.
       byte[] bytes = Files.readAllBytes(file);
-      com.fasterxml.jackson.databind.ObjectReader reader = ReportFiles.json().reader()
-          .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-          .with(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS);
+      ObjectReader reader = ReportFiles.json().reader()
+          .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .with(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS);
       node = reader.readTree(bytes);
       refuseNonFiniteSpellingsPythonRefuses(reader, bytes, file);
     } catch (IOException e) {
@@ -230,12 +235,11 @@ final class ProfileCommand implements Callable<Integer> {
    * +Infinity, which Python's json.load refuses; so a config transformers cannot load would be
    * profiled. Only Python's three spellings pass.
    */
-  private static void refuseNonFiniteSpellingsPythonRefuses(
-      com.fasterxml.jackson.databind.ObjectReader reader, byte[] bytes, Path file)
-      throws IOException {
-    try (com.fasterxml.jackson.core.JsonParser p = reader.createParser(bytes)) {
-      for (com.fasterxml.jackson.core.JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
-        if (t == com.fasterxml.jackson.core.JsonToken.VALUE_NUMBER_FLOAT && p.isNaN()
+  private static void refuseNonFiniteSpellingsPythonRefuses(ObjectReader reader, byte[] bytes,
+      Path file) throws IOException {
+    try (JsonParser p = reader.createParser(bytes)) {
+      for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+        if (t == JsonToken.VALUE_NUMBER_FLOAT && p.isNaN()
             && !List.of("NaN", "Infinity", "-Infinity").contains(p.getText())) {
           throw new BadInputException("--config " + file + ": not JSON: " + p.getText()
               + " at line " + p.currentTokenLocation().getLineNr() + ", column "

@@ -56,12 +56,12 @@ public final class ReportCharts {
    */
   public static XYChart kvMemory(List<Row> rows, List<Integer> contexts) {
     XYChart chart = base("KV cache per sequence (one layer)", "context (tokens)", "KV bytes (MiB)");
-    Map<String, Row> perToken = new LinkedHashMap<>();
+    Map<String, Row> firstOfEach = new LinkedHashMap<>();
     for (Row r : CompareTables.ordered(rows)) {
-      perToken.putIfAbsent(r.layout() + " " + r.queryHeads() + "/" + r.kvHeads() + " " + r.dtype(), r);
+      firstOfEach.putIfAbsent(r.layout() + " " + r.queryHeads() + "/" + r.kvHeads() + " " + r.dtype(), r);
     }
     double[] x = contexts.stream().mapToDouble(ReportCharts::log2).toArray();
-    perToken.forEach((name, r) -> {
+    firstOfEach.forEach((name, r) -> {
       double[] y = contexts.stream()
           .mapToDouble(c -> (double) c * r.kvBytesPerToken() / (1 << 20)).toArray();
       style(chart.addSeries(name, x, y), r.layout(), r.dtype());

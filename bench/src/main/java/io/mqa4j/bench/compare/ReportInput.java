@@ -110,9 +110,9 @@ public final class ReportInput {
           .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
           .collect(Collectors.joining(".")).replace(".[", "[");
       throw new IllegalArgumentException((where.isEmpty() ? "" : where + ": ")
-          + firstLine(e.getOriginalMessage()));
+          + ReportFiles.jsonProblem(e.getOriginalMessage()));
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException(firstLine(e.getOriginalMessage()));
+      throw new IllegalArgumentException(ReportFiles.jsonProblem(e.getOriginalMessage()));
     }
     checkRows(report.rows());
     RooflineFigures roofline = report.roofline();
@@ -266,9 +266,5 @@ public final class ReportInput {
   static String shorten(JsonNode node) {
     String text = node.toString();
     return text.length() > 60 ? text.substring(0, 57) + "..." : text;
-  }
-
-  private static String firstLine(String message) {
-    return ReportFiles.jsonProblem(message);
   }
 }

@@ -11,10 +11,11 @@ import java.util.function.LongSupplier;
  * is too short to time on its own. Reports the median and the 10th and 90th percentiles.
  *
  * <p>Warm-up lasts at least the budget's time and count, and then until the JIT has gone quiet:
- * no compilation finished during the last few steps nor the last quarter second (a tenth under {@code --quick}). A time budget
- * alone measured the interpreter on a busy machine: the Vector API's loops run a hundred times
- * slower there, and their compilation can take longer than a short budget (MQA decode of 1024
- * keys timed at 15-30 ms a step under {@code --quick}, against 0.15 ms compiled). A few quiet
+ * no compilation finished during the last few steps nor the last quarter second (a tenth under
+ * {@code --quick}). A time budget alone measured the interpreter on a busy machine: the Vector
+ * API's loops run a hundred times slower there, and their compilation can take longer than a
+ * short budget (MQA decode of 1024 keys timed at 15-30 ms a step under {@code --quick}, against
+ * 0.15 ms compiled). A few quiet
  * steps alone were not enough either: one C2 compilation of those loops lasts hundreds of
  * milliseconds, and short steps ended warm-up while it ran. Samples during which a compilation
  * finished are taken again after more warm-up, twice at most.
