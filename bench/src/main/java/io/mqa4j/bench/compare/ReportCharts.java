@@ -94,11 +94,33 @@ public final class ReportCharts {
    * Context on a log scale labelled in tokens, latency or bytes on a log scale. XChart's own
    * logarithmic x axis labels decades only (one label, "1000", for 1024 to 16384 tokens, or
    * "1E4"), and a label function on it is placed at linear positions, so the x values are
-   * log2 of the context on a linear axis, whose whole-number ticks are labelled 2^x.
+   * log2 of the context on a linear axis, whose whole-number ticks are labelled 2^x. The axis
+   * runs from the power of two at or below the shortest context to the one at or above the
+   * longest (one either side of a lone power of two), so a labelled tick is always in view, even
+   * when every context lies between two powers of two.
    */
   static void contextAxis(XYChart chart) {
     chart.getStyler().setYAxisLogarithmic(true);
     chart.getStyler().setxAxisTickLabelsFormattingFunction(ReportCharts::contextTick);
+    double lo = Double.POSITIVE_INFINITY;
+    double hi = Double.NEGATIVE_INFINITY;
+    for (XYSeries s : chart.getSeriesMap().values()) {
+      for (double x : s.getXData()) {
+        lo = Math.min(lo, x);
+        hi = Math.max(hi, x);
+      }
+    }
+    if (lo > hi) {
+      return;
+    }
+    double from = Math.floor(lo + 1e-9);
+    double to = Math.ceil(hi - 1e-9);
+    if (from == to) {
+      from--;
+      to++;
+    }
+    chart.getStyler().setXAxisMin(from);
+    chart.getStyler().setXAxisMax(to);
   }
 
   /** The label of a tick at log2 {@code x}: the context in tokens where x is whole, else none. */

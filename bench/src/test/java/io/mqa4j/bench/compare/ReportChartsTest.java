@@ -2,6 +2,7 @@ package io.mqa4j.bench.compare;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -31,5 +32,25 @@ class ReportChartsTest {
     XYChart memory = ReportCharts.kvMemory(List.of(r), List.of(512, 131072));
     assertArrayEquals(new double[] {9, 17}, memory.getSeriesMap().values().iterator().next().getXData(),
         1e-12);
+  }
+
+  @Test
+  void theAxisRunsBetweenPowersOfTwoSoSomeTickIsLabelled() throws Exception {
+    Row lone = row(3000);
+    XYChart between = ReportCharts.decodeLatency(List.of(lone));
+    assertEquals(11.0, between.getStyler().getXAxisMin(), 0);
+    assertEquals(12.0, between.getStyler().getXAxisMax(), 0);
+    XYChart power = ReportCharts.decodeLatency(List.of(row(4096)));
+    assertEquals(11.0, power.getStyler().getXAxisMin(), 0);
+    assertEquals(13.0, power.getStyler().getXAxisMax(), 0);
+    XYChart span = ReportCharts.kvMemory(List.of(lone), List.of(1000, 16384));
+    assertEquals(9.0, span.getStyler().getXAxisMin(), 0);
+    assertEquals(14.0, span.getStyler().getXAxisMax(), 0);
+    assertTrue(ReportCharts.pngBytes(between).length > 0);
+  }
+
+  private static Row row(int context) {
+    return new Row("decode", "mqa", 32, 1, 128, context, "simd", "f32", 2, 300, 300, 300, 9,
+        3333, 1024, 8L << 20, 1L << 30, 1, 1, null, null);
   }
 }
