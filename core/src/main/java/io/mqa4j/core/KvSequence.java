@@ -27,6 +27,8 @@ public final class KvSequence implements KvView {
   int released;
   int length;
   boolean freed;
+  /** Where the cache lists this sequence among its live ones, while it is live. */
+  int slot;
 
   KvSequence(PagedKvCache cache, int id, int[] blocks, int blockCount, int length) {
     this.cache = cache;

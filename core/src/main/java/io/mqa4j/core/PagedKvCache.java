@@ -4,11 +4,8 @@ import io.mqa4j.core.spi.Checks;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 
 /**
  * A paged off-heap KV cache for one attention layer, in the manner of vLLM's PagedAttention:
@@ -58,7 +55,12 @@ public final class PagedKvCache implements AutoCloseable {
   private final int[] refCounts;
   private final int[] freeList;
   private int freeCount;
-  private final Set<KvSequence> live = Collections.newSetFromMap(new IdentityHashMap<>());
+  /**
+   * The live sequences, {@code live[0..liveCount)}, each at its {@link KvSequence#slot}: a table
+   * of plain stores, so that once a free has released its blocks nothing left can fail.
+   */
+  private KvSequence[] live = new KvSequence[8];
+  private int liveCount;
   private int nextId;
   private boolean closed;
   /** Each block's most tokens held, for {@link #wasteBytes}, which then allocates nothing. */
@@ -270,8 +272,9 @@ public final class PagedKvCache implements AutoCloseable {
   /** A new, empty sequence. */
   public synchronized KvSequence newSequence() {
     checkOpen();
-    KvSequence s = new KvSequence(this, nextId++, new int[4], 0, 0);
-    live.add(s);
+    KvSequence s = new KvSequence(this, nextId, new int[4], 0, 0);
+    enlist(s);
+    nextId++;
     return s;
   }
 
@@ -373,10 +376,11 @@ public final class PagedKvCache implements AutoCloseable {
   public synchronized KvSequence fork(KvSequence seq) {
     checkLive(seq);
     int held = seq.blockCount - seq.released;
-    KvSequence child = new KvSequence(this, nextId++,
+    KvSequence child = new KvSequence(this, nextId,
         java.util.Arrays.copyOf(seq.blocks, Math.max(4, held)), seq.blockCount, seq.length);
     child.released = seq.released;
-    live.add(child); // first: it can fail (a table to grow), the counts below cannot
+    enlist(child); // first: it can fail (a table to grow), the counts below cannot
+    nextId++;
     for (int i = 0; i < held; i++) {
       refCounts[seq.blocks[i]]++;
     }
@@ -446,7 +450,19 @@ public final class PagedKvCache implements AutoCloseable {
     seq.released = 0;
     seq.length = 0;
     seq.freed = true;
-    live.remove(seq);
+    KvSequence last = live[--liveCount]; // plain stores: nothing here can fail
+    live[seq.slot] = last;
+    last.slot = seq.slot;
+    live[liveCount] = null;
+  }
+
+  /** Adds {@code s} to the live sequences; only growing the table can fail, before any change. */
+  private void enlist(KvSequence s) {
+    if (liveCount == live.length) {
+      live = java.util.Arrays.copyOf(live, live.length * 2);
+    }
+    s.slot = liveCount;
+    live[liveCount++] = s;
   }
 
   private void release(int block) {
@@ -512,7 +528,8 @@ public final class PagedKvCache implements AutoCloseable {
     int[] fill = fillScratch;
     java.util.Arrays.fill(fill, 0); // first, so a call cut short earlier leaves nothing behind
     int blockTokens = footprint.blockTokens();
-    for (KvSequence s : live) {
+    for (int l = 0; l < liveCount; l++) {
+      KvSequence s = live[l];
       for (int i = s.released; i < s.blockCount; i++) {
         int tokens = Math.min(blockTokens, s.length - i * blockTokens);
         int block = s.blocks[i - s.released];
@@ -555,7 +572,7 @@ public final class PagedKvCache implements AutoCloseable {
 
   /** The live sequences, in no particular order. */
   public synchronized List<KvSequence> sequences() {
-    return new ArrayList<>(live);
+    return new ArrayList<>(java.util.Arrays.asList(live).subList(0, liveCount));
   }
 
   private void checkOpen() {
@@ -590,13 +607,15 @@ public final class PagedKvCache implements AutoCloseable {
     if (!closed) {
       arena.close(); // first: if it refuses, nothing here has changed yet
       closed = true;
-      for (KvSequence s : live) {
+      for (int l = 0; l < liveCount; l++) {
+        KvSequence s = live[l];
         s.freed = true;
         s.blockCount = 0;
         s.released = 0;
         s.length = 0;
       }
-      live.clear();
+      java.util.Arrays.fill(live, 0, liveCount, null);
+      liveCount = 0;
       // Nothing is held any more: the accounting says so rather than keep the last counts.
       java.util.Arrays.fill(refCounts, 0);
       freeCount = 0;

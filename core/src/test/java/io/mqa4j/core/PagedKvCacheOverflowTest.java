@@ -4,12 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
  * An append cut short by a stack overflow, at whatever depth it strikes, leaves the cache as it
  * was: the append either happened whole or not at all, and every block comes back once the
- * sequences are freed.
+ * sequences are freed. The same holds for a free.
  */
 class PagedKvCacheOverflowTest {
 
@@ -71,6 +72,36 @@ class PagedKvCacheOverflowTest {
       }
     }
     assertTrue(cutShort > 0, "no overflow struck inside an append");
+  }
+
+  @Test
+  void anOverflowInAFreeLeavesEveryOtherSequenceListedAndFreeable() throws InterruptedException {
+    int cutShort = 0;
+    float[] one = tokens(1, 0.5f);
+    for (int depth = 0; depth < DEPTHS; depth++) {
+      try (PagedKvCache cache = PagedKvCache.builder(HEADS, HEAD_DIM).type(KvType.F16)
+          .blockTokens(1).capacityBlocks(40).build()) {
+        KvSequence[] all = new KvSequence[40];
+        for (int i = 0; i < all.length; i++) {
+          all[i] = cache.newSequence();
+          cache.append(all[i], one, 0, one, 0);
+        }
+        KvSequence victim = all[depth % all.length];
+        boolean cut = appendAtDepth(depth, () -> cache.free(victim));
+        int left = victim.isFreed() ? 39 : 40; // freed whole or not at all
+        cutShort += cut ? 1 : 0;
+        assertEquals(left, cache.sequences().size(), "depth " + depth);
+        assertEquals(left, cache.usedBlocks(), "depth " + depth);
+        for (KvSequence s : all) {
+          if (!s.isFreed()) {
+            cache.free(s);
+          }
+        }
+        assertEquals(List.of(), cache.sequences(), "depth " + depth + ": freed sequences still listed");
+        assertEquals(0, cache.usedBlocks(), "depth " + depth + ": a block left behind");
+      }
+    }
+    assertTrue(cutShort > 0, "no overflow struck inside a free");
   }
 
   /** K (or V) of {@code count} tokens, every element {@code value}. */
