@@ -172,7 +172,11 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
   @Override
   public synchronized void close() {
     if (!closed) {
-      arena.close(); // first: if it refuses, nothing here has changed yet
+      // First: if it refuses, nothing here has changed yet. A close cut short (a stack overflow
+      // in the arena's cleanup) may have closed the arena already; a retry then finishes the rest.
+      if (arena.scope().isAlive()) {
+        arena.close();
+      }
       closed = true;
     }
   }

@@ -605,7 +605,11 @@ public final class PagedKvCache implements AutoCloseable {
   @Override
   public synchronized void close() {
     if (!closed) {
-      arena.close(); // first: if it refuses, nothing here has changed yet
+      // First: if it refuses, nothing here has changed yet. A close cut short (a stack overflow
+      // in the arena's cleanup) may have closed the arena already; a retry then finishes the rest.
+      if (arena.scope().isAlive()) {
+        arena.close();
+      }
       closed = true;
       for (int l = 0; l < liveCount; l++) {
         KvSequence s = live[l];

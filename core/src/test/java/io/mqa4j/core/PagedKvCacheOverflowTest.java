@@ -1,8 +1,10 @@
 package io.mqa4j.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -10,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /**
  * An append cut short by a stack overflow, at whatever depth it strikes, leaves the cache as it
  * was: the append either happened whole or not at all, and every block comes back once the
- * sequences are freed. The same holds for a free.
+ * sequences are freed. The same holds for a free; a close cut short can be tried again.
  */
 class PagedKvCacheOverflowTest {
 
@@ -102,6 +104,31 @@ class PagedKvCacheOverflowTest {
       }
     }
     assertTrue(cutShort > 0, "no overflow struck inside a free");
+  }
+
+  @Test
+  void aCloseCutShortByAnOverflowCanBeRetried() throws InterruptedException {
+    int cutShort = 0;
+    float[] one = tokens(1, 0.5f);
+    for (int depth = 0; depth < DEPTHS; depth++) {
+      PagedKvCache cache = PagedKvCache.builder(HEADS, HEAD_DIM).type(KvType.F16)
+          .blockTokens(1).capacityBlocks(4).build();
+      KvSequence seq = cache.newSequence();
+      cache.append(seq, one, 0, one, 0);
+      MemorySegment block = seq.keyBlock(0);
+      cutShort += appendAtDepth(depth, cache::close) ? 1 : 0;
+      cache.close(); // the retry finishes what the overflow cut short
+      assertTrue(seq.isFreed(), "depth " + depth);
+      assertEquals(0, cache.freeBlocks(), "depth " + depth);
+      assertEquals(List.of(), cache.sequences(), "depth " + depth);
+      assertFalse(block.scope().isAlive(), "depth " + depth);
+      ContiguousKvCache contiguous = new ContiguousKvCache(HEADS, HEAD_DIM, 4);
+      contiguous.append(one, 0, one, 0);
+      cutShort += appendAtDepth(depth, contiguous::close) ? 1 : 0;
+      contiguous.close();
+      assertTrue(contiguous.isClosed(), "depth " + depth);
+    }
+    assertTrue(cutShort > 0, "no overflow struck inside a close");
   }
 
   /** K (or V) of {@code count} tokens, every element {@code value}. */
