@@ -448,9 +448,12 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       }
       float scale = options.scaleFor(headDim);
       s.scoreScale = 1f;
-      if (loadQueries(s, firstKvHead, firstQuery, rowsPerHead, rows, scale) && scale != 1f) {
-        // scale * q overflowed (or q holds a NaN or an infinity): the scale goes on the dot
-        // products instead, scale * (q . k), as in the scalar kernel, where it may not overflow.
+      // A scale above 1 can overflow the partial sums of (scale * q) . k where those of q . k
+      // and scale * (q . k) stay finite, so only a scale of at most 1 is folded into q.
+      if (scale > 1f
+          || loadQueries(s, firstKvHead, firstQuery, rowsPerHead, rows, scale) && scale != 1f) {
+        // scale * q overflowed (or q holds a NaN or an infinity), or the scale is above 1: the
+        // scale goes on the dot products instead, scale * (q . k), as in the scalar kernel.
         loadQueries(s, firstKvHead, firstQuery, rowsPerHead, rows, 1f);
         s.scoreScale = scale;
       }

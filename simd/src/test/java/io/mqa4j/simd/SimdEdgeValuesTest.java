@@ -75,6 +75,49 @@ class SimdEdgeValuesTest {
   }
 
   /**
+   * A scale above 1 where neither {@code scale * q} nor any logit {@code scale * (q . k)}
+   * overflows, and q . k's own products and partial sums are small: the partial sums of
+   * {@code (scale * q) . k} can still pass the float range (q is +1 on its first half and -1 on
+   * its second), which would make every logit +inf or NaN. Key 4 has the largest finite logit,
+   * 0.375 x MAX_VALUE, and takes all the weight in the scalar kernel and the oracle.
+   */
+  @Test
+  void aScaleAboveOneWhoseScaledDotProductsWouldOverflowMatchesScalar() {
+    AttentionOptions options = AttentionOptions.defaults().withScale(0.75f * Float.MAX_VALUE);
+    StringBuilder failures = new StringBuilder();
+    for (AttentionShape shape : new AttentionShape[] {AttentionShape.mha(2, 128),
+        AttentionShape.gqa(8, 2, 128), AttentionShape.mqa(64, 128), AttentionShape.mha(2, 64),
+        AttentionShape.gqa(12, 2, 96), AttentionShape.mqa(32, 64)}) {
+      int d = shape.headDim();
+      int nk = 5;
+      int nq = 2;
+      float[] q = new float[nq * shape.queryStride()];
+      for (int i = 0; i < q.length; i++) {
+        q[i] = i % d < d / 2 ? 1f : -1f;
+      }
+      float[] k = new float[nk * shape.kvStride()];
+      float[] v = new float[nk * shape.kvStride()];
+      for (int j = 0; j < nk; j++) {
+        for (int g = 0; g < shape.kvHeads(); g++) {
+          for (int x = 0; x < d; x++) {
+            int at = j * shape.kvStride() + g * d + x;
+            k[at] = x == 0 ? 1f + j / 8f : 1f; // q . k_j = j / 8
+            v[at] = j + 1;
+          }
+        }
+      }
+      for (KvType type : KvType.values()) {
+        if (type != KvType.Q8_0) { // q8_0 stores the keys' ones a little apart
+          float[] expected = run(false, 1, shape, options, nq, q, type, 16, nk, k, v);
+          assertEquals(5f, expected[0], 1e-6f, type + " scalar: key 4 takes all the weight");
+        }
+        compare(failures, type + " " + shape, shape, options, nq, q, type, 3, nk, k, v);
+      }
+    }
+    assertTrue(failures.isEmpty(), failures.toString());
+  }
+
+  /**
    * Keys a row cannot see share tiles with keys other rows see, with weight 0; 0 times a NaN or
    * an infinity is NaN, so a later token's value must not be multiplied into an earlier row. The
    * scalar kernel never reads a key a row does not see.
