@@ -457,6 +457,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         loadQueries(s, firstKvHead, firstQuery, rowsPerHead, rows, 1f);
         s.scoreScale = scale;
       }
+      s.q8InPlace = kv.type() == KvType.Q8_0 && q8InPlaceFits(s.q, rows * headDim);
       java.util.Arrays.fill(s.acc, 0, rowPad * headDim, 0f);
       if (lanes) {
         transposeQueries(s, rows, rowPad, headDim);
@@ -510,6 +511,23 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           System.arraycopy(acc, r * headDim, partials, at + 2, headDim);
         }
       }
+    }
+
+    /**
+     * Whether {@link Q8Body}'s scores may read q8_0 keys in place for the query rows
+     * {@code q[0, n)}: they sum a block's unscaled bytes (up to 127) times q before applying the
+     * block's scale, and those sums pass the float range once an element of q reaches
+     * {@code MAX_VALUE / (32 * 127)}, where q . k itself may not. Such queries take the widened
+     * keys, whose elements are the scaled values.
+     */
+    private static boolean q8InPlaceFits(float[] q, int n) {
+      float limit = Float.MAX_VALUE / (KvType.Q8_0_BLOCK * 127f);
+      for (int i = 0; i < n; i++) {
+        if (!(Math.abs(q[i]) < limit)) {
+          return false;
+        }
+      }
+      return true;
     }
 
     /**
@@ -569,7 +587,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           long base = keyStart + tileBase + firstKvHead * headBytes;
           // q8_0 keys of groups of four or more: read across the heads in address order. bf16
           // and f32 rows, whole cache lines, measured slower walked that way and stay head-major.
-          if (type == KvType.Q8_0 && kvHeadsPerTask > 1 && rowsPerHead >= 4) {
+          if (s.q8InPlace && kvHeadsPerTask > 1 && rowsPerHead >= 4) {
             Q8Body.scoresAcrossHeads(s.q, rowsPerHead, kvHeadsPerTask, headDim, keys, base,
                 headBytes, tokenBytes, from, to, s.scores, TILE);
             continue;
@@ -580,12 +598,12 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
               Bf16Body.scores(s.q, row0 * headDim, rowsPerHead, headDim, keys,
                   base + g * headBytes, tokenBytes, from, to, s.scores, row0 * TILE, TILE,
                   rowByRow);
-            } else if (type == KvType.Q8_0) {
+            } else if (s.q8InPlace) {
               Q8Body.scores(s.q, row0 * headDim, rowsPerHead, headDim, keys,
                   base + g * headBytes, tokenBytes, from, to, s.scores, row0 * TILE, TILE);
             } else if (typed) {
-              // f16: widen this head's rows into a buffer that stays in L1; the group's rows
-              // reuse it.
+              // f16 (and q8_0 under huge queries): widen this head's rows into a buffer that
+              // stays in L1; the group's rows reuse it.
               TypedRows.convert(type, keys, base + g * headBytes, tokenBytes, from, to, 1, headDim, s.rowsSeg);
               AttentionBody.scores(s.q, s.qSeg, row0 * headDim, rowsPerHead, headDim, s.rowsSeg,
                   -4L * from * headDim, 4L * headDim, from, to, s.scores, row0 * TILE, TILE,
@@ -924,6 +942,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     float[] slope = new float[0];
     /** What the softmax multiplies the scores by: 1 when the queries were loaded pre-scaled. */
     float scoreScale = 1f;
+    /** Whether q8_0 keys are scored in place by {@link Q8Body}, rather than widened first. */
+    boolean q8InPlace;
     int[] position = new int[0];
     int[] from = new int[0];
     int[] to = new int[0];

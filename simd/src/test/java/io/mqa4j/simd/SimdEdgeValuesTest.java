@@ -118,6 +118,42 @@ class SimdEdgeValuesTest {
   }
 
   /**
+   * q8_0 keys of small values are stored as bytes of 127 with a small scale: a query of 1e37 or
+   * 5e37 times those bytes passes the float range, where q . k (at most 1.3e38) and the logits do
+   * not. Key 1 (0.02 everywhere) has twice key 0's logit (0.01) and takes all the weight; summed
+   * unscaled, both logits would be +inf and share it.
+   */
+  @Test
+  void hugeQueriesOverQ8KeysOfSmallValuesMatchScalar() {
+    StringBuilder failures = new StringBuilder();
+    for (AttentionShape shape : new AttentionShape[] {AttentionShape.mha(2, 128),
+        AttentionShape.mha(2, 64), AttentionShape.mha(1, 256), AttentionShape.mha(2, 96),
+        AttentionShape.gqa(8, 2, 128), AttentionShape.gqa(6, 2, 64), AttentionShape.mqa(64, 128)}) {
+      int d = shape.headDim();
+      for (float qValue : new float[] {1e37f, 5e37f}) {
+        for (int nk : new int[] {2, 3}) {
+          float[] q = new float[shape.queryStride()];
+          Arrays.fill(q, qValue);
+          float[] k = new float[nk * shape.kvStride()];
+          float[] v = new float[nk * shape.kvStride()];
+          float[] keyValues = {0.01f, 0.02f, 0.005f};
+          for (int j = 0; j < nk; j++) {
+            int at = j * shape.kvStride();
+            Arrays.fill(k, at, at + shape.kvStride(), keyValues[j]);
+            Arrays.fill(v, at, at + shape.kvStride(), j + 1);
+          }
+          float[] expected = run(false, 1, shape, AttentionOptions.defaults(), 1, q, KvType.Q8_0,
+              16, nk, k, v);
+          assertEquals(2f, expected[0], 1e-3f, "scalar: key 1 takes all the weight");
+          compare(failures, shape + " q=" + qValue + " nk=" + nk, shape,
+              AttentionOptions.defaults(), 1, q, KvType.Q8_0, 16, nk, k, v);
+        }
+      }
+    }
+    assertTrue(failures.isEmpty(), failures.toString());
+  }
+
+  /**
    * Keys a row cannot see share tiles with keys other rows see, with weight 0; 0 times a NaN or
    * an infinity is NaN, so a later token's value must not be multiplied into an earlier row. The
    * scalar kernel never reads a key a row does not see.
