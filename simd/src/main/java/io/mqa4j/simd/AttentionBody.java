@@ -109,8 +109,8 @@ final class AttentionBody {
     FloatVector q6v = FloatVector.fromArray(SPECIES, q, q0 + 6 * LANES);
     FloatVector q7v = FloatVector.fromArray(SPECIES, q, q0 + 7 * LANES);
     long bytes = 4L * LANES;
-    for (int k = from; k < n; k++) {
-      long a = keyBase + k * stride;
+    long a = keyBase + from * stride;
+    for (int k = from; k < n; k++, a += stride) {
       FloatVector c0 = q0v.mul(FloatVector.fromMemorySegment(SPECIES, keys, a, ORDER));
       FloatVector c1 = q1v.mul(FloatVector.fromMemorySegment(SPECIES, keys, a + bytes, ORDER));
       c0 = q2v.fma(FloatVector.fromMemorySegment(SPECIES, keys, a + 2 * bytes, ORDER), c0);
@@ -132,8 +132,8 @@ final class AttentionBody {
     FloatVector q2v = FloatVector.fromArray(SPECIES, q, q0 + 2 * LANES);
     FloatVector q3v = FloatVector.fromArray(SPECIES, q, q0 + 3 * LANES);
     long bytes = 4L * LANES;
-    for (int k = from; k < n; k++) {
-      long a = keyBase + k * stride;
+    long a = keyBase + from * stride;
+    for (int k = from; k < n; k++, a += stride) {
       FloatVector c0 = q0v.mul(FloatVector.fromMemorySegment(SPECIES, keys, a, ORDER));
       FloatVector c1 = q1v.mul(FloatVector.fromMemorySegment(SPECIES, keys, a + bytes, ORDER));
       c0 = q2v.fma(FloatVector.fromMemorySegment(SPECIES, keys, a + 2 * bytes, ORDER), c0);
@@ -336,8 +336,8 @@ final class AttentionBody {
         FloatVector a2 = FloatVector.fromArray(SPECIES, acc, o + x + 2 * LANES);
         FloatVector a3 = FloatVector.fromArray(SPECIES, acc, o + x + 3 * LANES);
         MemorySegment v = values;
-        for (int j = from; j < n; j++) {
-          long vo = valueBase + j * valueStride + 4L * x;
+        long vo = valueBase + from * valueStride + 4L * x;
+        for (int j = from; j < n; j++, vo += valueStride) {
           FloatVector w = FloatVector.broadcast(SPECIES, p[pr + j * pKeyStride]);
           a0 = FloatVector.fromMemorySegment(SPECIES, v, vo, ORDER).fma(w, a0);
           a1 = FloatVector.fromMemorySegment(SPECIES, v, vo + 4L * LANES, ORDER).fma(w, a1);

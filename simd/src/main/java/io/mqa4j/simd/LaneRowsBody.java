@@ -320,13 +320,15 @@ final class LaneRowsBody {
     FloatVector a31 = FloatVector.fromArray(SPECIES, accT, i3 + LANES);
     FloatVector a32 = FloatVector.fromArray(SPECIES, accT, i3 + 2 * LANES);
     FloatVector a33 = FloatVector.fromArray(SPECIES, accT, i3 + 3 * LANES);
-    for (int j = 0; j < n; j++) {
+    // The value offset steps by the stride rather than being j * valueStride: C2 kept the
+    // stride on the stack and multiplied it in every iteration, which cost 10% of this loop.
+    long vo = valueBase + 4L * x;
+    for (int j = 0; j < n; j++, vo += valueStride) {
       int wi = j * rowPad + r;
       FloatVector w0 = FloatVector.fromArray(SPECIES, st, wi);
       FloatVector w1 = FloatVector.fromArray(SPECIES, st, wi + LANES);
       FloatVector w2 = FloatVector.fromArray(SPECIES, st, wi + 2 * LANES);
       FloatVector w3 = FloatVector.fromArray(SPECIES, st, wi + 3 * LANES);
-      long vo = valueBase + j * valueStride + 4L * x;
       FloatVector b = FloatVector.broadcast(SPECIES, v.get(F32, vo));
       a00 = w0.fma(b, a00);
       a01 = w1.fma(b, a01);
