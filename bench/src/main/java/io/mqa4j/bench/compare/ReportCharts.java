@@ -96,8 +96,8 @@ public final class ReportCharts {
    * "1E4"), and a label function on it is placed at linear positions, so the x values are
    * log2 of the context on a linear axis, whose whole-number ticks are labelled 2^x. The axis
    * runs from the power of two at or below the shortest context to the one at or above the
-   * longest (one either side of a lone power of two), so a labelled tick is always in view, even
-   * when every context lies between two powers of two.
+   * longest (one either side of a lone power of two, but never below one token), so a labelled
+   * tick is always in view, even when every context lies between two powers of two.
    */
   static void contextAxis(XYChart chart) {
     chart.getStyler().setYAxisLogarithmic(true);
@@ -116,7 +116,9 @@ public final class ReportCharts {
     double from = Math.floor(lo + 1e-9);
     double to = Math.ceil(hi - 1e-9);
     if (from == to) {
-      from--;
+      if (from > 0) { // no context is shorter than one token (2^0)
+        from--;
+      }
       to++;
     }
     chart.getStyler().setXAxisMin(from);

@@ -49,6 +49,17 @@ class ReportChartsTest {
     assertTrue(ReportCharts.pngBytes(between).length > 0);
   }
 
+  @Test
+  void aContextOfOneTokenStartsTheAxisAtOneToken() throws Exception {
+    XYChart one = ReportCharts.decodeLatency(List.of(row(1)));
+    assertEquals(0.0, one.getStyler().getXAxisMin(), 0);
+    assertEquals(1.0, one.getStyler().getXAxisMax(), 0);
+    XYChart memory = ReportCharts.kvMemory(List.of(row(1)), List.of(1, 2));
+    assertEquals(0.0, memory.getStyler().getXAxisMin(), 0);
+    assertEquals(1.0, memory.getStyler().getXAxisMax(), 0);
+    assertTrue(ReportCharts.pngBytes(one).length > 0);
+  }
+
   private static Row row(int context) {
     return new Row("decode", "mqa", 32, 1, 128, context, "simd", "f32", 2, 300, 300, 300, 9,
         3333, 1024, 8L << 20, 1L << 30, 1, 1, null, null);
