@@ -130,7 +130,7 @@ public final class StepTimer {
 
   /** Runs {@code step} for at least {@code nanos} and then until the JIT has gone quiet. */
   public static void warmUp(Runnable step, long nanos) {
-    warmUp(step, new Budget(nanos, 3, 0, 0, 0), compilationClock());
+    warmUp(step, nanos, QUIET_NANOS, MAX_WARMUP_NANOS);
   }
 
   /**
