@@ -604,26 +604,25 @@ public final class PagedKvCache implements AutoCloseable {
    */
   @Override
   public synchronized void close() {
-    if (!closed) {
-      // First: if it refuses, nothing here has changed yet. A close cut short (a stack overflow
-      // in the arena's cleanup) may have closed the arena already; a retry then finishes the rest.
-      if (arena.scope().isAlive()) {
-        arena.close();
-      }
-      closed = true;
-      for (int l = 0; l < liveCount; l++) {
-        KvSequence s = live[l];
-        s.freed = true;
-        s.blockCount = 0;
-        s.released = 0;
-        s.length = 0;
-      }
-      java.util.Arrays.fill(live, 0, liveCount, null);
-      liveCount = 0;
-      // Nothing is held any more: the accounting says so rather than keep the last counts.
-      java.util.Arrays.fill(refCounts, 0);
-      freeCount = 0;
+    // First: if it refuses, nothing here has changed yet. A close cut short (a stack overflow in
+    // the arena's cleanup, or in the clearing below) may have closed the arena already; a retry
+    // then finishes the rest, since every step here can be repeated.
+    if (arena.scope().isAlive()) {
+      arena.close();
     }
+    closed = true;
+    for (int l = 0; l < liveCount; l++) {
+      KvSequence s = live[l];
+      s.freed = true;
+      s.blockCount = 0;
+      s.released = 0;
+      s.length = 0;
+    }
+    java.util.Arrays.fill(live, 0, liveCount, null);
+    liveCount = 0;
+    // Nothing is held any more: the accounting says so rather than keep the last counts.
+    java.util.Arrays.fill(refCounts, 0);
+    freeCount = 0;
   }
 
   @Override

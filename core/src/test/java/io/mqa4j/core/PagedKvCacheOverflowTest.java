@@ -121,6 +121,7 @@ class PagedKvCacheOverflowTest {
       assertTrue(seq.isFreed(), "depth " + depth);
       assertEquals(0, cache.freeBlocks(), "depth " + depth);
       assertEquals(List.of(), cache.sequences(), "depth " + depth);
+      assertEquals(0, cache.referenceCount(0), "depth " + depth + ": the accounting kept a count");
       assertFalse(block.scope().isAlive(), "depth " + depth);
       ContiguousKvCache contiguous = new ContiguousKvCache(HEADS, HEAD_DIM, 4);
       contiguous.append(one, 0, one, 0);
