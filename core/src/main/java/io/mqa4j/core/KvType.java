@@ -8,9 +8,12 @@ import java.util.Objects;
 
 /**
  * How a KV cache stores each key and value element. Every type stores one head of
- * {@code headDim} elements in {@link #headBytes(int)} contiguous bytes, little-endian:
+ * {@code headDim} elements in {@link #headBytes(int)} contiguous bytes, little-endian except
+ * {@link #F32}:
  * <ul>
- *   <li>{@link #F32}: IEEE float32;</li>
+ *   <li>{@link #F32}: IEEE float32 in the machine's native byte order, the order of the kernels'
+ *       segment arguments and of {@link ContiguousKvCache}, so that one f32 loop reads them all
+ *       (the same bytes as little-endian on x86 and AArch64);</li>
  *   <li>{@link #F16}: IEEE half, rounded to nearest even;</li>
  *   <li>{@link #BF16}: the top 16 bits of a float32, rounded to nearest even;</li>
  *   <li>{@link #Q8_0}: ggml's {@code block_q8_0}: blocks of 32 elements along the head, each an
@@ -40,8 +43,8 @@ public enum KvType {
   /** Bytes of one {@link #Q8_0} block: an f16 scale and 32 int8 values. */
   public static final int Q8_0_BLOCK_BYTES = 2 + Q8_0_BLOCK;
 
-  static final ValueLayout.OfFloat FLOAT_LE =
-      ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+  /** F32's layout: native order (see the class comment). */
+  static final ValueLayout.OfFloat FLOAT_NATIVE = ValueLayout.JAVA_FLOAT_UNALIGNED;
   static final ValueLayout.OfShort SHORT_LE =
       ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
   /** The f16 bits of 65504, the largest finite half. */
@@ -92,7 +95,7 @@ public enum KvType {
   /** {@link #encode} without the checks, for callers that have made them (the cache's append). */
   void encodeHead(float[] src, int srcOffset, int headDim, MemorySegment dst, long dstOffset) {
     switch (this) {
-      case F32 -> MemorySegment.copy(src, srcOffset, dst, FLOAT_LE, dstOffset, headDim);
+      case F32 -> MemorySegment.copy(src, srcOffset, dst, FLOAT_NATIVE, dstOffset, headDim);
       case F16 -> {
         for (int i = 0; i < headDim; i++) {
           dst.set(SHORT_LE, dstOffset + 2L * i, Float.floatToFloat16(src[srcOffset + i]));
@@ -153,7 +156,7 @@ public enum KvType {
    */
   float elementAt(MemorySegment src, long headOffset, int i) {
     return switch (this) {
-      case F32 -> src.get(FLOAT_LE, headOffset + 4L * i);
+      case F32 -> src.get(FLOAT_NATIVE, headOffset + 4L * i);
       case F16 -> Float.float16ToFloat(src.get(SHORT_LE, headOffset + 2L * i));
       case BF16 -> bf16ToFloat(src.get(SHORT_LE, headOffset + 2L * i));
       case Q8_0 -> {

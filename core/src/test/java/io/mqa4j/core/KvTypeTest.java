@@ -55,6 +55,23 @@ class KvTypeTest {
   }
 
   @Test
+  void f32StoresTheSameBytesAsAFloatArrayAndAContiguousCache() {
+    // One f32 loop reads paged blocks, contiguous caches and segment arguments alike, so all three
+    // must hold a float in the same byte order.
+    float[] x = randomNormals(128, 3, 1e3);
+    try (Arena arena = Arena.ofConfined();
+        ContiguousKvCache contiguous = new ContiguousKvCache(1, x.length, 1)) {
+      MemorySegment paged = arena.allocate(KvType.F32.headBytes(x.length));
+      KvType.F32.encode(x, 0, x.length, paged, 0);
+      contiguous.append(x, 0, x, 0);
+      byte[] expected = MemorySegment.ofArray(x).toArray(ValueLayout.JAVA_BYTE);
+      assertEquals(Arrays.toString(expected), Arrays.toString(paged.toArray(ValueLayout.JAVA_BYTE)));
+      byte[] cached = contiguous.keyBlock(0).asSlice(0, paged.byteSize()).toArray(ValueLayout.JAVA_BYTE);
+      assertEquals(Arrays.toString(expected), Arrays.toString(cached));
+    }
+  }
+
+  @Test
   void f16IsWithinHalfAnUlpInTheNormalRange() {
     float[] x = randomNormals(4096, 2, 100);
     float[] back = roundTrip(KvType.F16, x);
