@@ -237,11 +237,18 @@ public final class AttentionOptions {
     return slopes;
   }
 
+  /**
+   * Equal when they mask and score alike in every layer: a sliding window equals the same window
+   * made causal (though {@code withSlidingWindow(0)} then gives unequal options, causal or not,
+   * since each remembers what it was given). Equality does not know the layer's shape, so options that agree only for some
+   * shapes differ: {@link #withAlibi()} and {@link #withAlibiSlopes} given the standard slopes,
+   * the default scale and {@code withScale(1 / sqrt(headDim))}.
+   */
   @Override
   public boolean equals(Object o) {
     return o instanceof AttentionOptions other
         && Float.compare(scale, other.scale) == 0
-        && causal == other.causal
+        && causal() == other.causal()
         && slidingWindow == other.slidingWindow
         && Float.compare(softCap, other.softCap) == 0
         && alibi == other.alibi
@@ -251,7 +258,7 @@ public final class AttentionOptions {
 
   @Override
   public int hashCode() {
-    return Objects.hash(scale, causal, slidingWindow, softCap, alibi,
+    return Objects.hash(scale, causal(), slidingWindow, softCap, alibi,
         Arrays.hashCode(alibiSlopes), Arrays.hashCode(sinks));
   }
 

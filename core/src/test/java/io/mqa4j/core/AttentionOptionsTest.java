@@ -32,6 +32,10 @@ class AttentionOptionsTest {
     assertEquals(0.5f, base.withScale(0.5f).scaleFor(64));
     assertEquals(0.125f, base.withScale(0.5f).withDefaultScale().scaleFor(64));
     assertTrue(base.withSlidingWindow(4).causal(), "a window implies causal");
+    assertEquals(base.withSlidingWindow(4), causal.withSlidingWindow(4), "they mask alike");
+    assertEquals(base.withSlidingWindow(4).hashCode(), causal.withSlidingWindow(4).hashCode());
+    assertNotEquals(base.withSlidingWindow(4).withSlidingWindow(0),
+        causal.withSlidingWindow(4).withSlidingWindow(0), "without the window, only one is causal");
     assertEquals(30f, base.withSoftCap(30f).softCap());
     assertEquals(base, base.withSoftCap(-0f), "a soft-cap of -0 is off, as 0 is");
     assertEquals(base.hashCode(), base.withSoftCap(-0f).hashCode());
