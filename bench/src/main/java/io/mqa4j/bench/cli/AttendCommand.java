@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** Runs one attention call on tensors from {@code .npy} files and writes the output as one. */
-@Command(name = "attend", mixinStandardHelpOptions = true,
+@Command(name = "attend", mixinStandardHelpOptions = true, versionProvider = Mqa.Version.class,
     description = {"Runs a kernel on NumPy tensors: q [nq, H, d], k and v [nk, KV, d] "
         + "(float32, float16 or float64, C order), and writes o [nq, H, d] as float32.",
         "Queries sit at the end of the keys (query i is at position nk - nq + i), as in prefill."},

@@ -33,7 +33,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** The main job: how much faster MQA and GQA run than MHA on this machine. */
-@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "compare", mixinStandardHelpOptions = true, versionProvider = Mqa.Version.class,
+    sortOptions = false,
     description = {"Times decode (one token over a KV cache) and a short causal prefill for MHA, "
         + "GQA and MQA, scalar and SIMD, and prints latency, throughput, bytes, GB/s, GFLOP/s, the "
         + "share of this machine's roofline and the speed-up over MHA. Writes report.md, "

@@ -13,8 +13,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The {@code mqa} command line. Exit codes: 0 on success, 2 on bad input (one line on stderr, no
- * stack trace), 1 on an internal failure.
+ * The {@code mqa} command line. Exit codes: 0 on success, 2 on bad input or output that cannot be
+ * written (one line on stderr, no stack trace), 1 on an internal failure.
  */
 @Command(name = "mqa", mixinStandardHelpOptions = true, versionProvider = Mqa.Version.class,
     description = "Attention kernels for MHA, GQA and MQA on the CPU: compare, measure, check.",
@@ -103,17 +103,31 @@ public final class Mqa implements Runnable {
       }
       return FAILURE;
     });
+    int code;
     try {
-      return cli.execute(args);
+      code = cli.execute(args);
     } catch (OutOfMemoryError e) {
       // A size given on the command line that this machine cannot hold: the user's to change.
-      CommandLine.ParseResult parsed = cli.getParseResult();
-      String command = parsed != null && parsed.hasSubcommand()
-          ? parsed.subcommand().commandSpec().name() : "mqa";
-      err.println(prefix(command) + "not enough memory for the sizes asked (" + oneLine(e.getMessage())
-          + "); ask for less");
+      err.println(prefix(commandName(cli)) + "not enough memory for the sizes asked ("
+          + oneLine(e.getMessage()) + "); ask for less");
       return BAD_INPUT;
     }
+    // A PrintWriter keeps its write errors to itself: output cut short (a full disk, a closed
+    // pipe) must not pass for a whole report.
+    out.flush();
+    if (out.checkError() && code == 0) {
+      err.println(prefix(commandName(cli)) + "cannot write standard output (a full disk or a "
+          + "closed pipe?); what was written is incomplete");
+      return BAD_INPUT;
+    }
+    return code;
+  }
+
+  /** The subcommand the arguments named, or {@code mqa}. */
+  private static String commandName(CommandLine cli) {
+    CommandLine.ParseResult parsed = cli.getParseResult();
+    return parsed != null && parsed.hasSubcommand()
+        ? parsed.subcommand().commandSpec().name() : "mqa";
   }
 
   private static String prefix(String command) {
@@ -129,7 +143,8 @@ public final class Mqa implements Runnable {
   static String plainer(String message) {
     java.util.regex.Matcher m = message == null ? null : GROUP_TWICE.matcher(message);
     if (m == null || !m.matches()) {
-      return message;
+      // The prefix already says it is an error (picocli starts some messages with "Error: ").
+      return message != null && message.startsWith("Error: ") ? message.substring(7) : message;
     }
     return "give one of " + m.group(1) + ", once; got " + m.group(2) + " and " + m.group(3);
   }

@@ -39,7 +39,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** KV-cache memory of real model configurations, and of their MHA, GQA and MQA variants. */
-@Command(name = "profile", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "profile", mixinStandardHelpOptions = true, versionProvider = Mqa.Version.class,
+    sortOptions = false,
     description = {"KV-cache memory of a model: bytes per token and per sequence, whole blocks "
         + "allocated for a batch and the waste in them, bytes per tensor-parallel rank, bytes read "
         + "per decoded token, and the longest context that fits 24 and 80 GiB, for the model as "

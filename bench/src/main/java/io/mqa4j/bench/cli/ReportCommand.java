@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** Turns saved results (a compare run's results.json or JMH JSON) into the compare table and files. */
-@Command(name = "report", mixinStandardHelpOptions = true,
+@Command(name = "report", mixinStandardHelpOptions = true, versionProvider = Mqa.Version.class,
     description = {"Measures nothing: reads results.json from an earlier compare run, or the JSON "
         + "JMH writes (-rf json) for the bench suite, and prints the compare table and writes the "
         + "report files."},

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Measures this machine's memory read bandwidth and FP32 FMA peak. */
-@Command(name = "roofline", mixinStandardHelpOptions = true,
+@Command(name = "roofline", mixinStandardHelpOptions = true, versionProvider = Mqa.Version.class,
     description = {"Measures the ceilings kernels are judged against: memory read bandwidth "
         + "(a STREAM-like read of an off-heap buffer far larger than the last-level cache) and "
         + "FP32 FMA peak (Vector API), with all threads and with one."},

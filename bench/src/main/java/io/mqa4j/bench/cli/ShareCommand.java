@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Decode's read rate as a share of the read bandwidth measured beside it, and caches side by side. */
-@Command(name = "share", mixinStandardHelpOptions = true,
+@Command(name = "share", mixinStandardHelpOptions = true, versionProvider = Mqa.Version.class,
     description = {"Times decode over each KV cache and a read of memory in turn, round after "
         + "round in one JVM, and gives each cache's read rate as a share of the read bandwidth "
         + "measured around it, and its step time against the first cache's, round by round. "

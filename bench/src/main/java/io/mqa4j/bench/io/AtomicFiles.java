@@ -54,7 +54,9 @@ public final class AtomicFiles {
       throws IOException {
     Path target = dir.toAbsolutePath();
     Path firstCreated = null;
-    for (Path p = target; p != null && !Files.exists(p); p = p.getParent()) {
+    // Not following links: a dangling link in the way exists, and must not be removed on failure.
+    for (Path p = target; p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS);
+        p = p.getParent()) {
       firstCreated = p;
     }
     String tag = "." + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime());

@@ -35,4 +35,38 @@ class MqaTest {
     assertEquals(2, quiet.exitCode());
     assertTrue(quiet.oneErrorLine(), "the next run without -v is one line again: " + quiet.err());
   }
+
+  @Test
+  void outputThatCannotBeWrittenFailsTheRun() {
+    java.io.OutputStream full = new java.io.OutputStream() {
+      @Override
+      public void write(int b) throws java.io.IOException {
+        throw new java.io.IOException("No space left on device");
+      }
+    };
+    java.io.StringWriter err = new java.io.StringWriter();
+    int code = Mqa.run(new String[] {"profile", "--list"}, new java.io.PrintWriter(full, true),
+        new java.io.PrintWriter(err, true));
+    assertEquals(2, code);
+    assertEquals("mqa profile: cannot write standard output (a full disk or a closed pipe?); what"
+        + " was written is incomplete", err.toString().strip());
+  }
+
+  @Test
+  void everyCommandPrintsTheVersion() {
+    for (String command : new String[] {"compare", "attend", "roofline", "share", "profile", "report"}) {
+      CliRun run = CliRun.of(command, "--version");
+      assertEquals(0, run.exitCode(), command);
+      assertTrue(run.out().startsWith("mqa4j "), command + ": " + run.out());
+    }
+  }
+
+  @Test
+  void mutuallyExclusiveOptionsAreSaidWithoutPicocliPrefix() {
+    CliRun run = CliRun.of("profile", "--model", "llama-3-8b", "--list");
+    assertEquals(2, run.exitCode());
+    assertTrue(run.oneErrorLine(), run.err());
+    assertTrue(run.err().startsWith("mqa profile: --model=NAME, --list are mutually exclusive"),
+        run.err());
+  }
 }

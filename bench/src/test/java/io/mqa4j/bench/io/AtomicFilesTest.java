@@ -38,4 +38,15 @@ class AtomicFilesTest {
       assertEquals(2, left.count(), "no staged files left behind");
     }
   }
+
+  @Test
+  void aDanglingLinkInTheWayOfTheDirectoryIsLeftAlone() throws IOException {
+    Path link = Files.createSymbolicLink(dir.resolve("out"), dir.resolve("nowhere"));
+    Map<String, byte[]> files = Map.of("a.json", "new".getBytes());
+    IOException e = assertThrows(IOException.class,
+        () -> AtomicFiles.replaceAll(link, files, List.of("a.json")));
+    assertTrue(e.getMessage().contains("cannot create the directory"), e.getMessage());
+    assertTrue(Files.isSymbolicLink(link), "the link was removed");
+    assertEquals(dir.resolve("nowhere"), Files.readSymbolicLink(link));
+  }
 }
