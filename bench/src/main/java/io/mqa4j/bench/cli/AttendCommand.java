@@ -182,7 +182,11 @@ final class AttendCommand implements Callable<Integer> {
         throw new BadInputException("--sinks " + sinks + " has shape " + s.shapeText()
             + " but needs [H] = (" + shape.queryHeads() + ",)");
       }
-      options = options.withSinks(s.data());
+      try {
+        options = options.withSinks(s.data());
+      } catch (IllegalArgumentException e) {
+        throw new BadInputException("--sinks " + sinks + ": " + e.getMessage());
+      }
     }
     options.checkAgainst(shape);
     return options;

@@ -349,9 +349,22 @@ final class CompareCommand implements Callable<Integer> {
       prefillContexts = decodeContexts;
       checkFits(Collections.max(contexts), layoutList);
     }
-    return new CompareSettings(phases, decodeContexts, prefillContexts, heads.queryHeads, heads.kvHeads, heads.headDim,
-        layoutList, kernelList, dtypeList, n, maxScalarPrefill, blockTokens,
-        quick ? StepTimer.Budget.QUICK : StepTimer.Budget.NORMAL);
+    int longest = Math.max(Collections.max(decodeContexts), Collections.max(prefillContexts));
+    // A block longer than every context would allocate memory no token uses (the default of 64
+    // stays allowed for short contexts).
+    if (blockTokens > longest && spec.commandLine().getParseResult().hasMatchedOption("--block-tokens")) {
+      throw new BadInputException("--block-tokens must be at most the longest context, " + longest
+          + ", got " + blockTokens);
+    }
+    CompareSettings settings = new CompareSettings(phases, decodeContexts, prefillContexts,
+        heads.queryHeads, heads.kvHeads, heads.headDim, layoutList, kernelList, dtypeList, n,
+        maxScalarPrefill, blockTokens, quick ? StepTimer.Budget.QUICK : StepTimer.Budget.NORMAL);
+    if (new CompareRun(settings).plan().isEmpty()) { // only scalar prefill, of prompts all too long
+      throw new BadInputException("nothing to measure: --kernels scalar prefills prompts of up to"
+          + " --max-scalar-prefill " + maxScalarPrefill + " tokens, and every prefill context is"
+          + " longer: " + prefillContexts);
+    }
+    return settings;
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.mqa4j.bench.cli;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mqa4j.bench.compare.CompareReport;
 import io.mqa4j.bench.compare.CompareRun;
@@ -72,7 +73,11 @@ final class ReportCommand implements Callable<Integer> {
     }
     JsonNode root;
     try {
-      root = ReportFiles.json().readTree(file.toFile());
+      // One JSON value and nothing after it: a second document or stray text means the file is
+      // not what either writer wrote.
+      root = ReportFiles.json().reader()
+          .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .readTree(Files.readAllBytes(file));
     } catch (IOException e) {
       throw new BadInputException(name + ": not JSON: " + ReportFiles.jsonProblem(e.getMessage()));
     }

@@ -88,6 +88,11 @@ final class ShareCommand implements Callable<Integer> {
     AttentionShape shape = shape();
     require(context >= 1, "--context must be >= 1, got " + context);
     require(blockTokens >= 1, "--block-tokens must be >= 1, got " + blockTokens);
+    // A block longer than the context would allocate memory no token uses (the default of 64
+    // stays allowed for short contexts).
+    boolean blockGiven = spec.commandLine().getParseResult().hasMatchedOption("--block-tokens");
+    require(blockTokens <= context || !blockGiven,
+        "--block-tokens must be at most --context " + context + ", got " + blockTokens);
     require(rounds >= 1 && rounds <= MAX_ROUNDS,
         "--rounds must be 1 to " + MAX_ROUNDS + ", got " + rounds);
     require(steps >= 1 && steps <= MAX_STEPS, "--steps must be 1 to " + MAX_STEPS + ", got " + steps);

@@ -30,6 +30,22 @@ class AttendCommandTest {
     return Path.of("src/test/resources/npy", name).toString();
   }
 
+  @Test
+  void aSinkThatIsNotANumberIsNamedWithItsFile() throws IOException {
+    Path sinks = dir.resolve("sinks_nan.npy");
+    float[] given = Npy.read(Path.of(fixture("sinks.npy"))).data().clone();
+    given[1] = Float.NaN;
+    Npy.write(sinks, new int[] {given.length}, given);
+    Path out = dir.resolve("o.npy");
+    CliRun run = CliRun.of("attend", "--q", fixture("q.npy"), "--k", fixture("k.npy"), "--v",
+        fixture("v.npy"), "--out", out.toString(), "--sinks", sinks.toString());
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.oneErrorLine(), run.err());
+    assertEquals("mqa attend: --sinks " + sinks + ": sink 1 must be a number below +inf, got NaN",
+        run.err().strip());
+    assertFalse(Files.exists(out), "nothing written");
+  }
+
   static Stream<Arguments> numpyCases() {
     List<Arguments> cases = new ArrayList<>();
     for (String kernel : List.of("scalar", "simd", "best")) {

@@ -107,7 +107,9 @@ class CompareCommandTest {
       "--query-heads 100000000|--query-heads 100000000 x --head-dim 128 is more floats per query",
       "--contexts 2147483647 --layouts mqa|--contexts 2147483647 needs 2.00 TiB of f32 keys and values for mqa",
       "--query-heads -1|--query-heads must be >= 1, got -1",
-      "--frobnicate|Unknown option: '--frobnicate'"})
+      "--frobnicate|Unknown option: '--frobnicate'",
+      "--phase prefill --kernels scalar --max-scalar-prefill 10 --contexts 100|nothing to measure: --kernels scalar prefills prompts of up to --max-scalar-prefill 10 tokens, and every prefill context is longer: [100]",
+      "--block-tokens 20000 --contexts 1024|--block-tokens must be at most the longest context, 1024, got 20000"})
   void badOptionsExitTwoWithOneLine(String options, String message) {
     String[] args = ("compare --out " + dir.resolve("r") + " " + options).split(" ");
     CliRun run = CliRun.of(args);

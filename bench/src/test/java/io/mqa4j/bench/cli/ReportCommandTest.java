@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
@@ -208,6 +209,18 @@ class ReportCommandTest {
     assertRefused(run, file + ": " + message);
     assertFalse(run.err().contains("Cannot invoke") || run.err().contains("coll"), run.err());
     assertFalse(Files.exists(dir.resolve("out")));
+  }
+
+  @Test
+  void anythingAfterTheJsonValueIsRefused() throws IOException {
+    String good = Files.readString(goodResults());
+    for (String after : List.of(" garbage", good, "[]")) {
+      Path file = Files.writeString(dir.resolve("res.json"), good + after);
+      CliRun run = CliRun.of("report", file.toString(), "--no-files");
+      assertRefused(run, file + ": not JSON");
+    }
+    Path jmh = Files.writeString(dir.resolve("jmh.json"), Files.readString(Path.of(SAMPLE)) + "x");
+    assertRefused(CliRun.of("report", jmh.toString(), "--no-files"), jmh + ": not JSON");
   }
 
   @Test

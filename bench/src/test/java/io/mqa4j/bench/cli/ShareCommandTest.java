@@ -119,6 +119,7 @@ class ShareCommandTest {
       "--caches|'bf16,,f32'|--caches bf16,,f32 holds an empty name",
       "--layout|mla|--layout must be mha, gqa or mqa, got 'mla'",
       "--context|0|--context must be >= 1, got 0",
+      "--block-tokens|1000000|--block-tokens must be at most --context 100, got 1000000",
       "--buffer-mib|8|--buffer-mib must be >= 64, got 8",
       "--buffer-mib|2147483647|--buffer-mib 2147483647: cannot allocate the buffer",
       "--context|2147483647|--context 2147483647 of 4 KV heads of --head-dim 32 (blocks of --block-tokens 64): cannot allocate",
