@@ -131,8 +131,10 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
 
   /**
    * Reads a Hugging Face {@code config.json}: {@code num_attention_heads},
-   * {@code num_key_value_heads} (absent: MHA; {@code multi_query: true}: one), {@code head_dim}
-   * or {@code hidden_size / num_attention_heads}, {@code num_hidden_layers},
+   * {@code num_key_value_heads} (absent: MHA; {@code multi_query: true}: one; ChatGLM's and
+   * GLM-4's {@code multi_query_group_num} under {@code multi_query_attention: true}),
+   * {@code head_dim} (ChatGLM's {@code kv_channels}) or {@code hidden_size / num_attention_heads},
+   * {@code num_hidden_layers} (ChatGLM's {@code num_layers}),
    * {@code sliding_window} (on the layers {@code layer_types} marks sliding, on all but every
    * {@code sliding_window_pattern}-th layer (Gemma 3, 6 by default), from layer
    * {@code max_window_layers} on (Qwen2, Qwen3), on every other layer for
@@ -167,6 +169,19 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
     Field heads = positive(required(c, "num_attention_heads", "n_head"));
     Field layers = positive(required(c, "num_hidden_layers", "n_layer", "num_layers"));
     Field kv = positive(optionalInt(c, "num_key_value_heads", "num_kv_heads", "n_head_kv"));
+    // ChatGLM and GLM-4 say grouped-query attention their own way: multi_query_attention true
+    // with multi_query_group_num KV heads.
+    if (flag(c, "multi_query_attention", false)) {
+      Field groups = positive(optionalInt(c, "multi_query_group_num"));
+      if (groups == null) {
+        throw new IllegalArgumentException(
+            "multi_query_attention is true but multi_query_group_num is missing");
+      }
+      if (kv != null && kv.value != groups.value) {
+        throw new IllegalArgumentException("multi_query_attention gives " + groups + " but " + kv);
+      }
+      kv = groups;
+    }
     // Falcon's new decoder (Falcon-40B, -180B) takes num_kv_heads and ignores multi_query, which
     // its configs still carry as true; the old decoder (Falcon-7B) takes multi_query alone. The
     // original RefinedWeb configs of the new decoder say so only by giving n_head_kv.
@@ -183,7 +198,7 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
       throw new IllegalArgumentException(kv + " must divide " + heads);
     }
     int kvHeads = multiQuery ? 1 : kv != null ? kv.value : heads.value;
-    Field headDimField = positive(optionalInt(c, "head_dim"));
+    Field headDimField = positive(optionalInt(c, "head_dim", "kv_channels"));
     Field hidden = positive(optionalInt(c, "hidden_size", "n_embd", "d_model"));
     int headDim;
     if (headDimField != null) {
@@ -284,12 +299,14 @@ public record ModelConfig(String name, int layers, int queryHeads, int kvHeads, 
    * heads, than {@code num_hidden_layers} and {@code num_key_value_heads} make every layer hold:
    * hybrid attention/state-space stacks (Jamba's period and offset, Bamba's indices,
    * Nemotron-H's pattern), per-layer blocks (Nemotron-NAS, DeciLM), cross-attention layers
-   * (Llama 3.2 Vision) and layers that reuse another layer's cache (Gemma 3n). Reading such a
+   * (Llama 3.2 Vision), recurrent blocks beside attention ones (RecurrentGemma's block types) and
+   * layers that reuse another layer's cache (Gemma 3n). Reading such a
    * config as uniform would overstate its cache several times over, so it is refused.
    */
   private static final List<String> PER_LAYER_FIELDS = List.of("attn_layer_period",
       "attn_layer_offset", "attn_layer_indices", "hybrid_override_pattern", "block_configs",
-      "num_key_value_heads_per_layer", "cross_attention_layers", "num_kv_shared_layers");
+      "num_key_value_heads_per_layer", "cross_attention_layers", "num_kv_shared_layers",
+      "block_types", "_block_types");
 
   private static void refusePerLayerStructure(JsonNode c) {
     for (String field : PER_LAYER_FIELDS) {

@@ -167,6 +167,27 @@ class ProfileCommandTest {
   }
 
   @Test
+  void readsChatGlmGroups() throws IOException {
+    // THUDM/chatglm3-6b's fields: two KV heads given as multi-query groups, head dim as kv_channels.
+    Path glm = Files.writeString(dir.resolve("glm.json"), "{\"model_type\": \"chatglm\", "
+        + "\"num_layers\": 28, \"num_attention_heads\": 32, \"hidden_size\": 4096, "
+        + "\"kv_channels\": 128, \"multi_query_attention\": true, \"multi_query_group_num\": 2, "
+        + "\"seq_length\": 8192, \"torch_dtype\": \"float16\"}");
+    JsonNode p = profile("--config", glm.toString());
+    assertEquals(2, p.get("kvHeads").asInt());
+    assertEquals(128, p.get("headDim").asInt());
+    assertEquals(28, p.get("layers").asInt());
+    assertEquals(8192, p.get("context").asInt());
+    assertEquals(28 * 2 * 2 * 128 * 2L, p.get("bytesPerToken").asLong(), "28 KiB a token");
+    Path missing = Files.writeString(dir.resolve("glm2.json"), "{\"num_layers\": 2, "
+        + "\"num_attention_heads\": 4, \"kv_channels\": 8, \"multi_query_attention\": true}");
+    CliRun run = CliRun.of("profile", "--no-files", "--config", missing.toString());
+    assertEquals(2, run.exitCode(), run.err());
+    assertTrue(run.err().contains("multi_query_attention is true but multi_query_group_num is missing"),
+        run.err());
+  }
+
+  @Test
   void readsFalconsNewDecoderTheNewerDtypeFieldAndDefaults() throws IOException {
     // Falcon-40B's config keeps multi_query true beside num_kv_heads 8; the new decoder uses 8.
     Path falcon40 = Files.writeString(dir.resolve("f40.json"), "{\"model_type\": \"falcon\", "
@@ -529,6 +550,7 @@ class ProfileCommandTest {
       "{\"model_type\": \"nemotron-nas\", \"num_attention_heads\": 64, \"num_hidden_layers\": 2, \"hidden_size\": 8192, \"block_configs\": [{\"attention\": {\"n_heads_in_group\": 8}}, {\"attention\": {\"no_op\": true}}]}|block_configs is set",
       "{\"model_type\": \"deci\", \"num_attention_heads\": 32, \"num_hidden_layers\": 2, \"hidden_size\": 4096, \"num_key_value_heads_per_layer\": [4, 2]}|num_key_value_heads_per_layer is set",
       "{\"model_type\": \"mllama\", \"text_config\": {\"num_attention_heads\": 32, \"num_key_value_heads\": 8, \"num_hidden_layers\": 40, \"hidden_size\": 4096, \"cross_attention_layers\": [3, 8, 13, 18, 23, 28, 33, 38]}}|cross_attention_layers is set",
+      "{\"model_type\": \"recurrent_gemma\", \"num_attention_heads\": 10, \"num_key_value_heads\": 1, \"num_hidden_layers\": 26, \"hidden_size\": 2560, \"attention_window_size\": 2048, \"_block_types\": [\"recurrent\", \"recurrent\", \"attention\"]}|_block_types is set",
       "{\"model_type\": \"gemma3n_text\", \"num_attention_heads\": 8, \"num_key_value_heads\": 2, \"num_hidden_layers\": 35, \"head_dim\": 256, \"num_kv_shared_layers\": 15}|num_kv_shared_layers is set",
       // Only a zero says no layer shares: NaN and a fraction are not read as one.
       "{\"num_attention_heads\": 8, \"num_hidden_layers\": 35, \"head_dim\": 256, \"num_kv_shared_layers\": NaN}|num_kv_shared_layers is set",
