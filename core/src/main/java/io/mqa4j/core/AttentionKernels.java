@@ -39,8 +39,9 @@ public final class AttentionKernels {
 
   /**
    * The fastest kernel available here, chosen once per JVM. A choice that fails (a bad
-   * {@code mqa4j.kernel} or {@code mqa4j.threads}, the SIMD module missing when asked for) throws
-   * its exception on every call until a call succeeds; only a success is kept.
+   * {@code mqa4j.kernel}, {@code mqa4j.threads} or {@code mqa4j.vector.bits}, the SIMD module
+   * missing when asked for) throws its exception on every call until a call succeeds; only a
+   * success is kept.
    */
   public static AttentionKernel best() {
     AttentionKernel kernel = best;
@@ -48,7 +49,7 @@ public final class AttentionKernels {
       synchronized (AttentionKernels.class) {
         kernel = best;
         if (kernel == null) {
-          kernel = lookup(System.getProperty(KERNEL_PROPERTY, "auto"), defaultThreads());
+          kernel = lookup(System.getProperty(KERNEL_PROPERTY, "auto").trim(), defaultThreads());
           best = kernel;
         }
       }
@@ -79,11 +80,14 @@ public final class AttentionKernels {
     return findProvider("simd").provider != null;
   }
 
-  /** Threads used by {@link #best()}: {@code mqa4j.threads} or all processors. */
+  /**
+   * Threads used by {@link #best()}: {@code mqa4j.threads}, or all processors up to
+   * {@link #MAX_THREADS}.
+   */
   public static int defaultThreads() {
     String value = System.getProperty(THREADS_PROPERTY);
     if (value == null || value.isBlank()) {
-      return Runtime.getRuntime().availableProcessors();
+      return Math.min(Runtime.getRuntime().availableProcessors(), MAX_THREADS);
     }
     try {
       int threads = Integer.parseInt(value.trim());
@@ -140,6 +144,16 @@ public final class AttentionKernels {
     return message;
   }
 
+  /** The {@link IllegalArgumentException} among {@code e}'s causes, if any. */
+  private static IllegalArgumentException badSetting(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof IllegalArgumentException bad) {
+        return bad;
+      }
+    }
+    return null;
+  }
+
   private static Lookup findProvider(String name) {
     String reason = "no provider named '" + name + "' is on the module or class path"
         + " (add the mqa4j-simd artifact)";
@@ -153,6 +167,12 @@ public final class AttentionKernels {
             return new Lookup(provider, null);
           }
         } catch (ServiceConfigurationError | UnsupportedOperationException | LinkageError e) {
+          // A setting the provider refuses (a bad mqa4j.vector.bits) is the user's to fix, and
+          // fails the call as a bad mqa4j.threads does, rather than fall back without a word.
+          IllegalArgumentException badSetting = badSetting(e);
+          if (badSetting != null) {
+            throw badSetting;
+          }
           // The provider's constructor says why it cannot run here; report that, not a wrapper.
           reason = innermostMessage(e);
         }

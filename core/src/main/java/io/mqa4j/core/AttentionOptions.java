@@ -99,7 +99,8 @@ public final class AttentionOptions {
         throw new IllegalArgumentException("alibi slope " + h + " must be finite, got " + slopes[h]);
       }
     }
-    return new AttentionOptions(scale, causal, slidingWindow, softCap, true, slopes.clone(), sinks);
+    return new AttentionOptions(scale, causal, slidingWindow, softCap, true,
+        withoutNegativeZero(slopes), sinks);
   }
 
   /** No ALiBi bias. */
@@ -117,7 +118,16 @@ public final class AttentionOptions {
       }
     }
     return new AttentionOptions(scale, causal, slidingWindow, softCap, alibi, alibiSlopes,
-        sinks == null ? null : sinks.clone());
+        sinks == null ? null : withoutNegativeZero(sinks));
+  }
+
+  /** A copy with -0 as 0, which act alike: equal options then compare equal. */
+  private static float[] withoutNegativeZero(float[] values) {
+    float[] copy = values.clone();
+    for (int i = 0; i < copy.length; i++) {
+      copy[i] += 0f;
+    }
+    return copy;
   }
 
   /** Whether a scale was set; otherwise {@link #scaleFor(int)} gives {@code 1/sqrt(headDim)}. */
@@ -127,6 +137,9 @@ public final class AttentionOptions {
 
   /** The logit scale for heads of {@code headDim} elements. */
   public float scaleFor(int headDim) {
+    if (headDim < 1) {
+      throw new IllegalArgumentException("headDim must be >= 1, got " + headDim);
+    }
     return Float.isNaN(scale) ? (float) (1.0 / Math.sqrt(headDim)) : scale;
   }
 
@@ -157,7 +170,18 @@ public final class AttentionOptions {
 
   /** The sink logit of query head {@code queryHead}, or negative infinity without sinks. */
   public float sink(int queryHead) {
-    return sinks == null ? Float.NEGATIVE_INFINITY : sinks[queryHead];
+    if (sinks == null) {
+      return Float.NEGATIVE_INFINITY;
+    }
+    checkHead(queryHead, sinks.length, "sinks given");
+    return sinks[queryHead];
+  }
+
+  private static void checkHead(int queryHead, int heads, String what) {
+    if (queryHead < 0 || queryHead >= heads) {
+      throw new IndexOutOfBoundsException("queryHead must be in [0, " + heads + ") (" + heads + " "
+          + what + "), got " + queryHead);
+    }
   }
 
   /** The ALiBi slope of {@code queryHead} in a layer of {@code queryHeads} heads, 0 without ALiBi. */
@@ -166,8 +190,13 @@ public final class AttentionOptions {
       return 0f;
     }
     if (alibiSlopes != null) {
+      checkHead(queryHead, alibiSlopes.length, "slopes given");
       return alibiSlopes[queryHead];
     }
+    if (queryHeads < 1) {
+      throw new IllegalArgumentException("queryHeads must be >= 1, got " + queryHeads);
+    }
+    checkHead(queryHead, queryHeads, "query heads");
     float[] slopes = standardSlopesCache;
     if (slopes == null || slopes.length != queryHeads) {
       slopes = computeSlopes(queryHeads);

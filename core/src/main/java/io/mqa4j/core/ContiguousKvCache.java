@@ -180,4 +180,10 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
       closed = true;
     }
   }
+
+  @Override
+  public String toString() {
+    return "ContiguousKvCache[f32, " + kvHeads + "x" + headDim + ", "
+        + (closed ? "closed]" : length + "/" + capacity + " tokens]");
+  }
 }

@@ -592,7 +592,7 @@ public final class PagedKvCache implements AutoCloseable {
   }
 
   /** Whether {@link #close()} has run. */
-  synchronized boolean isClosed() {
+  public synchronized boolean isClosed() {
     return closed;
   }
 

@@ -24,6 +24,27 @@ class AttentionOptionsTest {
   }
 
   @Test
+  void negativeZeroSinksAndSlopesEqualZero() {
+    AttentionOptions d = AttentionOptions.defaults();
+    assertEquals(d.withSinks(0f, 0f), d.withSinks(0f, -0f));
+    assertEquals(d.withSinks(0f, 0f).hashCode(), d.withSinks(0f, -0f).hashCode());
+    assertEquals(d.withAlibiSlopes(0f, 0.5f), d.withAlibiSlopes(-0f, 0.5f));
+  }
+
+  @Test
+  void lookupsOutsideTheHeadsNameTheirArgument() {
+    AttentionOptions d = AttentionOptions.defaults();
+    assertIndexMessage(() -> d.withSinks(1f).sink(3),
+        "queryHead must be in [0, 1) (1 sinks given), got 3");
+    assertIndexMessage(() -> d.withAlibiSlopes(0.5f, 0.25f).alibiSlope(-1, 2),
+        "queryHead must be in [0, 2) (2 slopes given), got -1");
+    assertIndexMessage(() -> d.withAlibi().alibiSlope(4, 4), "queryHead must be in [0, 4) (4 query heads), got 4");
+    assertMessage(() -> d.withAlibi().alibiSlope(0, 0), "queryHeads must be >= 1, got 0");
+    assertMessage(() -> d.scaleFor(0), "headDim must be >= 1, got 0");
+    assertEquals(0f, d.alibiSlope(7, 1), "no ALiBi: every head's slope is 0");
+  }
+
+  @Test
   void withMethodsReturnNewOptionsAndLeaveTheOriginal() {
     AttentionOptions base = AttentionOptions.defaults();
     AttentionOptions causal = base.withCausal(true);
@@ -66,6 +87,11 @@ class AttentionOptionsTest {
     assertMessage(() -> o.withSinks(1f, 2f).checkAgainst(shape), "sinks have 2 entries but the shape has queryHeads=4");
     assertMessage(() -> o.withAlibiSlopes(1f).checkAgainst(shape), "alibi slopes have 1 entry but the shape has queryHeads=4");
     assertMessage(() -> AttentionOptions.standardAlibiSlopes(0), "heads must be positive, got 0");
+  }
+
+  private static void assertIndexMessage(Runnable r, String message) {
+    IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, r::run);
+    assertEquals(message, e.getMessage());
   }
 
   private static void assertMessage(Runnable r, String message) {

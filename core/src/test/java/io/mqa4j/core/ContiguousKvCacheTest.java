@@ -12,6 +12,15 @@ import org.junit.jupiter.api.Test;
 class ContiguousKvCacheTest {
 
   @Test
+  void saysWhatItHolds() {
+    ContiguousKvCache cache = new ContiguousKvCache(2, 4, 8);
+    cache.append(new float[8], 0, new float[8], 0);
+    assertEquals("ContiguousKvCache[f32, 2x4, 1/8 tokens]", cache.toString());
+    cache.close();
+    assertEquals("ContiguousKvCache[f32, 2x4, closed]", cache.toString());
+  }
+
+  @Test
   void memoryTheMachineCannotGiveFailsNamingTheCapacity() {
     // 2^52 bytes each for K and V: no machine gives that, and the failure must say what was asked.
     OutOfMemoryError e = assertThrows(OutOfMemoryError.class,

@@ -79,6 +79,10 @@ class WorkerPoolTest {
       System.setProperty(VectorConstants.BITS_PROPERTY, "384");
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, PanamaKernelProvider::new);
       assertEquals("mqa4j.vector.bits must be 128, 256 or 512, got '384'", e.getMessage());
+      // Through the service lookup too, rather than a quiet fall back to the scalar kernel.
+      IllegalArgumentException looked = assertThrows(IllegalArgumentException.class,
+          io.mqa4j.core.AttentionKernels::simdAvailable);
+      assertEquals(e.getMessage(), looked.getMessage());
     } finally {
       if (saved == null) {
         System.clearProperty(VectorConstants.BITS_PROPERTY);

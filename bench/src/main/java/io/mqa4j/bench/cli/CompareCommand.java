@@ -326,7 +326,8 @@ final class CompareCommand implements Callable<Integer> {
     if (dtypeList.isEmpty()) {
       throw new BadInputException("--dtypes must name at least one type");
     }
-    int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+    int n = threads == null
+        ? Math.min(Runtime.getRuntime().availableProcessors(), AttentionKernels.MAX_THREADS) : threads;
     Kernels.checkThreads(n);
     if (blockTokens < 1) {
       throw new BadInputException("--block-tokens must be >= 1, got " + blockTokens);

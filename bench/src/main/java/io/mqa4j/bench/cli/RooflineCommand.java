@@ -3,6 +3,7 @@ package io.mqa4j.bench.cli;
 import io.mqa4j.bench.compare.Forks;
 import io.mqa4j.bench.compare.ReportFiles;
 import io.mqa4j.bench.roofline.Roofline;
+import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.spi.Checks;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -50,7 +51,8 @@ final class RooflineCommand implements Callable<Integer> {
       throw new BadInputException(Forks.RESULT_OPTION + " (internal: where a parent compare reads "
           + "a forked roofline) goes only with --json");
     }
-    int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+    int n = threads == null
+        ? Math.min(Runtime.getRuntime().availableProcessors(), AttentionKernels.MAX_THREADS) : threads;
     Kernels.checkThreads(n);
     if (bufferMib < 64) {
       throw new BadInputException("--buffer-mib must be >= 64, got " + bufferMib);
