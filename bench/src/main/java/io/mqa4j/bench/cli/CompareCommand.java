@@ -86,7 +86,8 @@ final class CompareCommand implements Callable<Integer> {
       description = "Tokens per block of the paged KV cache. Default: ${DEFAULT-VALUE}.")
   int blockTokens;
 
-  @Option(names = "--quick", description = "A smaller run, in this one JVM, in under 30 seconds.")
+  @Option(names = "--quick", description = "A smaller run, timed in this one JVM (the roofline in a "
+      + "JVM of its own), in under 30 seconds on two quiet cores.")
   boolean quick;
 
   @Option(names = "--json", description = "Print one JSON object (with a rows array) instead of the table.")

@@ -88,7 +88,8 @@ final class ProfileCommand implements Callable<Integer> {
   int blockSize;
 
   @Option(names = "--tensor-parallel", defaultValue = "1", paramLabel = "T",
-      description = "Tensor-parallel ranks; KV heads are split across them. Default: ${DEFAULT-VALUE}.")
+      description = "Tensor-parallel ranks; they split the query heads evenly, and the KV heads "
+          + "evenly or in copies. Default: ${DEFAULT-VALUE}.")
   int tensorParallel;
 
   @Option(names = "--json", description = "Print one JSON object instead of tables.")

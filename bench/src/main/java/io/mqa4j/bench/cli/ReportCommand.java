@@ -64,6 +64,10 @@ final class ReportCommand implements Callable<Integer> {
   static int report(String option, Path file, Path out, boolean noFiles, boolean json,
       PrintWriter stdout, PrintWriter stderr) throws IOException {
     String name = option + file;
+    if (file.toString().isEmpty()) { // Path.of("") is the working directory, which misleads
+      throw new BadInputException((option.isEmpty() ? "the results file" : option.strip())
+          + " must name a file, got an empty path");
+    }
     if (!Files.isRegularFile(file)) {
       throw new BadInputException(name + ": " + (Files.isDirectory(file) ? "a directory, not a file"
           : Files.exists(file) ? "not a regular file" : "no such file"));

@@ -72,10 +72,15 @@ final class RooflineCommand implements Callable<Integer> {
       Forks.emit(out, resultFile, ReportFiles.json().writeValueAsString(r));
     } else {
       String all = Checks.count(r.threads(), "thread");
-      out.printf("memory read bandwidth  %7.1f GB/s (%s)   %7.1f GB/s (1 thread)%n",
-          r.readGBps(), all, r.readGBpsOneThread());
-      out.printf("FP32 FMA peak          %7.1f GFLOP/s (%s)   %7.1f GFLOP/s (1 thread)%n",
-          r.fmaGflops(), all, r.fmaGflopsOneThread());
+      if (r.threads() == 1) { // the one-thread figures would be a second reading of the same
+        out.printf("memory read bandwidth  %7.1f GB/s (1 thread)%n", r.readGBps());
+        out.printf("FP32 FMA peak          %7.1f GFLOP/s (1 thread)%n", r.fmaGflops());
+      } else {
+        out.printf("memory read bandwidth  %7.1f GB/s (%s)   %7.1f GB/s (1 thread)%n",
+            r.readGBps(), all, r.readGBpsOneThread());
+        out.printf("FP32 FMA peak          %7.1f GFLOP/s (%s)   %7.1f GFLOP/s (1 thread)%n",
+            r.fmaGflops(), all, r.fmaGflopsOneThread());
+      }
       out.printf("vector species         %d bits, %d float lanes; buffer %d MiB%n", r.speciesBits(),
           r.lanes(), r.bufferBytes() >> 20);
     }

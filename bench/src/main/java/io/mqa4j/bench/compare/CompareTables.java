@@ -43,7 +43,7 @@ public final class CompareTables {
 
   /** The lines under the table that say how to read it. */
   public static List<String> legend(RooflineFigures roofline) {
-    String ceilings = roofline == null ? "no roofline was measured"
+    String ceilings = roofline == null ? null
         : roofline.threads() == 1 // the one-thread figures are then the same measure again
             ? String.format(Locale.ROOT, "%.1f GB/s read, %.0f GFLOP/s FMA with 1 thread",
                 roofline.readGBps(), roofline.fmaGflops())
@@ -57,7 +57,8 @@ public final class CompareTables {
         "KV read/step counts each cached K and V row once. roofline = the time the machine's limits "
             + "allow (bytes at read bandwidth or flops at FMA peak, whichever binds) over the "
             + "measured time; the scalar kernel is judged against one thread.",
-        "roofline measured in this run: " + ceilings + "."));
+        ceilings == null ? "no roofline was measured, so the roofline column is empty."
+            : "roofline measured in this run: " + ceilings + "."));
     if (roofline != null && sharedOneCore(roofline)) {
       lines.add(String.format(Locale.ROOT, "note: %d threads reached under 1.25 times one "
           + "thread's FMA (%.0f against %.0f GFLOP/s): while it was read they shared a core's "

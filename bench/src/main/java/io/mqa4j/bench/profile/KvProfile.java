@@ -75,9 +75,10 @@ public final class KvProfile {
   }
 
   /**
-   * Tensor-parallel ranks split a model's KV heads evenly, or, when there are fewer heads than
-   * ranks, hold an equal number of copies of each: {@code tensorParallel} must divide the KV heads
-   * or be a multiple of them. (The MHA, GQA and MQA variants are what-ifs; a variant whose heads do
+   * Tensor-parallel ranks split a model's query heads evenly, and its KV heads evenly or, when
+   * there are fewer KV heads than ranks, hold an equal number of copies of each:
+   * {@code tensorParallel} must divide the query heads, and divide the KV heads or be a multiple
+   * of them. (The MHA, GQA and MQA variants are what-ifs; a variant whose heads do
    * not split evenly is shown with its fullest rank.)
    */
   public static void checkTensorParallel(ModelConfig model, int tensorParallel) {
@@ -88,6 +89,11 @@ public final class KvProfile {
     if (kv % tensorParallel != 0 && tensorParallel % kv != 0) {
       throw new IllegalArgumentException("--tensor-parallel " + tensorParallel + " must divide the "
           + kv + " KV heads of " + model.name() + " or be a multiple of " + kv);
+    }
+    // Ranks split the query heads too, evenly (as serving engines require).
+    if (model.queryHeads() % tensorParallel != 0) {
+      throw new IllegalArgumentException("--tensor-parallel " + tensorParallel + " must divide the "
+          + model.queryHeads() + " query heads of " + model.name());
     }
   }
 

@@ -293,15 +293,15 @@ class ProfileCommandTest {
   }
 
   @Test
-  void ranksFarBeyondTheHeadsStillReplicateByTheRightCount() throws IOException {
-    CliRun run = CliRun.of("profile", "--model", "falcon-7b", "--tensor-parallel", "2147483647",
-        "--no-files", "--json");
-    assertEquals(0, run.exitCode(), run.err());
-    for (com.fasterxml.jackson.databind.JsonNode v : new ObjectMapper().readTree(run.out()).get("variants")) {
-      long kv = v.get("kvHeads").asLong();
-      long expected = kv >= Integer.MAX_VALUE ? 1 : (Integer.MAX_VALUE + kv - 1) / kv;
-      assertEquals(expected, v.get("replication").asLong(), v.toString());
-    }
+  void ranksMustSplitTheQueryHeadsEvenly() {
+    // Falcon-7B's one KV head would replicate on any number of ranks, but its 71 query heads split
+    // evenly only on 1 or 71.
+    Path out = dir.resolve("p");
+    assertRefused(CliRun.of("profile", "--model", "falcon-7b", "--tensor-parallel", "2147483647",
+        "--out", out.toString()), "--tensor-parallel 2147483647 must divide the 71 query heads of falcon-7b");
+    assertRefused(CliRun.of("profile", "--model", "falcon-7b", "--tensor-parallel", "4", "--json"),
+        "--tensor-parallel 4 must divide the 71 query heads of falcon-7b");
+    assertFalse(Files.exists(out), "no files");
   }
 
   @Test
@@ -341,14 +341,17 @@ class ProfileCommandTest {
 
   @Test
   void tensorParallelThatSplitsOnlySomeVariantsEvenlyStillCharts() throws IOException {
-    // starcoder's one KV head is replicated on 5 ranks; its MHA variant's 48 heads split 10 on the
+    // starcoder's one KV head is replicated on 6 ranks; its GQA variant's 8 heads split 2 on the
     // fullest rank, which is no model of its own but still a line on the chart.
     Path out = dir.resolve("p");
-    CliRun run = CliRun.of("profile", "--model", "starcoder", "--tensor-parallel", "5", "--out", out.toString());
+    CliRun run = CliRun.of("profile", "--model", "starcoder", "--tensor-parallel", "6", "--out", out.toString());
     assertEquals(0, run.exitCode(), run.err());
     assertTrue(Files.size(out.resolve("kv-memory.png")) > 5000);
-    assertEquals(10, new ObjectMapper().readTree(out.resolve("profile.json").toFile())
-        .get("variants").get(1).get("kvHeadsPerRank").asInt());
+    JsonNode variants = new ObjectMapper().readTree(out.resolve("profile.json").toFile()).get("variants");
+    assertEquals("gqa", variants.get(2).get("layout").asText());
+    assertEquals(8, variants.get(2).get("kvHeads").asInt());
+    assertEquals(2, variants.get(2).get("kvHeadsPerRank").asInt());
+    assertEquals(8, variants.get(1).get("kvHeadsPerRank").asInt(), "MHA: 48 heads over 6 ranks");
     // 16 ranks over llama-3-8b's 8 KV heads: each head on two ranks.
     JsonNode r = profile("--model", "llama-3-8b", "--tensor-parallel", "16");
     assertEquals(2, r.get("variants").get(0).get("replication").asInt());

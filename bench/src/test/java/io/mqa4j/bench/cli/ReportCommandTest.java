@@ -306,6 +306,8 @@ class ReportCommandTest {
     assertRefused(CliRun.of("report", SAMPLE, "--no-files", "--out", dir.resolve("x").toString()),
         "--out " + dir.resolve("x") + " has no effect with --no-files");
     assertRefused(CliRun.of("report", SAMPLE, "--out", ""), "--out must name a directory, got an empty path");
+    assertRefused(CliRun.of("report", "", "--no-files"), "the results file must name a file, got an empty path");
+    assertRefused(CliRun.of("compare", "--from", "", "--no-files"), "--from must name a file, got an empty path");
     assertRefused(CliRun.of("compare", "--quick", "--out", ""), "--out must name a directory");
     assertFalse(Files.exists(dir.resolve("x")));
   }

@@ -3,6 +3,7 @@ package io.mqa4j.bench.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -25,5 +26,15 @@ class RooflineCommandTest {
     assertTrue(run.oneErrorLine(), run.err());
     assertTrue(run.err().contains(message), run.err());
     assertEquals("", run.out());
+  }
+
+  @Test
+  void oneThreadIsReadOnce() {
+    CliRun run = CliRun.of("roofline", "--threads", "1", "--buffer-mib", "64", "--repeats", "1");
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(run.out().lines().anyMatch(l -> l.matches("memory read bandwidth +[0-9.]+ GB/s \\(1 thread\\)")),
+        run.out());
+    assertTrue(run.out().lines().anyMatch(l -> l.matches("FP32 FMA peak +[0-9.]+ GFLOP/s \\(1 thread\\)")),
+        run.out());
   }
 }

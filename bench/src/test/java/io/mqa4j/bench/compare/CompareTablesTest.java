@@ -28,4 +28,10 @@ class CompareTablesTest {
     assertTrue(one.get(2).endsWith("19.2 GB/s read, 116 GFLOP/s FMA with 1 thread."), one.get(2));
     assertEquals(3, one.size());
   }
+
+  @Test
+  void noRooflineIsSaidOnceWithoutClaimingOneWasMeasured() {
+    List<String> none = CompareTables.legend(null);
+    assertEquals("no roofline was measured, so the roofline column is empty.", none.get(2));
+  }
 }
