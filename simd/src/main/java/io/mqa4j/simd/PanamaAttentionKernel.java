@@ -43,6 +43,12 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
    */
   private static final int WIDE_STEP_ROWS = 512;
   /**
+   * {@link #WIDE_STEP_ROWS} for groups of several rows per KV head that are not scored row by row
+   * (q8_0 keys read across the heads): the step measured before 16 tokens were, which the Zen 5
+   * runs did not measure for groups.
+   */
+  private static final int GROUP_STEP_ROWS = 256;
+  /**
    * {@link #WIDE_STEP_ROWS} when a group of several rows is scored row by row
    * ({@link AttentionBody#rowByRow}): each row after the first reads the step's keys again from
    * L1, and a shorter step keeps more of them there (GQA 32/8 and 64/8, 16 tokens per step took
@@ -569,7 +575,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
           && AttentionBody.rowByRow(rowsPerHead, headDim);
       // Several KV heads per task (decode): walk a few tokens across all heads at a time, so
       // memory is read nearly in address order; one head per task (prefill): the whole tile.
-      int stepRows = rowByRow && rowsPerHead > 1 ? ROW_BY_ROW_STEP_ROWS : WIDE_STEP_ROWS;
+      int stepRows = rowsPerHead == 1 ? WIDE_STEP_ROWS
+          : rowByRow ? ROW_BY_ROW_STEP_ROWS : GROUP_STEP_ROWS;
       int keyStep = kvHeadsPerTask == 1 ? TILE
           : type == KvType.F16 ? WIDE_TYPED_KEY_STEP
           : Math.max(4, Math.min(TILE, stepRows / kvHeadsPerTask));
