@@ -14,7 +14,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>System properties: {@code mqa4j.kernel} = {@code auto} (default), {@code scalar} or
  * {@code simd} forces the choice of {@link #best()} (a forced {@code simd} that cannot load fails
- * loudly); {@code mqa4j.threads} sets the thread count of {@link #best()} (default: all processors).
+ * loudly); {@code mqa4j.threads} sets the thread count of {@link #best()} (default: all processors,
+ * up to {@link #MAX_THREADS}); {@code mqa4j.vector.bits} (read by the SIMD provider) sets its
+ * vector width. A bad value of any of them fails {@link #best()} rather than fall back.
  */
 public final class AttentionKernels {
 
@@ -75,9 +77,19 @@ public final class AttentionKernels {
     return found.provider.create(threads);
   }
 
-  /** Whether a SIMD kernel can load in this JVM. */
+  /**
+   * Whether a SIMD kernel can load in this JVM.
+   *
+   * @throws IllegalArgumentException when it would load but for a bad setting of it (a bad
+   *     {@code mqa4j.vector.bits}), which is for the user to fix rather than to fall back from
+   */
   public static boolean simdAvailable() {
     return findProvider("simd").provider != null;
+  }
+
+  /** Every processor this JVM sees, up to {@link #MAX_THREADS}: what "all processors" means here. */
+  public static int processorThreads() {
+    return Math.min(Runtime.getRuntime().availableProcessors(), MAX_THREADS);
   }
 
   /**
@@ -87,7 +99,7 @@ public final class AttentionKernels {
   public static int defaultThreads() {
     String value = System.getProperty(THREADS_PROPERTY);
     if (value == null || value.isBlank()) {
-      return Math.min(Runtime.getRuntime().availableProcessors(), MAX_THREADS);
+      return processorThreads();
     }
     try {
       int threads = Integer.parseInt(value.trim());
@@ -160,6 +172,7 @@ public final class AttentionKernels {
     try {
       ServiceLoader<AttentionKernelProvider> loader =
           ServiceLoader.load(AttentionKernelProvider.class, AttentionKernels.class.getClassLoader());
+      IllegalArgumentException badSetting = null;
       for (ServiceLoader.Provider<AttentionKernelProvider> candidate : loader.stream().toList()) {
         try {
           AttentionKernelProvider provider = candidate.get();
@@ -167,15 +180,18 @@ public final class AttentionKernels {
             return new Lookup(provider, null);
           }
         } catch (ServiceConfigurationError | UnsupportedOperationException | LinkageError e) {
-          // A setting the provider refuses (a bad mqa4j.vector.bits) is the user's to fix, and
-          // fails the call as a bad mqa4j.threads does, rather than fall back without a word.
-          IllegalArgumentException badSetting = badSetting(e);
-          if (badSetting != null) {
-            throw badSetting;
+          // A setting a provider refuses (a bad mqa4j.vector.bits) is the user's to fix: unless
+          // another provider serves the name, it fails the call as a bad mqa4j.threads does,
+          // rather than fall back without a word.
+          if (badSetting == null) {
+            badSetting = badSetting(e);
           }
           // The provider's constructor says why it cannot run here; report that, not a wrapper.
           reason = innermostMessage(e);
         }
+      }
+      if (badSetting != null) {
+        throw badSetting;
       }
     } catch (ServiceConfigurationError e) {
       reason = "the provider could not load: " + e.getMessage();

@@ -295,7 +295,7 @@ public final class AttentionOptions {
   public String toString() {
     StringBuilder sb = new StringBuilder("AttentionOptions[");
     sb.append(Float.isNaN(scale) ? "scale=1/sqrt(d)" : "scale=" + scale);
-    if (causal) sb.append(", causal");
+    if (causal()) sb.append(", causal"); // as equals sees it: a window is causal
     if (slidingWindow > 0) sb.append(", window=").append(slidingWindow);
     if (softCap > 0) sb.append(", softCap=").append(softCap);
     if (alibi) sb.append(alibiSlopes == null ? ", alibi" : ", alibi=" + Arrays.toString(alibiSlopes));

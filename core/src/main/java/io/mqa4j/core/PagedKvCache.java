@@ -63,6 +63,8 @@ public final class PagedKvCache implements AutoCloseable {
   private int liveCount;
   private int nextId;
   private boolean closed;
+  /** Set last by {@link #close()}: everything is freed and cleared, so a later close does nothing. */
+  private boolean cleared;
   /** Each block's most tokens held, for {@link #wasteBytes}, which then allocates nothing. */
   private int[] fillScratch;
 
@@ -604,6 +606,9 @@ public final class PagedKvCache implements AutoCloseable {
    */
   @Override
   public synchronized void close() {
+    if (cleared) {
+      return;
+    }
     // First: if it refuses, nothing here has changed yet. A close cut short (a stack overflow in
     // the arena's cleanup, or in the clearing below) may have closed the arena already; a retry
     // then finishes the rest, since every step here can be repeated.
@@ -623,6 +628,7 @@ public final class PagedKvCache implements AutoCloseable {
     // Nothing is held any more: the accounting says so rather than keep the last counts.
     java.util.Arrays.fill(refCounts, 0);
     freeCount = 0;
+    cleared = true;
   }
 
   @Override

@@ -39,7 +39,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
    * each head's run of keys is long enough to keep several loads in flight. Measured with 32 KV
    * heads (MHA decode, 16384 keys): on a Zen 5, 16 tokens per step took about 10% less time than
    * 8 for f32, bf16 and q8_0 alike, 32 and 64 no less than 16 (bf16 more); on a Zen 4, 8 had
-   * beaten 4 by 20-25% and 16 by 10%. The machines these kernels run on now are Zen 5.
+   * beaten 4 by 20-25% and 16 by 10%. 16 is kept for the Zen 5, the machine of the latest
+   * measurements; on a Zen 4 it may cost about 10%.
    */
   private static final int WIDE_STEP_ROWS = 512;
   /**
@@ -60,7 +61,8 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
    * Tokens per step for f16 rows, the one type still widened per head before use in decode:
    * longer runs per head pay for the conversion's overhead (measured when q8_0 was widened the
    * same way: 16 beat 4, 8, 32 and 64). bf16 and q8_0 rows, read in place, take the f32 step
-   * (with 32 KV heads, 8 tokens beat 4, 12, 16 and 24 for bf16; q8_0 was within 4% at 8 to 16).
+   * (on the Zen 4 with 32 KV heads, 8 tokens beat 4, 12, 16 and 24 for bf16 and q8_0 was within 4%
+   * at 8 to 16; on the Zen 5, 16 beat 8 for both, see {@link #WIDE_STEP_ROWS}).
    */
   private static final int WIDE_TYPED_KEY_STEP = 16;
   /** Most floats of widened typed rows one tile may need (256 MiB a thread). */

@@ -177,7 +177,8 @@ class SimdTypedKvTest {
       int headDim = vectors * VectorConstants.LANES;
       for (KvType type : KvType.values()) {
         if (type != KvType.Q8_0 || headDim % KvType.Q8_0_BLOCK == 0) {
-          // Blocks of 64 tokens hold several of decode's key steps: steps start inside a block.
+          // Blocks of 64 tokens hold several of decode's key steps, so steps start inside a
+          // block: 12 KV heads walk 42 tokens a step, 4 KV heads (groups of three) 32 or 64.
           assertOneRowScoresAgree(simd, type, headDim, 16, random);
           assertOneRowScoresAgree(simd, type, headDim, 64, random);
         }
@@ -188,7 +189,7 @@ class SimdTypedKvTest {
   private static void assertOneRowScoresAgree(AttentionKernel simd, KvType type, int headDim,
       int blockTokens, Random random) {
     for (int group : new int[] {1, 3}) {
-      AttentionShape shape = new AttentionShape(6, 6 / group, headDim);
+      AttentionShape shape = new AttentionShape(12, 12 / group, headDim);
       for (int nk : new int[] {1, 5, 67, 130}) {
         for (AttentionOptions options : new AttentionOptions[] {AttentionOptions.defaults(),
             AttentionOptions.defaults().withSlidingWindow(37)}) {

@@ -327,8 +327,7 @@ final class CompareCommand implements Callable<Integer> {
     if (dtypeList.isEmpty()) {
       throw new BadInputException("--dtypes must name at least one type");
     }
-    int n = threads == null
-        ? Math.min(Runtime.getRuntime().availableProcessors(), AttentionKernels.MAX_THREADS) : threads;
+    int n = threads == null ? AttentionKernels.processorThreads() : threads;
     Kernels.checkThreads(n);
     if (blockTokens < 1) {
       throw new BadInputException("--block-tokens must be >= 1, got " + blockTokens);
@@ -351,20 +350,21 @@ final class CompareCommand implements Callable<Integer> {
       prefillContexts = decodeContexts;
       checkFits(Collections.max(contexts), layoutList);
     }
-    int longest = Math.max(Collections.max(decodeContexts), Collections.max(prefillContexts));
-    // A block longer than every context would allocate memory no token uses (the default of 64
-    // stays allowed for short contexts).
-    if (blockTokens > longest && spec.commandLine().getParseResult().hasMatchedOption("--block-tokens")) {
-      throw new BadInputException("--block-tokens must be at most the longest context, " + longest
-          + ", got " + blockTokens);
-    }
     CompareSettings settings = new CompareSettings(phases, decodeContexts, prefillContexts,
         heads.queryHeads, heads.kvHeads, heads.headDim, layoutList, kernelList, dtypeList, n,
         maxScalarPrefill, blockTokens, quick ? StepTimer.Budget.QUICK : StepTimer.Budget.NORMAL);
-    if (new CompareRun(settings).plan().isEmpty()) { // only scalar prefill, of prompts all too long
+    List<CompareRun.Case> plan = new CompareRun(settings).plan();
+    if (plan.isEmpty()) { // only scalar prefill, of prompts all too long
       throw new BadInputException("nothing to measure: --kernels scalar prefills prompts of up to"
           + " --max-scalar-prefill " + maxScalarPrefill + " tokens, and every prefill context is"
           + " longer: " + prefillContexts);
+    }
+    // A block longer than every context measured would allocate memory no token uses (the
+    // default of 64 stays allowed for short contexts).
+    int longest = plan.stream().mapToInt(CompareRun.Case::context).max().orElseThrow();
+    if (blockTokens > longest && spec.commandLine().getParseResult().hasMatchedOption("--block-tokens")) {
+      throw new BadInputException("--block-tokens must be at most the longest context measured, "
+          + longest + ", got " + blockTokens);
     }
     return settings;
   }

@@ -14,7 +14,8 @@ import picocli.CommandLine.ScopeType;
 
 /**
  * The {@code mqa} command line. Exit codes: 0 on success, 2 on bad input or output that cannot be
- * written (one line on stderr, no stack trace), 1 on an internal failure.
+ * written whole (a full disk, or a pipe closed early as by {@code | head}; one line on stderr, no
+ * stack trace), 1 on an internal failure.
  */
 @Command(name = "mqa", mixinStandardHelpOptions = true, versionProvider = Mqa.Version.class,
     description = "Attention kernels for MHA, GQA and MQA on the CPU: compare, measure, check.",

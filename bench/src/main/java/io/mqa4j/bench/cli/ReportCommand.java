@@ -96,7 +96,7 @@ final class ReportCommand implements Callable<Integer> {
             List.of("figures from JMH (" + file.getFileName() + ")"
                 + (JmhResults.anyOnEveryProcessor(root) ? "; a row run with threads=0 (every "
                     + "processor) shows this machine's count, "
-                    + Runtime.getRuntime().availableProcessors() : "")));
+                    + io.mqa4j.core.AttentionKernels.processorThreads() : "")));
       } else {
         throw new BadInputException(name + ": neither a compare results.json (an object with rows) "
             + "nor a JMH result file (an array)");

@@ -51,8 +51,7 @@ final class RooflineCommand implements Callable<Integer> {
       throw new BadInputException(Forks.RESULT_OPTION + " (internal: where a parent compare reads "
           + "a forked roofline) goes only with --json");
     }
-    int n = threads == null
-        ? Math.min(Runtime.getRuntime().availableProcessors(), AttentionKernels.MAX_THREADS) : threads;
+    int n = threads == null ? AttentionKernels.processorThreads() : threads;
     Kernels.checkThreads(n);
     if (bufferMib < 64) {
       throw new BadInputException("--buffer-mib must be >= 64, got " + bufferMib);

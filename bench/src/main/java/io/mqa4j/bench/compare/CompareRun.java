@@ -31,7 +31,7 @@ public final class CompareRun {
   }
 
   /** One configuration to time. */
-  record Case(String layout, String dtype, String phase, String kernel, int context) {
+  public record Case(String layout, String dtype, String phase, String kernel, int context) {
     String label() {
       return phase + " " + layout + " " + kernel + " " + dtype + " " + context;
     }

@@ -57,7 +57,7 @@ public final class CompareTables {
         "KV read/step counts each cached K and V row once. roofline = the time the machine's limits "
             + "allow (bytes at read bandwidth or flops at FMA peak, whichever binds) over the "
             + "measured time; the scalar kernel is judged against one thread.",
-        ceilings == null ? "no roofline was measured, so the roofline column is empty."
+        ceilings == null ? "no roofline was measured, so the roofline column shows -."
             : "roofline measured in this run: " + ceilings + "."));
     if (roofline != null && sharedOneCore(roofline)) {
       lines.add(String.format(Locale.ROOT, "note: %d threads reached under 1.25 times one "

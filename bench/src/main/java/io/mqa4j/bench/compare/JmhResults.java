@@ -1,6 +1,7 @@
 package io.mqa4j.bench.compare;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.KvType;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -83,7 +84,7 @@ public final class JmhResults {
     String dtype = type.label();
     int threads = intParam(params, "threads", 0, 0);
     if (threads == 0) {
-      threads = Runtime.getRuntime().availableProcessors(); // 0 means every processor of the run
+      threads = AttentionKernels.processorThreads(); // 0 means every processor of the run
     }
     if (kernel.equals("scalar")) {
       threads = 1;

@@ -118,7 +118,11 @@ public final class ReportFiles {
       s.append("Machine: ").append(report.machine().summary()).append("\n\n");
     }
     RooflineFigures r = report.roofline();
-    if (r != null) {
+    if (r != null && r.threads() == 1) { // the one-thread figures would be the same again
+      s.append(String.format(Locale.ROOT, "Roofline (measured in this run): memory read %.1f GB/s "
+          + "and FP32 FMA %.0f GFLOP/s with 1 thread; %d-bit vectors.%n%n", r.readGBps(),
+          r.fmaGflops(), r.speciesBits()));
+    } else if (r != null) {
       s.append(String.format(Locale.ROOT, "Roofline (measured in this run): memory read %.1f GB/s "
           + "and FP32 FMA %.0f GFLOP/s with %s; %.1f GB/s and %.0f GFLOP/s with one; "
           + "%d-bit vectors.%n%n", r.readGBps(), r.fmaGflops(), Checks.count(r.threads(), "thread"),

@@ -109,7 +109,8 @@ class CompareCommandTest {
       "--query-heads -1|--query-heads must be >= 1, got -1",
       "--frobnicate|Unknown option: '--frobnicate'",
       "--phase prefill --kernels scalar --max-scalar-prefill 10 --contexts 100|nothing to measure: --kernels scalar prefills prompts of up to --max-scalar-prefill 10 tokens, and every prefill context is longer: [100]",
-      "--block-tokens 20000 --contexts 1024|--block-tokens must be at most the longest context, 1024, got 20000"})
+      "--block-tokens 20000 --contexts 1024|--block-tokens must be at most the longest context measured, 1024, got 20000",
+      "--phase prefill --quick --block-tokens 1024|--block-tokens must be at most the longest context measured, 128, got 1024"})
   void badOptionsExitTwoWithOneLine(String options, String message) {
     String[] args = ("compare --out " + dir.resolve("r") + " " + options).split(" ");
     CliRun run = CliRun.of(args);

@@ -29,12 +29,18 @@ class RooflineCommandTest {
   }
 
   @Test
-  void oneThreadIsReadOnce() {
+  void oneThreadIsReadOnce() throws Exception {
     CliRun run = CliRun.of("roofline", "--threads", "1", "--buffer-mib", "64", "--repeats", "1");
     assertEquals(0, run.exitCode(), run.err());
     assertTrue(run.out().lines().anyMatch(l -> l.matches("memory read bandwidth +[0-9.]+ GB/s \\(1 thread\\)")),
         run.out());
     assertTrue(run.out().lines().anyMatch(l -> l.matches("FP32 FMA peak +[0-9.]+ GFLOP/s \\(1 thread\\)")),
         run.out());
+    CliRun json = CliRun.of("roofline", "--threads", "1", "--buffer-mib", "64", "--repeats", "1", "--json");
+    assertEquals(0, json.exitCode(), json.err());
+    var figures = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.out());
+    assertEquals(figures.get("readGBps").asDouble(), figures.get("readGBpsOneThread").asDouble(),
+        "one reading serves both: the ceiling shown is the one shares use");
+    assertEquals(figures.get("fmaGflops").asDouble(), figures.get("fmaGflopsOneThread").asDouble());
   }
 }

@@ -32,6 +32,6 @@ class CompareTablesTest {
   @Test
   void noRooflineIsSaidOnceWithoutClaimingOneWasMeasured() {
     List<String> none = CompareTables.legend(null);
-    assertEquals("no roofline was measured, so the roofline column is empty.", none.get(2));
+    assertEquals("no roofline was measured, so the roofline column shows -.", none.get(2));
   }
 }

@@ -5,7 +5,9 @@ import io.mqa4j.core.AttentionKernel;
 /**
  * A source of kernels found through {@link java.util.ServiceLoader}. Its constructor checks that
  * it can run here and throws {@link UnsupportedOperationException} with the reason when it cannot,
- * so that {@link io.mqa4j.core.AttentionKernels#best()} falls back to the scalar kernels.
+ * so that {@link io.mqa4j.core.AttentionKernels#best()} falls back to the scalar kernels. A
+ * setting of its own that it refuses (a bad system property) it throws as an
+ * {@link IllegalArgumentException} naming the setting, which fails {@code best()} instead.
  */
 public interface AttentionKernelProvider {
 
