@@ -269,9 +269,9 @@ public final class AttentionOptions {
   /**
    * Equal when they mask and score alike in every layer: a sliding window equals the same window
    * made causal (though {@code withSlidingWindow(0)} then gives unequal options, causal or not,
-   * since each remembers what it was given). Equality does not know the layer's shape, so options that agree only for some
-   * shapes differ: {@link #withAlibi()} and {@link #withAlibiSlopes} given the standard slopes,
-   * the default scale and {@code withScale(1 / sqrt(headDim))}.
+   * since each remembers what it was given). Equality does not know the layer's shape, so options
+   * that agree only for some shapes differ: {@link #withAlibi()} and {@link #withAlibiSlopes}
+   * given the standard slopes, the default scale and {@code withScale(1 / sqrt(headDim))}.
    */
   @Override
   public boolean equals(Object o) {

@@ -86,8 +86,8 @@ final class CompareCommand implements Callable<Integer> {
       description = "Tokens per block of the paged KV cache. Default: ${DEFAULT-VALUE}.")
   int blockTokens;
 
-  @Option(names = "--quick", description = "A smaller run, timed in this one JVM (the roofline in a "
-      + "JVM of its own), in under 30 seconds on two quiet cores.")
+  @Option(names = "--quick", description = "A smaller run, timed in this one JVM (the roofline "
+      + "in a JVM of its own), in under 30 seconds on two quiet cores.")
   boolean quick;
 
   @Option(names = "--json", description = "Print one JSON object (with a rows array) instead of the table.")
@@ -362,7 +362,8 @@ final class CompareCommand implements Callable<Integer> {
     // A block longer than every context measured would allocate memory no token uses (the
     // default of 64 stays allowed for short contexts).
     int longest = plan.stream().mapToInt(CompareRun.Case::context).max().orElseThrow();
-    if (blockTokens > longest && spec.commandLine().getParseResult().hasMatchedOption("--block-tokens")) {
+    boolean blockGiven = spec.commandLine().getParseResult().hasMatchedOption("--block-tokens");
+    if (blockTokens > longest && blockGiven) {
       throw new BadInputException("--block-tokens must be at most the longest context measured, "
           + longest + ", got " + blockTokens);
     }
