@@ -274,7 +274,7 @@ final class CompareCommand implements Callable<Integer> {
     settings(false);
     List<String> given = new ArrayList<>();
     for (String name : MEASURING_OPTIONS) {
-      if (spec.commandLine().getParseResult().hasMatchedOption(name)) {
+      if (GivenOptions.given(spec, name)) {
         given.add(name);
       }
     }
@@ -362,8 +362,7 @@ final class CompareCommand implements Callable<Integer> {
     // A block longer than every context measured would allocate memory no token uses (the
     // default of 64 stays allowed for short contexts).
     int longest = plan.stream().mapToInt(CompareRun.Case::context).max().orElseThrow();
-    boolean blockGiven = spec.commandLine().getParseResult().hasMatchedOption("--block-tokens");
-    if (blockTokens > longest && blockGiven) {
+    if (blockTokens > longest && GivenOptions.given(spec, "--block-tokens")) {
       throw new BadInputException("--block-tokens must be at most the longest context measured, "
           + longest + ", got " + blockTokens);
     }

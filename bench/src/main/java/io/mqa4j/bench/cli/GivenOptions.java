@@ -9,11 +9,16 @@ import picocli.CommandLine.ParseResult;
 final class GivenOptions {
   private GivenOptions() {}
 
+  /** Whether the user gave {@code option} on the command line (not just its default). */
+  static boolean given(CommandSpec spec, String option) {
+    ParseResult parsed = spec.commandLine().getParseResult();
+    return parsed != null && parsed.hasMatchedOption(option);
+  }
+
   /** Refuses {@code option} if it was given: it has no effect {@code when}. */
   static void refuse(CommandSpec spec, String option, String when) {
-    ParseResult parsed = spec.commandLine().getParseResult();
-    if (parsed != null && parsed.hasMatchedOption(option)) {
-      OptionSpec o = parsed.matchedOption(option);
+    if (given(spec, option)) {
+      OptionSpec o = spec.commandLine().getParseResult().matchedOption(option);
       String value = o.arity().max() == 0 ? "" : " " + String.join(",", o.originalStringValues());
       throw new BadInputException(option + value + " has no effect " + when);
     }

@@ -170,7 +170,7 @@ final class ProfileCommand implements Callable<Integer> {
     String contextText = context != null ? "--context " + context
         : "context " + tokens + " (" + (source.config != null ? "the max context of --config " + source.config
             : "max_position_embeddings of " + model.name()) + ")";
-    String blocks = spec.commandLine().getParseResult().hasMatchedOption("--block-size")
+    String blocks = GivenOptions.given(spec, "--block-size")
         ? "--block-size " + blockSize : "blocks of " + blockSize + " tokens";
     String heads = e.variant().startsWith(model.layout() + " (") ? "with its " + e.kvHeads() + " KV heads"
         : "with the " + e.kvHeads() + " KV heads of its " + e.variant() + " variant";

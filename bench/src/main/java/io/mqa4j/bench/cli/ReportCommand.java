@@ -9,6 +9,7 @@ import io.mqa4j.bench.compare.JmhResults;
 import io.mqa4j.bench.compare.Machine;
 import io.mqa4j.bench.compare.ReportFiles;
 import io.mqa4j.bench.compare.ReportInput;
+import io.mqa4j.core.AttentionKernels;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -96,7 +97,7 @@ final class ReportCommand implements Callable<Integer> {
             List.of("figures from JMH (" + file.getFileName() + ")"
                 + (JmhResults.anyOnEveryProcessor(root) ? "; a row run with threads=0 (every "
                     + "processor) shows this machine's count, "
-                    + io.mqa4j.core.AttentionKernels.processorThreads() : "")));
+                    + AttentionKernels.processorThreads() : "")));
       } else {
         throw new BadInputException(name + ": neither a compare results.json (an object with rows) "
             + "nor a JMH result file (an array)");

@@ -90,8 +90,7 @@ final class ShareCommand implements Callable<Integer> {
     require(blockTokens >= 1, "--block-tokens must be >= 1, got " + blockTokens);
     // A block longer than the context would allocate memory no token uses (the default of 64
     // stays allowed for short contexts).
-    boolean blockGiven = spec.commandLine().getParseResult().hasMatchedOption("--block-tokens");
-    require(blockTokens <= context || !blockGiven,
+    require(blockTokens <= context || !GivenOptions.given(spec, "--block-tokens"),
         "--block-tokens must be at most --context " + context + ", got " + blockTokens);
     require(rounds >= 1 && rounds <= MAX_ROUNDS,
         "--rounds must be 1 to " + MAX_ROUNDS + ", got " + rounds);
