@@ -24,9 +24,9 @@ public final class CompareTables {
     TextTable t = new TextTable("phase", "layout", "kernel", "type", ">context", ">latency/step",
         ">spread", ">tokens/s", ">KV/token", ">KV read/step", ">GB/s", ">GFLOP/s", ">roofline",
         ">vs MHA");
+    boolean dims = manyHeadDims(rows);
     for (Row r : ordered(rows)) {
-      t.add(r.phase(), r.layout() + " " + r.queryHeads() + "/" + r.kvHeads(),
-          r.kernel() + (r.kernel().equals("scalar") ? "" : " x" + r.threads()), r.dtype(),
+      t.add(r.phase(), layout(r, dims), kernel(r), r.dtype(),
           r.context(), Sizes.micros(r.microsPerStep()), spread(r), Sizes.rate(r.tokensPerSec()),
           Sizes.bytes(r.kvBytesPerToken()), Sizes.bytes(r.kvBytesReadPerStep()),
           Sizes.rate(r.gbPerSec()), Sizes.rate(r.gflopsPerSec()),
@@ -34,6 +34,24 @@ public final class CompareTables {
           r.speedupVsMha() == null ? null : String.format(Locale.ROOT, "%.2fx", r.speedupVsMha()));
     }
     return t;
+  }
+
+  /**
+   * Whether the rows span more than one head dim (a JMH run over several), so that a row's
+   * layout must name its head dim to be told apart from its neighbours.
+   */
+  static boolean manyHeadDims(List<Row> rows) {
+    return rows.stream().mapToInt(Row::headDim).distinct().count() > 1;
+  }
+
+  /** The layout and its heads ({@code mha 32/32}), with the head dim when {@code dims}. */
+  static String layout(Row r, boolean dims) {
+    return r.layout() + " " + r.queryHeads() + "/" + r.kvHeads() + (dims ? " d" + r.headDim() : "");
+  }
+
+  /** The kernel and, for one that runs on a pool, its threads ({@code simd x2}). */
+  static String kernel(Row r) {
+    return r.kernel() + (r.kernel().equals("scalar") ? "" : " x" + r.threads());
   }
 
   /** Half the distance from the 10th to the 90th percentile, relative to the median. */
@@ -54,7 +72,8 @@ public final class CompareTables {
     List<String> lines = new ArrayList<>(List.of(
         "latency/step is the median; spread is half the 10th-90th percentile range. A decode step is "
             + "one token over `context` cached keys; a prefill step is the whole causal prefill.",
-        "KV read/step counts each cached K and V row once. roofline = the time the machine's limits "
+        "KV/token is one layer's K and V bytes per token (all its KV heads); KV read/step counts "
+            + "each cached K and V row of that layer once. roofline = the time the machine's limits "
             + "allow (bytes at read bandwidth or flops at FMA peak, whichever binds) over the "
             + "measured time; the scalar kernel is judged against one thread.",
         ceilings == null ? "no roofline was measured, so the roofline column shows -."

@@ -25,14 +25,18 @@ public final class ReportCharts {
   private static final Map<String, Color> LAYOUT_COLORS = Map.of(
       "mha", new Color(0xC0392B), "gqa", new Color(0x2E86C1), "mqa", new Color(0x27AE60));
 
-  /** Decode latency against context, log-log, one line per layout, kernel and type. */
+  /**
+   * Decode latency against context, log-log, one line per layout and heads, head dim (where the
+   * rows have several), kernel and threads, and type.
+   */
   public static XYChart decodeLatency(List<Row> rows) {
     XYChart chart = base("Decode latency per step", "context (cached tokens)", "latency per step (ms)");
     Map<String, List<Row>> series = new LinkedHashMap<>();
+    boolean dims = CompareTables.manyHeadDims(rows);
     for (Row r : CompareTables.ordered(rows)) {
       if (r.phase().equals("decode")) {
-        series.computeIfAbsent(r.layout() + " " + r.queryHeads() + "/" + r.kvHeads() + " " + r.kernel()
-            + " " + r.dtype(), k -> new ArrayList<>()).add(r);
+        series.computeIfAbsent(CompareTables.layout(r, dims) + " " + CompareTables.kernel(r) + " "
+            + r.dtype(), k -> new ArrayList<>()).add(r);
       }
     }
     series.forEach((name, points) -> {
@@ -51,14 +55,15 @@ public final class ReportCharts {
   }
 
   /**
-   * KV bytes one sequence holds against its length, one line per layout and type, straight from
-   * the bytes per token the rows report.
+   * KV bytes one sequence holds against its length, one line per layout and heads, head dim
+   * (where the rows have several) and type, straight from the bytes per token the rows report.
    */
   public static XYChart kvMemory(List<Row> rows, List<Integer> contexts) {
     XYChart chart = base("KV cache per sequence (one layer)", "context (tokens)", "KV bytes (MiB)");
     Map<String, Row> firstOfEach = new LinkedHashMap<>();
+    boolean dims = CompareTables.manyHeadDims(rows);
     for (Row r : CompareTables.ordered(rows)) {
-      firstOfEach.putIfAbsent(r.layout() + " " + r.queryHeads() + "/" + r.kvHeads() + " " + r.dtype(), r);
+      firstOfEach.putIfAbsent(CompareTables.layout(r, dims) + " " + r.dtype(), r);
     }
     double[] x = contexts.stream().mapToDouble(ReportCharts::log2).toArray();
     firstOfEach.forEach((name, r) -> {

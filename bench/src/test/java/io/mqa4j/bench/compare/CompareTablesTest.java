@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The legend under compare's table says how far its roofline reading can be trusted. */
+/**
+ * The legend under compare's table says how far its roofline reading can be trusted, and the
+ * table tells apart rows that differ only in head dim.
+ */
 class CompareTablesTest {
 
   @Test
@@ -33,5 +36,21 @@ class CompareTablesTest {
   void noRooflineIsSaidOnceWithoutClaimingOneWasMeasured() {
     List<String> none = CompareTables.legend(null);
     assertEquals("no roofline was measured, so the roofline column shows -.", none.get(2));
+  }
+
+  @Test
+  void rowsOfSeveralHeadDimsNameTheirHeadDim() {
+    Row d64 = row(64);
+    Row d128 = row(128);
+    String both = CompareTables.table(List.of(d64, d128)).toText();
+    assertTrue(both.contains("mqa 32/1 d64") && both.contains("mqa 32/1 d128"), both);
+    String one = CompareTables.table(List.of(d128)).toText();
+    assertFalse(one.contains(" d128"), one);
+    assertTrue(one.contains("mqa 32/1"), one);
+  }
+
+  private static Row row(int headDim) {
+    return new Row("decode", "mqa", 32, 1, headDim, 1024, "simd", "f32", 2, 300, 300, 300, 9,
+        3333, 8L * headDim, 8L << 20, 1L << 30, 1, 1, null, null);
   }
 }

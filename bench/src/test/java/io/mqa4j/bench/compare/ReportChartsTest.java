@@ -60,6 +60,28 @@ class ReportChartsTest {
     assertTrue(ReportCharts.pngBytes(one).length > 0);
   }
 
+  @Test
+  void rowsOfOtherThreadsOrHeadDimsDrawLinesOfTheirOwn() {
+    List<Row> rows = List.of(row(1024, 64, 2), row(4096, 64, 2), row(1024, 64, 1),
+        row(4096, 64, 1), row(1024, 128, 2), row(4096, 128, 2));
+    XYChart latency = ReportCharts.decodeLatency(rows);
+    assertEquals(java.util.Set.of("mqa 32/1 d64 simd x2 f32", "mqa 32/1 d64 simd x1 f32",
+        "mqa 32/1 d128 simd x2 f32"), latency.getSeriesMap().keySet());
+    latency.getSeriesMap().values().forEach(s -> assertArrayEquals(new double[] {10, 12},
+        s.getXData(), 1e-12));
+    XYChart memory = ReportCharts.kvMemory(rows, List.of(1024));
+    assertEquals(java.util.Set.of("mqa 32/1 d64 f32", "mqa 32/1 d128 f32"),
+        memory.getSeriesMap().keySet());
+    // One head dim: the label leaves it out, as compare's rows all share it.
+    assertEquals(java.util.Set.of("mqa 32/1 simd x2 f32"),
+        ReportCharts.decodeLatency(List.of(row(1024), row(4096))).getSeriesMap().keySet());
+  }
+
+  private static Row row(int context, int headDim, int threads) {
+    return new Row("decode", "mqa", 32, 1, headDim, context, "simd", "f32", threads, 300, 300, 300,
+        9, 3333, 8L * headDim, 8L << 20, 1L << 30, 1, 1, null, null);
+  }
+
   private static Row row(int context) {
     return new Row("decode", "mqa", 32, 1, 128, context, "simd", "f32", 2, 300, 300, 300, 9,
         3333, 1024, 8L << 20, 1L << 30, 1, 1, null, null);
