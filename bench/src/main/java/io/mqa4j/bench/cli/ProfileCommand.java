@@ -225,7 +225,7 @@ final class ProfileCommand implements Callable<Integer> {
         "sliding window", ">max context", "dtype");
     for (ModelConfig m : ModelConfig.PRESETS.values()) {
       t.add(m.name(), m.layers(), m.queryHeads(), m.kvHeads(), m.layout(), m.headDim(),
-          m.slidingWindow() == 0 ? "-" : m.slidingWindow() + " on " + Words.count(m.slidingLayers(), "layer"),
+          m.slidingWindow() == 0 || m.slidingLayers() == 0 ? "-" : m.slidingWindow() + " on " + Words.count(m.slidingLayers(), "layer"),
           m.maxContext(), m.dtype().label());
     }
     out.print(t.toText());
@@ -256,9 +256,10 @@ final class ProfileCommand implements Callable<Integer> {
     StringWriter text = new StringWriter();
     PrintWriter out = new PrintWriter(text);
     out.printf("%s: %s, %s, %s, head dim %d%s; KV %s, context %d, batch %d, "
-        + "blocks of %d tokens, tensor parallel %d%n%n", r.model(), Words.count(r.layers(), "layer"),
+        + "blocks of %d tokens, tensor parallel %d%n%n", r.model(),
+        Words.count(r.layers(), "attention layer"),
         Words.count(r.queryHeads(), "query head"), Words.count(r.kvHeads(), "KV head"),
-        r.headDim(), r.slidingWindow() == 0 ? ""
+        r.headDim(), r.slidingWindow() == 0 || r.slidingLayers() == 0 ? ""
             : ", sliding window " + r.slidingWindow() + " on " + Words.count(r.slidingLayers(), "layer"),
         r.dtype(), r.context(), r.batch(), r.blockTokens(), r.tensorParallel());
     TextTable t = new TextTable("variant", ">KV heads", ">per token", ">per sequence", ">allocated",
@@ -280,7 +281,9 @@ final class ProfileCommand implements Callable<Integer> {
       out.println("sliding-window layers: counted as a cache that keeps a layer's last "
           + r.slidingWindow() + " tokens and frees each block once the window has passed it, as "
           + "serving engines do and mqa4j's PagedKvCache does when each step calls releaseBefore "
-          + "(without it those layers hold the whole context).");
+          + "(without it those layers hold the whole context). Their allocated blocks are the most "
+          + "the window spans at any step, one more than its tokens fill when it ends inside a "
+          + "block.");
     }
     out.flush();
     return text.toString();

@@ -147,7 +147,7 @@ class ProfileCommandTest {
         + "\"num_hidden_layers\": 1, \"head_dim\": 8, \"sliding_window\": 16}");
     CliRun run = CliRun.of("profile", "--no-files", "--config", config.toString());
     assertEquals(0, run.exitCode(), run.err());
-    assertTrue(run.out().contains(": 1 layer, 1 query head, 1 KV head, head dim 8, sliding window 16 "
+    assertTrue(run.out().contains(": 1 attention layer, 1 query head, 1 KV head, head dim 8, sliding window 16 "
         + "on 1 layer; KV"), run.out());
   }
 
@@ -497,7 +497,7 @@ class ProfileCommandTest {
         + "\"hidden_size\": 4096, \"_name_or_path\": {\"x\": 1}}");
     CliRun run = CliRun.of("profile", "--no-files", "--config", file.toString());
     assertEquals(0, run.exitCode(), run.err());
-    assertTrue(run.out().startsWith("odd-config.json: 32 layers"), run.out());
+    assertTrue(run.out().startsWith("odd-config.json: 32 attention layers"), run.out());
   }
 
   @Test
@@ -514,6 +514,21 @@ class ProfileCommandTest {
     assertEquals(12, m.layers());
     KvProfile.Result r = KvProfile.of(m, KvType.BF16, 262144, 1, 16, 1);
     assertEquals(12L * 262144 * 2 * 2 * 256 * 2, r.bytesPerSequence());
+  }
+
+  @Test
+  void theHeaderCountsAttentionLayersAndNoWindowThatNoLayerUses() throws IOException {
+    // A window in the config that layer_types gives to no layer: the profile counts none.
+    Path config = dir.resolve("config.json");
+    Files.writeString(config, "{\"num_hidden_layers\": 4, \"num_attention_heads\": 8, "
+        + "\"num_key_value_heads\": 2, \"head_dim\": 64, \"max_position_embeddings\": 4096, "
+        + "\"sliding_window\": 512, \"layer_types\": [\"full_attention\", \"linear_attention\", "
+        + "\"full_attention\", \"linear_attention\"]}");
+    CliRun run = CliRun.of("profile", "--config", config.toString(), "--no-files");
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(run.out().startsWith("config.json: 2 attention layers, 8 query heads, 2 KV heads, "
+        + "head dim 64; KV"), run.out());
+    assertFalse(run.out().contains("sliding"), run.out());
   }
 
   @Test
