@@ -13,8 +13,11 @@ import java.lang.foreign.MemorySegment;
  * Query head {@code h} attends over KV head {@code h / shape.groupSize()}. Masks, scale and the
  * other options are described in {@link AttentionOptions}. Array overloads take offsets in
  * floats; segment overloads read from byte 0 of each segment in native byte order. Keys and values
- * are read where they lie, never copied. Implementations are thread-safe; {@code out} must not
- * overlap the inputs, and a read-only {@code out} segment is rejected before any work.
+ * are read where they lie, never copied. Implementations are thread-safe: any thread may call
+ * them at any time. The SIMD kernel of a thread count is one instance for the JVM, and its calls
+ * run one at a time, each on its whole pool: threads calling it together queue, and their calls
+ * cannot be interrupted (to serve many sequences at once, use {@link #decodeBatch}). {@code out}
+ * must not overlap the inputs, and a read-only {@code out} segment is rejected before any work.
  */
 public interface AttentionKernel {
 

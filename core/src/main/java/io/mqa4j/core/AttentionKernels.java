@@ -64,7 +64,9 @@ public final class AttentionKernels {
 
   /**
    * A SIMD kernel on {@code threads} threads; throws {@link IllegalStateException} saying why when
-   * none can load here.
+   * none can load here. Each thread count has one kernel, and one pool of {@code threads - 1}
+   * daemon threads, for the life of the JVM: every call with the same count returns the same
+   * kernel. More threads than the machine has cores only slow a call down.
    */
   public static AttentionKernel simd(int threads) {
     if (threads < 1 || threads > MAX_THREADS) {

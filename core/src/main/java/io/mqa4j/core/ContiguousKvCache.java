@@ -10,7 +10,9 @@ import java.util.Objects;
  * A contiguous off-heap f32 KV cache for one sequence: one block of {@code capacity} tokens,
  * keys and values each {@code [capacity][kvHeads][headDim]}. Appending copies, reading is a
  * view ({@link KvView}) that kernels consume directly. One writer at a time; readers may run on
- * other threads between appends. {@link #close()} frees the memory.
+ * other threads between appends, once the appends they are to see have been handed to them
+ * through something that orders memory (a lock, a queue, a future, {@code Thread.join}): the
+ * cache itself does not. {@link #close()} frees the memory.
  */
 public final class ContiguousKvCache implements KvView, AutoCloseable {
 
@@ -167,7 +169,9 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
    * appends, truncations and blocks throw; its shape and capacity still answer. While some of the
    * memory is in use outside Java (a native call or an I/O operation on a block), the memory
    * cannot be freed: this throws {@link IllegalStateException} and leaves the cache open and as
-   * it was, so the close can be tried again.
+   * it was, so the close can be tried again. A kernel that is reading the cache when it closes
+   * fails with the memory's {@link IllegalStateException} and may leave its output partly
+   * written: close a cache only once the calls that read it have returned.
    */
   @Override
   public synchronized void close() {

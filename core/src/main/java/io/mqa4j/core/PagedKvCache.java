@@ -602,7 +602,10 @@ public final class PagedKvCache implements AutoCloseable {
    * Frees all memory; every sequence is dead afterwards, and a second call does nothing. While
    * some block is in use outside Java (a native call or an I/O operation on a lent segment), the
    * memory cannot be freed: this throws {@link IllegalStateException} and leaves the cache, its
-   * sequences and its accounting as they were, so the close can be tried again.
+   * sequences and its accounting as they were, so the close can be tried again. A kernel that is
+   * reading a sequence when the cache closes fails with the memory's {@link
+   * IllegalStateException} and may leave its output partly written: close a cache only once the
+   * calls that read it have returned.
    */
   @Override
   public synchronized void close() {

@@ -83,6 +83,12 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
   private final Job[] workerJobs;
   private final Batch batch = new Batch();
 
+  /**
+   * Every SIMD kernel made in this JVM (one per thread count, kept for its life), so that a call
+   * made from inside another kernel's call is refused as one from inside its own is.
+   */
+  private static volatile PanamaAttentionKernel[] made = new PanamaAttentionKernel[0];
+
   PanamaAttentionKernel(int threads) {
     this.pool = new WorkerPool(threads);
     this.scratch = new Scratch[threads];
@@ -90,6 +96,11 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     for (int i = 0; i < threads; i++) {
       scratch[i] = new Scratch();
       workerJobs[i] = new Job();
+    }
+    synchronized (PanamaAttentionKernel.class) {
+      PanamaAttentionKernel[] all = java.util.Arrays.copyOf(made, made.length + 1);
+      all[all.length - 1] = this;
+      made = all;
     }
   }
 
@@ -220,6 +231,22 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     if (lock.isHeldByCurrentThread() || pool.isWorker(Thread.currentThread())) {
       throw new IllegalStateException("the simd kernel was called from inside one of its own "
           + "calls (a KvView that calls it back); call it again once the first call returns");
+    }
+    // Inside another SIMD kernel's call (a view of one calling the other): the two would wait
+    // on each other's lock and workers, spinning, as soon as the other's view called back.
+    boolean inOther = WorkerPool.isAnyWorker(Thread.currentThread());
+    for (PanamaAttentionKernel k : made) {
+      if (k.lock.isHeldByCurrentThread()) {
+        if (k.active) {
+          inOther = true;
+        } else {
+          k.release(); // as above, for that kernel's cut-short clean-up
+        }
+      }
+    }
+    if (inOther) {
+      throw new IllegalStateException("the simd kernel was called from inside a call of another "
+          + "simd kernel (a KvView that calls a kernel); call it once that call returns");
     }
   }
 

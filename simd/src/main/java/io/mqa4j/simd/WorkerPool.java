@@ -6,8 +6,10 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * A fixed set of daemon threads that, with the calling thread, drain numbered tasks of one job
- * at a time. Threads are created once; a job allocates nothing. Workers spin briefly after a job
- * (decode steps arrive back to back) and then park.
+ * at a time. Threads are created once; a job allocates nothing. A job of fewer tasks than threads
+ * wakes and waits for only as many workers as it has tasks beyond the caller's: waking all of a
+ * large pool for two tasks cost a call about 50 µs per worker on a two-core machine. Workers
+ * that ran a job spin briefly after it (decode steps arrive back to back) and then park.
  */
 final class WorkerPool {
 
@@ -17,13 +19,22 @@ final class WorkerPool {
   }
 
   private static final long SPIN_NANOS = 50_000;
+  /** Above the most workers a pool has ({@code AttentionKernels.MAX_THREADS} - 1). */
+  private static final long TICKET_SPAN = 1L << 16;
 
   private final Thread[] threads;
   private final AtomicInteger nextTask = new AtomicInteger();
   private final AtomicInteger busyWorkers = new AtomicInteger();
   private volatile Body body;
   private volatile int taskCount;
-  private volatile long generation;
+  /**
+   * The job last published: its sequence number times {@link #TICKET_SPAN}, plus the number of
+   * workers that take part in it (those numbered 1 to it). One volatile word, so that a worker
+   * never pairs one job's number with another's participants.
+   */
+  private volatile long ticket;
+  /** Workers taking part in the job last published; caller only. */
+  private int participants;
   private volatile Throwable failure;
   /** Whether a published job may still run on the workers; read and written by the caller only. */
   private boolean running;
@@ -39,8 +50,7 @@ final class WorkerPool {
         int worker = i + 1;
         // The pool outlives the thread that happens to create it: inheriting that thread's
         // inheritable thread-locals or context class loader would hold them for the JVM's life.
-        Thread t = Thread.ofPlatform().name("mqa4j-worker-" + worker).daemon(true)
-            .inheritInheritableThreadLocals(false).unstarted(() -> workLoop(worker));
+        Thread t = new Worker(worker);
         t.setContextClassLoader(WorkerPool.class.getClassLoader());
         threads[i] = t;
         t.start();
@@ -59,6 +69,30 @@ final class WorkerPool {
   /** Whether the workers may touch {@code segment}: not when a confined arena owns it. */
   boolean shares(MemorySegment segment) {
     return threads.length == 0 || segment.isAccessibleBy(threads[0]);
+  }
+
+  /**
+   * A pool's thread. Its own class lets a kernel tell that it is being called from inside some
+   * pool's job, whichever pool's.
+   */
+  private final class Worker extends Thread {
+    Worker(int worker) {
+      super(null, null, "mqa4j-worker-" + worker, 0, false);
+      setDaemon(true);
+      this.worker = worker;
+    }
+
+    private final int worker;
+
+    @Override
+    public void run() {
+      workLoop(worker);
+    }
+  }
+
+  /** Whether {@code thread} is a worker of any pool. */
+  static boolean isAnyWorker(Thread thread) {
+    return thread instanceof Worker;
   }
 
   /** Whether {@code thread} is one of this pool's workers. */
@@ -94,10 +128,10 @@ final class WorkerPool {
     }
   }
 
-  /** Unparks every worker for the job just published. */
+  /** Unparks the workers that take part in the job just published. */
   private void wake() {
-    for (Thread t : threads) {
-      LockSupport.unpark(t);
+    for (int i = 0; i < participants; i++) {
+      LockSupport.unpark(threads[i]);
     }
     woken = true;
   }
@@ -114,8 +148,10 @@ final class WorkerPool {
     taskCount = tasks;
     failure = null;
     nextTask.set(0);
-    busyWorkers.set(threads.length);
-    generation++; // volatile write: publishes the job to the workers
+    participants = Math.min(threads.length, tasks - 1);
+    busyWorkers.set(participants);
+    // volatile write: publishes the job to the workers
+    ticket = (ticket / TICKET_SPAN + 1) * TICKET_SPAN + participants;
     running = true; // no call between the two, so no stack overflow can fall between them
     woken = false;
     try {
@@ -148,9 +184,10 @@ final class WorkerPool {
 
   private void workLoop(int worker) {
     long seen = 0;
+    long spinUntil = System.nanoTime() + SPIN_NANOS;
     while (!stopped) {
-      long spinUntil = System.nanoTime() + SPIN_NANOS;
-      while (generation == seen && !stopped) {
+      long t = ticket;
+      if (t == seen) {
         if (System.nanoTime() < spinUntil) {
           Thread.onSpinWait();
         } else {
@@ -160,14 +197,16 @@ final class WorkerPool {
           Thread.interrupted();
           LockSupport.park(this);
         }
+        continue;
       }
-      if (stopped) {
-        return;
+      seen = t;
+      if (worker > t % TICKET_SPAN) {
+        continue; // not this job's: the caller neither woke nor waits for this worker
       }
-      seen = generation;
       drain(worker);
       Thread.interrupted(); // nor does a task's flag reach the next job's user code
       busyWorkers.decrementAndGet();
+      spinUntil = System.nanoTime() + SPIN_NANOS;
     }
   }
 }

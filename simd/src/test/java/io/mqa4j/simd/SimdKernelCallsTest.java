@@ -219,6 +219,41 @@ class SimdKernelCallsTest {
   }
 
   @Test
+  void aCallFromInsideAnotherSimdKernelsCallIsRefused() {
+    // Two kernels whose views call each other would wait on each other's lock and workers,
+    // spinning, for ever; the inner call is refused whether it runs on the caller or a worker.
+    AttentionKernel other = AttentionKernels.simd(3);
+    float[] q = new float[SHAPE.queryStride()];
+    KvView callsOther = new KvView() {
+      private final MemorySegment block = MemorySegment.ofArray(new float[4096 * 16]);
+
+      @Override public int kvHeads() { return 2; }
+      @Override public int headDim() { return 8; }
+      @Override public KvType type() { return KvType.F32; }
+      @Override public int length() { return 4096; }
+      @Override public int blockTokens() { return 4096; }
+      @Override public MemorySegment valueBlock(int b) { return block; }
+
+      @Override
+      public MemorySegment keyBlock(int b) {
+        other.decode(SHAPE, AttentionOptions.defaults(), new float[SHAPE.queryStride()], 0,
+            KvView.ofContiguous(2, 8, 0, MemorySegment.NULL, MemorySegment.NULL),
+            new float[SHAPE.queryStride()], 0);
+        return block;
+      }
+    };
+    RuntimeException e = assertThrows(IllegalStateException.class, () -> SIMD.decode(SHAPE,
+        AttentionOptions.defaults(), q, 0, callsOther, new float[SHAPE.queryStride()], 0));
+    assertTrue(e.getMessage().contains("from inside a call of another simd kernel"),
+        e.getMessage());
+    // Both kernels are still usable afterwards.
+    for (AttentionKernel k : List.of(SIMD, other)) {
+      k.decode(SHAPE, AttentionOptions.defaults(), 1, q, 0, new float[SHAPE.kvStride()], 0,
+          new float[SHAPE.kvStride()], 0, new float[SHAPE.queryStride()], 0);
+    }
+  }
+
+  @Test
   void widenedRowsTooLargeForATileFallBackToTheReference() {
     int headDim = (1 << 20) + 16; // a tile of widened f16 rows would pass 256 MiB
     AttentionShape shape = AttentionShape.mqa(1, headDim);

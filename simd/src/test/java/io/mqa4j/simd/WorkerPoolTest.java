@@ -92,6 +92,33 @@ class WorkerPoolTest {
     }
   }
 
+  @Test
+  void aJobOfFewTasksRunsOnAsFewWorkersAndEveryTaskRunsOnce() {
+    WorkerPool pool = new WorkerPool(8);
+    Set<Integer> ranOn = ConcurrentHashMap.newKeySet();
+    java.util.concurrent.atomic.AtomicIntegerArray runs = new java.util.concurrent.atomic.AtomicIntegerArray(64);
+    for (int round = 0; round < 300; round++) {
+      int tasks = round % 3 == 0 ? 2 : round % 3 == 1 ? 3 : 64;
+      for (int t = 0; t < 64; t++) {
+        runs.set(t, 0);
+      }
+      pool.run(tasks, (task, worker) -> {
+        runs.incrementAndGet(task);
+        if (tasks == 2) {
+          ranOn.add(worker);
+        }
+        if (tasks == 3) {
+          assertTrue(worker <= 2, "a three-task job ran on worker " + worker);
+        }
+      });
+      for (int t = 0; t < 64; t++) {
+        assertEquals(t < tasks ? 1 : 0, runs.get(t), "task " + t + " of " + tasks);
+      }
+    }
+    // The caller and worker 1 alone: the other six were neither woken nor waited for.
+    assertTrue(Set.of(0, 1).containsAll(ranOn), "two-task jobs ran on " + ranOn);
+  }
+
   private static List<Thread> workersOf(WorkerPool pool) {
     return Thread.getAllStackTraces().keySet().stream().filter(pool::isWorker).toList();
   }
