@@ -31,11 +31,14 @@ class DecodeAllocationTest {
   @CsvSource({"scalar, cache", "simd, cache", "scalar, arrays", "simd, arrays",
       "scalar, array offsets", "simd, array offsets", "scalar, layers of arrays",
       "simd, layers of arrays", "scalar, segments", "simd, segments",
+      "scalar, ALiBi shapes taking turns", "simd, ALiBi shapes taking turns",
       "scalar, sliding paged cache", "simd, sliding paged cache", "scalar, sliding arrays",
       "simd, sliding arrays"})
   void aDecodeStepAllocatesNothing(String name, String source) throws Exception {
     AttentionKernel kernel = name.equals("simd") ? AttentionKernels.simd(1) : AttentionKernels.scalar();
-    AttentionOptions options = AttentionOptions.defaults();
+    // One ALiBi options object for layers of two head counts, whose standard slopes differ.
+    AttentionOptions options = source.startsWith("ALiBi") ? AttentionOptions.defaults().withAlibi()
+        : AttentionOptions.defaults();
     float[] q = filled(SHAPE.queryStride(), 0.25f);
     float[] out = new float[SHAPE.queryStride()];
     float[] k = filled(KEYS * SHAPE.kvStride(), 0.5f);
@@ -48,6 +51,16 @@ class DecodeAllocationTest {
       Runnable step = switch (source) {
         case "cache" -> () -> kernel.decode(SHAPE, options, q, 0, cache, out, 0);
         case "arrays" -> () -> kernel.decode(SHAPE, options, KEYS, q, 0, k, 0, v, 0, out, 0);
+        case "ALiBi shapes taking turns" -> {
+          AttentionShape wider = AttentionShape.gqa(2 * SHAPE.queryHeads(), SHAPE.kvHeads(),
+              SHAPE.headDim());
+          float[] wideQ = filled(wider.queryStride(), 0.25f);
+          float[] wideOut = new float[wider.queryStride()];
+          yield () -> {
+            kernel.decode(SHAPE, options, KEYS, q, 0, k, 0, v, 0, out, 0);
+            kernel.decode(wider, options, KEYS, wideQ, 0, k, 0, v, 0, wideOut, 0);
+          };
+        }
         case "array offsets" -> {
           // One array for every layer's keys and one for its values, each layer at an offset.
           int layerFloats = KEYS * SHAPE.kvStride();

@@ -32,8 +32,16 @@ public final class AttentionOptions {
   private final boolean alibi;
   private final float[] alibiSlopes;
   private final float[] sinks;
-  // The standard slopes for the last head count asked for, so the hot path neither boxes nor copies.
-  private volatile float[] standardSlopesCache;
+  /**
+   * The standard slopes of each head count up to {@code SLOPE_TABLE_HEADS}, made on first use and
+   * shared by every options object and thread, so that the hot path neither allocates nor
+   * recomputes however many shapes share one options object (one slot per options object had
+   * recomputed, and allocated, on every call of shapes taking turns). Past the table, each slope
+   * is computed where it is asked for.
+   */
+  private static final int SLOPE_TABLE_HEADS = 1024;
+  private static final java.util.concurrent.atomic.AtomicReferenceArray<float[]> STANDARD_SLOPES =
+      new java.util.concurrent.atomic.AtomicReferenceArray<>(SLOPE_TABLE_HEADS + 1);
 
   private AttentionOptions(float scale, boolean causal, int slidingWindow, float softCap,
       boolean alibi, float[] alibiSlopes, float[] sinks) {
@@ -197,10 +205,13 @@ public final class AttentionOptions {
       throw new IllegalArgumentException("queryHeads must be >= 1, got " + queryHeads);
     }
     checkHead(queryHead, queryHeads, "query heads");
-    float[] slopes = standardSlopesCache;
-    if (slopes == null || slopes.length != queryHeads) {
+    if (queryHeads > SLOPE_TABLE_HEADS) {
+      return standardSlope(queryHead, queryHeads);
+    }
+    float[] slopes = STANDARD_SLOPES.get(queryHeads);
+    if (slopes == null) {
       slopes = computeSlopes(queryHeads);
-      standardSlopesCache = slopes;
+      STANDARD_SLOPES.set(queryHeads, slopes);
     }
     return slopes[queryHead];
   }
@@ -254,16 +265,20 @@ public final class AttentionOptions {
 
   private static float[] computeSlopes(int heads) {
     float[] slopes = new float[heads];
-    int n = Integer.highestOneBit(heads);
-    for (int h = 0; h < n; h++) {
-      slopes[h] = (float) Math.pow(2.0, -8.0 * (h + 1) / n);
-    }
-    // Heads beyond the power of two take the odd-numbered slopes of twice as many heads.
-    for (int h = n; h < heads; h++) {
-      int k = 2 * (h - n);
-      slopes[h] = (float) Math.pow(2.0, -8.0 * (k + 1) / (2.0 * n));
+    for (int h = 0; h < heads; h++) {
+      slopes[h] = standardSlope(h, heads);
     }
     return slopes;
+  }
+
+  private static float standardSlope(int h, int heads) {
+    int n = Integer.highestOneBit(heads);
+    if (h < n) {
+      return (float) Math.pow(2.0, -8.0 * (h + 1) / n);
+    }
+    // Heads beyond the power of two take the odd-numbered slopes of twice as many heads.
+    int k = 2 * (h - n);
+    return (float) Math.pow(2.0, -8.0 * (k + 1) / (2.0 * n));
   }
 
   /**
