@@ -16,7 +16,10 @@ import org.slf4j.LoggerFactory;
  * {@code simd} forces the choice of {@link #best()} (a forced {@code simd} that cannot load fails
  * loudly); {@code mqa4j.threads} sets the thread count of {@link #best()} (default: all processors,
  * up to {@link #MAX_THREADS}); {@code mqa4j.vector.bits} (read by the SIMD provider) sets its
- * vector width. A bad value of any of them fails {@link #best()} rather than fall back.
+ * vector width. A bad value of any of them fails {@link #best()} rather than fall back, but for
+ * {@code mqa4j.vector.bits} where the SIMD kernels cannot load at all (no {@code
+ * jdk.incubator.vector}): {@code best()} then falls back to the scalar kernels as it would with
+ * any width, and logs why.
  */
 public final class AttentionKernels {
 

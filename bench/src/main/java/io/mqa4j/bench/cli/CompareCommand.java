@@ -164,9 +164,7 @@ final class CompareCommand implements Callable<Integer> {
       try {
         rows = oneJvm() ? run.run(roofline, progress) : forked(settings, roofline, progress);
       } catch (OutOfMemoryError e) {
-        throw new BadInputException("not enough memory for --contexts " + settings.decodeContexts()
-            + " of --query-heads " + heads.queryHeads + " and --head-dim " + heads.headDim
-            + " in blocks of --block-tokens " + blockTokens + " (" + e.getMessage() + ")");
+        throw notEnoughMemory(settings, e);
       }
       CompareReport report = new CompareReport("mqa4j compare",
           Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Machine.current(), roofline,
@@ -178,16 +176,41 @@ final class CompareCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** The options whose sizes did not fit, named as the user gave them. */
+  private static BadInputException notEnoughMemory(CompareSettings settings, OutOfMemoryError e) {
+    return new BadInputException("not enough memory for --contexts " + settings.decodeContexts()
+        + " of --query-heads " + settings.queryHeads() + " and --head-dim " + settings.headDim()
+        + " in blocks of --block-tokens " + settings.blockTokens() + " (" + e.getMessage() + ")");
+  }
+
   private RooflineFigures roofline(CompareSettings settings) throws Exception {
     // A quick run still reads the roofline in a JVM of its own: run first in the JVM that times
     // the kernels, its FMA loop once left their vector FMAs uncompiled (see Forks).
+    int bufferMib = quick ? 256 : 1024;
+    // compare has no option for the buffer: a failure to allocate it is said in its own terms.
+    String noBuffer = "not enough memory for the roofline's " + bufferMib + " MiB read buffer"
+        + (quick ? "" : " (--quick reads 256 MiB)");
     if (inProcess) {
-      return RooflineFigures.of(Roofline.measure(settings.threads(), quick ? 256L << 20 : 1L << 30,
-          quick ? 3 : 7));
+      try {
+        return RooflineFigures.of(Roofline.measure(settings.threads(), (long) bufferMib << 20,
+            quick ? 3 : 7));
+      } catch (OutOfMemoryError e) {
+        throw new BadInputException(noBuffer + " (" + e.getMessage() + ")");
+      }
     }
-    String json = Forks.run(Mqa.class, List.of("roofline", "--json", "--threads",
-        String.valueOf(settings.threads()), "--buffer-mib", quick ? "256" : "1024", "--repeats",
-        quick ? "3" : "7"), line -> { });
+    String json;
+    try {
+      json = Forks.run(Mqa.class, List.of("roofline", "--json", "--threads",
+          String.valueOf(settings.threads()), "--buffer-mib", String.valueOf(bufferMib),
+          "--repeats", quick ? "3" : "7"), line -> { });
+    } catch (IllegalArgumentException e) {
+      String said = "cannot allocate the buffer ";
+      int at = e.getMessage() == null ? -1 : e.getMessage().indexOf(said);
+      if (at >= 0) { // the child's "--buffer-mib N: cannot allocate the buffer (why)"
+        throw new BadInputException(noBuffer + " " + e.getMessage().substring(at + said.length()));
+      }
+      throw e;
+    }
     return RooflineFigures.of(Forks.parse(json, Roofline.Result.class, "roofline"));
   }
 
@@ -227,6 +250,15 @@ final class CompareCommand implements Callable<Integer> {
   private int work(PrintWriter stdout) throws Exception {
     CompareSettings settings = workerSettings();
     java.io.PrintStream err = System.err;
+    try {
+      return workOn(settings, stdout, err);
+    } catch (OutOfMemoryError e) {
+      throw notEnoughMemory(settings, e); // the parent passes this line on as its own
+    }
+  }
+
+  private int workOn(CompareSettings settings, PrintWriter stdout, java.io.PrintStream err)
+      throws Exception {
     List<Row> rows = new CompareRun(settings).run(null, new CompareRun.Listener() {
       private String label;
 

@@ -83,8 +83,9 @@ final class ProfileCommand implements Callable<Integer> {
       description = "KV element type: f32, f16, bf16 or q8_0. Default: the model's torch_dtype (or dtype; f16 for a config that names neither).")
   String dtype;
 
-  @Option(names = "--block-size", defaultValue = "16", paramLabel = "N",
-      description = "Tokens per KV block. Default: ${DEFAULT-VALUE}.")
+  @Option(names = {"--block-tokens", "--block-size"}, defaultValue = "16", paramLabel = "N",
+      description = "Tokens per KV block, as in compare and share (--block-size is the same "
+          + "option). Default: ${DEFAULT-VALUE}.")
   int blockSize;
 
   @Option(names = "--tensor-parallel", defaultValue = "1", paramLabel = "T",
@@ -170,8 +171,8 @@ final class ProfileCommand implements Callable<Integer> {
     String contextText = context != null ? "--context " + context
         : "context " + tokens + " (" + (source.config != null ? "the max context of --config " + source.config
             : "max_position_embeddings of " + model.name()) + ")";
-    String blocks = GivenOptions.given(spec, "--block-size")
-        ? "--block-size " + blockSize : "blocks of " + blockSize + " tokens";
+    String blocks = GivenOptions.given(spec, "--block-tokens")
+        ? "--block-tokens " + blockSize : "blocks of " + blockSize + " tokens";
     String heads = e.variant().startsWith(model.layout() + " (") ? "with its " + e.kvHeads() + " KV heads"
         : "with the " + e.kvHeads() + " KV heads of its " + e.variant() + " variant";
     return "--batch " + batch + " x " + contextText + " on " + modelName + " (" + model.layers()

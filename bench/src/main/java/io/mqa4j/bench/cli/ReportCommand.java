@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
         + "JMH writes (-rf json) for the bench suite, and prints the compare table and writes the "
         + "report files."},
     footer = {"", "Examples:", "  ./mqa report mqa-report/results.json --no-files",
-        "  java --add-modules jdk.incubator.vector -jar bench/target/benchmarks.jar \\",
+        "  \"$(.mvn/find-jdk)\"/bin/java --add-modules jdk.incubator.vector \\",
+        "      -jar bench/target/benchmarks.jar \\",
         "      Decode -rf json -rff jmh.json",
         "  ./mqa report jmh.json --out jmh-report"})
 final class ReportCommand implements Callable<Integer> {

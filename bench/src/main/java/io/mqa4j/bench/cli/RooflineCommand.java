@@ -31,7 +31,7 @@ final class RooflineCommand implements Callable<Integer> {
   Integer threads;
 
   @Option(names = "--buffer-mib", paramLabel = "MIB", defaultValue = "1024",
-      description = "Size of the buffer read. Default: ${DEFAULT-VALUE}.")
+      description = "Size of the buffer read, at least 64. Default: ${DEFAULT-VALUE}.")
   int bufferMib;
 
   @Option(names = "--repeats", paramLabel = "N", defaultValue = "7",

@@ -70,7 +70,7 @@ final class ShareCommand implements Callable<Integer> {
   int steps;
 
   @Option(names = "--buffer-mib", defaultValue = "1024", paramLabel = "MIB",
-      description = "Size of the buffer read. Default: ${DEFAULT-VALUE}.")
+      description = "Size of the buffer read, at least 64. Default: ${DEFAULT-VALUE}.")
   int bufferMib;
 
   @Option(names = "--json", description = "Print one JSON object instead of a table.")

@@ -112,7 +112,7 @@ public final class KvProfile {
       throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
     }
     if (blockTokens < 1) {
-      throw new IllegalArgumentException("--block-size must be >= 1, got " + blockTokens);
+      throw new IllegalArgumentException("--block-tokens must be >= 1, got " + blockTokens);
     }
     checkTensorParallel(model, tensorParallel);
     if (!type.supportsHeadDim(model.headDim())) {

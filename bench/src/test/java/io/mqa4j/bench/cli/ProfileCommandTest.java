@@ -268,7 +268,8 @@ class ProfileCommandTest {
       "--model llama-2-7b --context 0|--context must be >= 1, got 0",
       "--model llama-2-7b --batch -1|--batch must be >= 1, got -1",
       "--model llama-2-7b --tensor-parallel 0|--tensor-parallel must be >= 1, got 0",
-      "--model llama-2-7b --block-size 0|--block-size must be >= 1, got 0",
+      "--model llama-2-7b --block-size 0|--block-tokens must be >= 1, got 0",
+      "--model llama-2-7b --block-tokens 0|--block-tokens must be >= 1, got 0",
       "--model llama-2-7b --dtype f8|unknown KV type 'f8'",
       "--model llama-2-7b --config x.json|mutually exclusive",
       "--context 5|give --model NAME, --config FILE or --list",
@@ -362,7 +363,7 @@ class ProfileCommandTest {
       "--model llama-3-70b --batch 2147483647 --context 2147483647|--batch 2147483647 x --context 2147483647",
       "--model llama-3-70b --batch 2147483647 --context 2147483647 --json|more than 8 EiB",
       "--model llama-3.2-1b --batch 600000000|--batch 600000000 x context 131072 (max_position_embeddings of llama-3.2-1b) on llama-3.2-1b (16 layers, head dim 64, bf16, blocks of 16 tokens) with the 32 KV heads of its MHA variant",
-      "--model llama-2-7b --context 1 --block-size 2147483647 --batch 100000|--block-size 2147483647"})
+      "--model llama-2-7b --context 1 --block-size 2147483647 --batch 100000|--block-tokens 2147483647"})
   void byteCountsBeyondALongAreRefused(String options, String message) {
     Path out = dir.resolve("p");
     assertRefused(CliRun.of(("profile --out " + out + " " + options).split(" ")), message, "more than 8 EiB");
@@ -395,7 +396,7 @@ class ProfileCommandTest {
       "--list --context -5 --batch 0|--list takes no other option: --context -5, --batch 0",
       "--list --json|--list takes no other option: --json",
       "--list --dtype q8_0 --no-files|--list takes no other option: --dtype q8_0, --no-files",
-      "--list --out x --tensor-parallel 2 --block-size 8|--out x, --tensor-parallel 2, --block-size 8"})
+      "--list --out x --tensor-parallel 2 --block-size 8|--out x, --tensor-parallel 2, --block-tokens 8"})
   void listRefusesOptionsItIgnores(String options, String message) {
     assertRefused(CliRun.of(("profile " + options).split(" ")), message);
   }
