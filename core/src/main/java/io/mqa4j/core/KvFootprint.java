@@ -4,7 +4,7 @@ package io.mqa4j.core;
  * The memory arithmetic of a paged KV cache for one layer: what a token, a block and a sequence of
  * a given length cost, without allocating anything. {@link PagedKvCache} accounts with the same
  * object, so a profile of a model and a live cache agree to the byte (for a sliding-window layer,
- * in the most blocks held at any step, which a cache reaches once its window ends inside a block:
+ * in the most blocks held at any step, which a cache reaches within one block's worth of steps:
  * the profile's bytes read and waste count the window's tokens alone, the cache's every token it
  * holds).
  *

@@ -151,7 +151,9 @@ final class WorkerPool {
     participants = Math.min(threads.length, tasks - 1);
     busyWorkers.set(participants);
     // volatile write: publishes the job to the workers
-    ticket = (ticket / TICKET_SPAN + 1) * TICKET_SPAN + participants;
+    // Past Long.MAX_VALUE the sequence wraps: the mask still reads the participants, and the
+    // workers need only that each ticket differ from the one before.
+    ticket = (ticket & ~(TICKET_SPAN - 1)) + TICKET_SPAN + participants;
     running = true; // no call between the two, so no stack overflow can fall between them
     woken = false;
     try {
@@ -200,7 +202,7 @@ final class WorkerPool {
         continue;
       }
       seen = t;
-      if (worker > t % TICKET_SPAN) {
+      if (worker > (t & (TICKET_SPAN - 1))) {
         continue; // not this job's: the caller neither woke nor waits for this worker
       }
       drain(worker);

@@ -119,6 +119,27 @@ class WorkerPoolTest {
     assertTrue(Set.of(0, 1).containsAll(ranOn), "two-task jobs ran on " + ranOn);
   }
 
+  @Test
+  void jobsRunOnWhenTheTicketWrapsPastTheLargestLong() throws Exception {
+    WorkerPool pool = new WorkerPool(3);
+    java.lang.reflect.Field ticket = WorkerPool.class.getDeclaredField("ticket");
+    ticket.setAccessible(true);
+    // Two jobs before the sequence passes Long.MAX_VALUE; workers have seen none of these.
+    ticket.setLong(pool, (Long.MAX_VALUE & ~0xffffL) - 0x10000L);
+    org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+        () -> {
+          for (int job = 0; job < 6; job++) {
+            java.util.concurrent.atomic.AtomicIntegerArray runs =
+                new java.util.concurrent.atomic.AtomicIntegerArray(8);
+            pool.run(8, (task, worker) -> runs.incrementAndGet(task));
+            for (int t = 0; t < 8; t++) {
+              assertEquals(1, runs.get(t), "job " + job + ", task " + t);
+            }
+          }
+        });
+    assertTrue(ticket.getLong(pool) < 0, "the ticket wrapped");
+  }
+
   private static List<Thread> workersOf(WorkerPool pool) {
     return Thread.getAllStackTraces().keySet().stream().filter(pool::isWorker).toList();
   }

@@ -177,8 +177,15 @@ final class CompareCommand implements Callable<Integer> {
   }
 
   /** The options whose sizes did not fit, named as the user gave them. */
-  private static BadInputException notEnoughMemory(CompareSettings settings, OutOfMemoryError e) {
-    return new BadInputException("not enough memory for --contexts " + settings.decodeContexts()
+  static BadInputException notEnoughMemory(CompareSettings settings, OutOfMemoryError e) {
+    List<String> contexts = new ArrayList<>();
+    if (settings.phases().contains("decode")) {
+      contexts.add(settings.decodeContexts() + " (decode)");
+    }
+    if (settings.phases().contains("prefill")) {
+      contexts.add(settings.prefillContexts() + " (prefill)");
+    }
+    return new BadInputException("not enough memory for --contexts " + String.join(" and ", contexts)
         + " of --query-heads " + settings.queryHeads() + " and --head-dim " + settings.headDim()
         + " in blocks of --block-tokens " + settings.blockTokens() + " (" + e.getMessage() + ")");
   }

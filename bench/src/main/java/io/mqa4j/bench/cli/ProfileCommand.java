@@ -176,7 +176,7 @@ final class ProfileCommand implements Callable<Integer> {
     String heads = e.variant().startsWith(model.layout() + " (") ? "with its " + e.kvHeads() + " KV heads"
         : "with the " + e.kvHeads() + " KV heads of its " + e.variant() + " variant";
     return "--batch " + batch + " x " + contextText + " on " + modelName + " (" + model.layers()
-        + " layers, head dim " + model.headDim() + ", " + type.label() + ", " + blocks + ") " + heads
+        + " attention layers, head dim " + model.headDim() + ", " + type.label() + ", " + blocks + ") " + heads
         + " is more than 8 EiB of KV cache, past what a byte count can hold";
   }
 
@@ -283,8 +283,8 @@ final class ProfileCommand implements Callable<Integer> {
           + r.slidingWindow() + " tokens and frees each block once the window has passed it, as "
           + "serving engines do and mqa4j's PagedKvCache does when each step calls releaseBefore "
           + "(without it those layers hold the whole context). Their allocated blocks are the most "
-          + "the window spans at any step, one more than its tokens fill when it ends inside a "
-          + "block.");
+          + "the window spans at any step, ceil((window - 1) / block) + 1; some steps hold one "
+          + "fewer.");
     }
     out.flush();
     return text.toString();

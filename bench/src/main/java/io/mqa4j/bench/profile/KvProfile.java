@@ -204,10 +204,12 @@ public final class KvProfile {
 
   /**
    * The most blocks a sliding-window layer of a sequence of up to {@code context} tokens occupies
-   * at any step in a paged cache that frees each block once the window has passed all of it (at a
-   * step whose window ends on a block's last token, one fewer): the window's {@code W}
-   * tokens end anywhere in a block, so they can span {@code ceil((W - 1) / blockTokens) + 1}
-   * blocks, one more than {@code W} tokens fill. mqa4j's {@code PagedKvCache} holds as many when
+   * at any step in a paged cache that frees each block once the window has passed all of it: the
+   * window's {@code W} tokens end anywhere in a block, so they can span
+   * {@code ceil((W - 1) / blockTokens) + 1} blocks, one more than {@code W} tokens fill unless
+   * {@code W - 1} is a multiple of {@code blockTokens} (then every step spans that many; otherwise
+   * a step whose window ends on a block's last token spans one fewer). mqa4j's
+   * {@code PagedKvCache} holds as many when
    * every decode step first calls {@code releaseBefore(seq, position - W + 1)}; without it a
    * sliding layer holds every token, as a full one does.
    */

@@ -258,4 +258,20 @@ class CompareCommandTest {
       assertTrue(r.get(field).asDouble() > 0, field + " in " + r);
     }
   }
+
+  @Test
+  void runningOutOfMemoryNamesTheContextsOfThePhasesRun() {
+    CompareSettings prefill = new CompareSettings(List.of("prefill"), List.of(1024, 4096),
+        List.of(512, 2048), 32, 8, 8192, List.of("mha"), List.of("simd"), List.of("f32"), 1, 512,
+        64, StepTimer.Budget.NORMAL);
+    String said = CompareCommand.notEnoughMemory(prefill, new OutOfMemoryError("no room"))
+        .getMessage();
+    assertEquals("not enough memory for --contexts [512, 2048] (prefill) of --query-heads 32 and "
+        + "--head-dim 8192 in blocks of --block-tokens 64 (no room)", said);
+    CompareSettings both = new CompareSettings(List.of("decode", "prefill"), List.of(1024),
+        List.of(512), 32, 8, 128, List.of("mha"), List.of("simd"), List.of("f32"), 1, 512, 64,
+        StepTimer.Budget.NORMAL);
+    assertTrue(CompareCommand.notEnoughMemory(both, new OutOfMemoryError("x")).getMessage()
+        .startsWith("not enough memory for --contexts [1024] (decode) and [512] (prefill) of"));
+  }
 }

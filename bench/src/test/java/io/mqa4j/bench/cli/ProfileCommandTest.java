@@ -362,7 +362,7 @@ class ProfileCommandTest {
   @CsvSource(delimiter = '|', value = {
       "--model llama-3-70b --batch 2147483647 --context 2147483647|--batch 2147483647 x --context 2147483647",
       "--model llama-3-70b --batch 2147483647 --context 2147483647 --json|more than 8 EiB",
-      "--model llama-3.2-1b --batch 600000000|--batch 600000000 x context 131072 (max_position_embeddings of llama-3.2-1b) on llama-3.2-1b (16 layers, head dim 64, bf16, blocks of 16 tokens) with the 32 KV heads of its MHA variant",
+      "--model llama-3.2-1b --batch 600000000|--batch 600000000 x context 131072 (max_position_embeddings of llama-3.2-1b) on llama-3.2-1b (16 attention layers, head dim 64, bf16, blocks of 16 tokens) with the 32 KV heads of its MHA variant",
       "--model llama-2-7b --context 1 --block-size 2147483647 --batch 100000|--block-tokens 2147483647"})
   void byteCountsBeyondALongAreRefused(String options, String message) {
     Path out = dir.resolve("p");
