@@ -68,8 +68,9 @@ public final class AttentionKernels {
   /**
    * A SIMD kernel on {@code threads} threads; throws {@link IllegalStateException} saying why when
    * none can load here. Each thread count has one kernel, and one pool of {@code threads - 1}
-   * daemon threads, for the life of the JVM: every call with the same count returns the same
-   * kernel. More threads than the machine has cores only slow a call down.
+   * daemon threads, for the life of the JVM (the threads until {@link #releaseThreads()}): every
+   * call with the same count returns the same kernel. More threads than the machine has cores
+   * only slow a call down.
    */
   public static AttentionKernel simd(int threads) {
     if (threads < 1 || threads > MAX_THREADS) {
@@ -169,6 +170,30 @@ public final class AttentionKernels {
       }
     }
     return null;
+  }
+
+  /**
+   * Ends the worker threads of every SIMD kernel made so far, each once its call in progress has
+   * returned, and drops the calling thread's reusable call state. A kernel called afterwards
+   * starts its threads again (allocating them then), so this is not for the hot path: it is for
+   * an application that unloads the library, such as a redeployed web application, whose class
+   * loader the workers would otherwise keep. Other threads that called a kernel keep their call
+   * state, which refers to the library's classes, until they end. Refused from inside a kernel
+   * call (a {@link KvView}).
+   */
+  public static void releaseThreads() {
+    ServiceLoader<AttentionKernelProvider> loader =
+        ServiceLoader.load(AttentionKernelProvider.class, AttentionKernels.class.getClassLoader());
+    for (ServiceLoader.Provider<AttentionKernelProvider> candidate : loader.stream().toList()) {
+      AttentionKernelProvider provider;
+      try {
+        provider = candidate.get();
+      } catch (ServiceConfigurationError | RuntimeException | LinkageError e) {
+        continue; // a provider that cannot run here has made no kernel, so no thread
+      }
+      provider.releaseThreads();
+    }
+    io.mqa4j.core.spi.AbstractAttentionKernel.forgetThisThread();
   }
 
   private static Lookup findProvider(String name) {

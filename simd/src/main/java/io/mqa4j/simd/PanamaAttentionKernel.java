@@ -214,6 +214,31 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     release();
   }
 
+  /**
+   * Ends the pool's threads once a call in progress (another thread's) has returned; the next
+   * call starts them again. Refused from inside a call of any SIMD kernel, whose pool it could
+   * be.
+   */
+  void releaseThreads() {
+    boolean inCall = WorkerPool.isAnyWorker(Thread.currentThread());
+    for (PanamaAttentionKernel k : made) {
+      inCall |= k.lock.isHeldByCurrentThread() && k.active;
+    }
+    if (inCall) {
+      throw new IllegalStateException("releaseThreads was called from inside a simd kernel's "
+          + "call (a KvView); call it once that call returns");
+    }
+    if (lock.isHeldByCurrentThread()) {
+      release(); // this thread's last call ended in a stack overflow that cut its clean-up short
+    }
+    lock.lock();
+    try {
+      pool.stop();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Whether this thread is inside a call: a further one is then nested. */
   @Override
   protected boolean inCall() {

@@ -51,4 +51,11 @@ public final class PanamaKernelProvider implements AttentionKernelProvider {
     }
     return KERNELS.computeIfAbsent(threads, PanamaAttentionKernel::new);
   }
+
+  @Override
+  public void releaseThreads() {
+    for (PanamaAttentionKernel kernel : KERNELS.values()) {
+      kernel.releaseThreads();
+    }
+  }
 }

@@ -41,28 +41,68 @@ final class WorkerPool {
   /** Whether every worker has been unparked for that job; caller only. */
   private boolean woken;
 
+  /** Whether the workers have been told to end (or have not been started again since). */
   private volatile boolean stopped;
 
   WorkerPool(int size) {
     threads = new Thread[size - 1];
+    start();
+  }
+
+  /**
+   * Starts a worker in every slot. Only the thread that runs jobs calls it, between jobs, with
+   * no worker of the pool alive. If a thread cannot be made (no native thread left, say), the
+   * workers already started end before the error is thrown, and the next job tries again.
+   */
+  private void start() {
+    long seen = ticket; // new workers must not take the last job for one just published
+    stopped = false;
+    int started = 0;
     try {
-      for (int i = 0; i < threads.length; i++) {
-        int worker = i + 1;
-        // The pool outlives the thread that happens to create it: inheriting that thread's
+      for (; started < threads.length; started++) {
+        // The pool outlives the thread that happens to start it: inheriting that thread's
         // inheritable thread-locals or context class loader would hold them for the JVM's life.
-        Thread t = new Worker(worker);
+        Thread t = new Worker(started + 1, seen);
         t.setContextClassLoader(WorkerPool.class.getClassLoader());
-        threads[i] = t;
+        threads[started] = t;
         t.start();
       }
-    } catch (Throwable e) { // no native thread left, say: the workers already started must end
-      stopped = true;
-      for (Thread t : threads) {
-        if (t != null) {
-          LockSupport.unpark(t);
+    } catch (Throwable e) {
+      endWorkers(started);
+      throw e;
+    }
+  }
+
+  /**
+   * Ends the workers and waits until they have ended, so that the pool holds no live thread (nor,
+   * through one, its class loader); the next job starts new ones. Only the thread that runs jobs
+   * calls it, between jobs.
+   */
+  void stop() {
+    if (!stopped) {
+      endWorkers(threads.length);
+    }
+  }
+
+  /** Tells the workers in the first {@code count} slots to end and waits for each. */
+  private void endWorkers(int count) {
+    stopped = true;
+    for (int i = 0; i < count; i++) {
+      LockSupport.unpark(threads[i]);
+    }
+    boolean interrupted = false;
+    for (int i = 0; i < count; i++) {
+      while (true) {
+        try {
+          threads[i].join();
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true; // the workers end at once; the caller's flag is kept for it
         }
       }
-      throw e;
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 
@@ -76,17 +116,19 @@ final class WorkerPool {
    * pool's job, whichever pool's.
    */
   private final class Worker extends Thread {
-    Worker(int worker) {
+    Worker(int worker, long seen) {
       super(null, null, "mqa4j-worker-" + worker, 0, false);
       setDaemon(true);
       this.worker = worker;
+      this.seen = seen;
     }
 
     private final int worker;
+    private final long seen;
 
     @Override
     public void run() {
-      workLoop(worker);
+      workLoop(worker, seen);
     }
   }
 
@@ -144,6 +186,9 @@ final class WorkerPool {
       }
       return;
     }
+    if (stopped) { // stop() ended the workers; this job needs them again
+      start();
+    }
     body = job;
     taskCount = tasks;
     failure = null;
@@ -184,8 +229,7 @@ final class WorkerPool {
     }
   }
 
-  private void workLoop(int worker) {
-    long seen = 0;
+  private void workLoop(int worker, long seen) {
     long spinUntil = System.nanoTime() + SPIN_NANOS;
     while (!stopped) {
       long t = ticket;

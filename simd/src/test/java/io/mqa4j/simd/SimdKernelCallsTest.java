@@ -254,6 +254,50 @@ class SimdKernelCallsTest {
   }
 
   @Test
+  void releasedThreadsEndAndTheNextCallStartsThemAgainWithTheSameResults() {
+    AttentionKernel kernel = AttentionKernels.simd(3);
+    Random random = new Random(11);
+    int keys = 2048;
+    float[] q = new float[SHAPE.queryStride()];
+    float[] k = new float[keys * SHAPE.kvStride()];
+    float[] v = new float[keys * SHAPE.kvStride()];
+    for (float[] a : List.of(q, k, v)) {
+      for (int i = 0; i < a.length; i++) {
+        a[i] = random.nextFloat() - 0.5f;
+      }
+    }
+    float[] first = new float[SHAPE.queryStride()];
+    kernel.decode(SHAPE, AttentionOptions.defaults(), keys, q, 0, k, 0, v, 0, first, 0);
+    AttentionKernels.releaseThreads();
+    List<Thread> left = Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.getName().startsWith("mqa4j-worker-") && t.isAlive()).toList();
+    assertTrue(left.isEmpty(), "workers still alive: " + left);
+    float[] again = new float[SHAPE.queryStride()];
+    kernel.decode(SHAPE, AttentionOptions.defaults(), keys, q, 0, k, 0, v, 0, again, 0);
+    assertArrayEquals(first, again);
+    // Refused from inside a call, where the pool to end could be the caller's own.
+    KvView releases = new KvView() {
+      private final MemorySegment block = MemorySegment.ofArray(new float[4096 * 16]);
+
+      @Override public int kvHeads() { return 2; }
+      @Override public int headDim() { return 8; }
+      @Override public KvType type() { return KvType.F32; }
+      @Override public int length() { return 4096; }
+      @Override public int blockTokens() { return 4096; }
+      @Override public MemorySegment valueBlock(int b) { return block; }
+
+      @Override
+      public MemorySegment keyBlock(int b) {
+        AttentionKernels.releaseThreads();
+        return block;
+      }
+    };
+    RuntimeException e = assertThrows(IllegalStateException.class, () -> kernel.decode(SHAPE,
+        AttentionOptions.defaults(), q, 0, releases, new float[SHAPE.queryStride()], 0));
+    assertTrue(e.getMessage().contains("releaseThreads was called from inside"), e.getMessage());
+  }
+
+  @Test
   void widenedRowsTooLargeForATileFallBackToTheReference() {
     int headDim = (1 << 20) + 16; // a tile of widened f16 rows would pass 256 MiB
     AttentionShape shape = AttentionShape.mqa(1, headDim);

@@ -120,6 +120,41 @@ class WorkerPoolTest {
   }
 
   @Test
+  void stopEndsTheWorkersAndTheNextJobStartsNewOnes() throws Exception {
+    WorkerPool pool = new WorkerPool(4);
+    pool.run(16, (task, worker) -> { });
+    List<Thread> before = workersOf(pool);
+    assertEquals(3, before.size());
+    pool.stop();
+    for (Thread t : before) {
+      assertFalse(t.isAlive(), t.getName() + " still runs after stop");
+    }
+    pool.stop(); // again: nothing to end
+    for (int round = 0; round < 50; round++) {
+      java.util.concurrent.atomic.AtomicIntegerArray runs =
+          new java.util.concurrent.atomic.AtomicIntegerArray(16);
+      Set<Integer> ranOn = ConcurrentHashMap.newKeySet();
+      pool.run(16, (task, worker) -> {
+        runs.incrementAndGet(task);
+        ranOn.add(worker);
+      });
+      for (int t = 0; t < 16; t++) {
+        assertEquals(1, runs.get(t), "round " + round + ", task " + t);
+      }
+      if (round % 10 == 9) {
+        pool.stop(); // and started again by the next job
+      }
+    }
+    pool.run(16, (task, worker) -> { }); // the last round stopped them: start them again
+    List<Thread> after = workersOf(pool);
+    assertEquals(3, after.size());
+    for (Thread t : after) {
+      assertFalse(before.contains(t), "a stopped worker came back: " + t.getName());
+      assertTrue(t.isDaemon(), t.getName());
+    }
+  }
+
+  @Test
   void jobsRunOnWhenTheTicketWrapsPastTheLargestLong() throws Exception {
     WorkerPool pool = new WorkerPool(3);
     java.lang.reflect.Field ticket = WorkerPool.class.getDeclaredField("ticket");

@@ -358,6 +358,14 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   private static final ThreadLocal<CallArguments> CALL_ARGUMENTS =
       ThreadLocal.withInitial(CallArguments::new);
 
+  /**
+   * Drops the calling thread's reusable call state (its table of segments over the arrays it
+   * passed); the thread's next call makes it again.
+   */
+  public static void forgetThisThread() {
+    CALL_ARGUMENTS.remove();
+  }
+
   /** What a thread reuses to pass its arrays and segments to the kernels without allocating. */
   private static final class CallArguments {
     final ArraySegments segments = new ArraySegments();

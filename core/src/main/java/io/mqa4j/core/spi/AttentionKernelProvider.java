@@ -16,4 +16,12 @@ public interface AttentionKernelProvider {
 
   /** A kernel that runs on up to {@code threads} threads (1 for none but the caller's). */
   AttentionKernel create(int threads);
+
+  /**
+   * Ends the threads of every kernel this provider has made, each once its call in progress
+   * returns; a kernel called afterwards starts its threads again. See
+   * {@link io.mqa4j.core.AttentionKernels#releaseThreads()}. A provider without threads does
+   * nothing.
+   */
+  default void releaseThreads() {}
 }
