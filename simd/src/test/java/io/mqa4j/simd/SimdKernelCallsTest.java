@@ -189,26 +189,12 @@ class SimdKernelCallsTest {
   void aCallFromInsideACallIsRefused() {
     float[] q = new float[SHAPE.queryStride()];
     float[] out = new float[SHAPE.queryStride()];
-    KvView callsBack = new KvView() {
-      private final MemorySegment block = MemorySegment.ofArray(new float[4096 * 16]);
-
-      @Override public int kvHeads() { return 2; }
-      @Override public int headDim() { return 8; }
-      @Override public KvType type() { return KvType.F32; }
-      @Override public int length() { return 4096; }
-      @Override public int blockTokens() { return 4096; }
-      @Override public MemorySegment valueBlock(int b) { return block; }
-
-      @Override
-      public MemorySegment keyBlock(int b) {
-        // Outside a call (while the arguments are checked) this is an ordinary call; inside
-        // one, on the caller's thread or a worker's, it must be refused.
-        SIMD.decode(SHAPE, AttentionOptions.defaults(), new float[SHAPE.queryStride()], 0,
-            KvView.ofContiguous(2, 8, 0, MemorySegment.NULL, MemorySegment.NULL),
-            new float[SHAPE.queryStride()], 0);
-        return block;
-      }
-    };
+    // Outside a call (while the arguments are checked) the callback's call is an ordinary one;
+    // inside one, on the caller's thread or a worker's, it must be refused.
+    KvView callsBack = callingBack(() -> SIMD.decode(SHAPE, AttentionOptions.defaults(),
+        new float[SHAPE.queryStride()], 0,
+        KvView.ofContiguous(2, 8, 0, MemorySegment.NULL, MemorySegment.NULL),
+        new float[SHAPE.queryStride()], 0));
     RuntimeException e = assertThrows(IllegalStateException.class,
         () -> SIMD.decode(SHAPE, AttentionOptions.defaults(), q, 0, callsBack, out, 0));
     assertTrue(e.getMessage().contains("called from inside one of its own calls"), e.getMessage());
@@ -224,24 +210,10 @@ class SimdKernelCallsTest {
     // spinning, for ever; the inner call is refused whether it runs on the caller or a worker.
     AttentionKernel other = AttentionKernels.simd(3);
     float[] q = new float[SHAPE.queryStride()];
-    KvView callsOther = new KvView() {
-      private final MemorySegment block = MemorySegment.ofArray(new float[4096 * 16]);
-
-      @Override public int kvHeads() { return 2; }
-      @Override public int headDim() { return 8; }
-      @Override public KvType type() { return KvType.F32; }
-      @Override public int length() { return 4096; }
-      @Override public int blockTokens() { return 4096; }
-      @Override public MemorySegment valueBlock(int b) { return block; }
-
-      @Override
-      public MemorySegment keyBlock(int b) {
-        other.decode(SHAPE, AttentionOptions.defaults(), new float[SHAPE.queryStride()], 0,
-            KvView.ofContiguous(2, 8, 0, MemorySegment.NULL, MemorySegment.NULL),
-            new float[SHAPE.queryStride()], 0);
-        return block;
-      }
-    };
+    KvView callsOther = callingBack(() -> other.decode(SHAPE, AttentionOptions.defaults(),
+        new float[SHAPE.queryStride()], 0,
+        KvView.ofContiguous(2, 8, 0, MemorySegment.NULL, MemorySegment.NULL),
+        new float[SHAPE.queryStride()], 0));
     RuntimeException e = assertThrows(IllegalStateException.class, () -> SIMD.decode(SHAPE,
         AttentionOptions.defaults(), q, 0, callsOther, new float[SHAPE.queryStride()], 0));
     assertTrue(e.getMessage().contains("from inside a call of another simd kernel"),
@@ -276,22 +248,7 @@ class SimdKernelCallsTest {
     kernel.decode(SHAPE, AttentionOptions.defaults(), keys, q, 0, k, 0, v, 0, again, 0);
     assertArrayEquals(first, again);
     // Refused from inside a call, where the pool to end could be the caller's own.
-    KvView releases = new KvView() {
-      private final MemorySegment block = MemorySegment.ofArray(new float[4096 * 16]);
-
-      @Override public int kvHeads() { return 2; }
-      @Override public int headDim() { return 8; }
-      @Override public KvType type() { return KvType.F32; }
-      @Override public int length() { return 4096; }
-      @Override public int blockTokens() { return 4096; }
-      @Override public MemorySegment valueBlock(int b) { return block; }
-
-      @Override
-      public MemorySegment keyBlock(int b) {
-        AttentionKernels.releaseThreads();
-        return block;
-      }
-    };
+    KvView releases = callingBack(AttentionKernels::releaseThreads);
     RuntimeException e = assertThrows(IllegalStateException.class, () -> kernel.decode(SHAPE,
         AttentionOptions.defaults(), q, 0, releases, new float[SHAPE.queryStride()], 0));
     assertTrue(e.getMessage().contains("releaseThreads was called from inside"), e.getMessage());
@@ -352,5 +309,27 @@ class SimdKernelCallsTest {
     for (int i = 0; i < e.length; i++) {
       assertTrue(Math.abs(e[i] - a[i]) <= 1e-5f, "element " + i + ": " + e[i] + " against " + a[i]);
     }
+  }
+
+  /**
+   * A view of 4096 tokens of 2 heads of 8 whose {@code keyBlock} first runs {@code callback}: a
+   * kernel reading it runs the callback outside its call (checking the arguments) and inside it.
+   */
+  private static KvView callingBack(Runnable callback) {
+    MemorySegment block = MemorySegment.ofArray(new float[4096 * 16]);
+    return new KvView() {
+      @Override public int kvHeads() { return 2; }
+      @Override public int headDim() { return 8; }
+      @Override public KvType type() { return KvType.F32; }
+      @Override public int length() { return 4096; }
+      @Override public int blockTokens() { return 4096; }
+      @Override public MemorySegment valueBlock(int b) { return block; }
+
+      @Override
+      public MemorySegment keyBlock(int b) {
+        callback.run();
+        return block;
+      }
+    };
   }
 }
