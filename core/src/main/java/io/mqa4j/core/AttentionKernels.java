@@ -178,8 +178,8 @@ public final class AttentionKernels {
    * starts its threads again (allocating them then), so this is not for the hot path: it is for
    * an application that unloads the library, such as a redeployed web application, whose class
    * loader the workers would otherwise keep. Other threads that called a kernel keep their call
-   * state, which refers to the library's classes, until they end. Refused from inside a kernel
-   * call (a {@link KvView}).
+   * state, which refers to the library's classes, until they end. Refused from a {@link KvView}
+   * while a SIMD kernel reads it.
    */
   public static void releaseThreads() {
     ServiceLoader<AttentionKernelProvider> loader =

@@ -119,6 +119,8 @@ final class WorkerPool {
     Worker(int worker, long seen) {
       super(null, null, "mqa4j-worker-" + worker, 0, false);
       setDaemon(true);
+      // Not the priority of whichever caller happens to start (or restart) the pool.
+      setPriority(NORM_PRIORITY);
       this.worker = worker;
       this.seen = seen;
     }
@@ -246,6 +248,9 @@ final class WorkerPool {
         continue;
       }
       seen = t;
+      if (threads[worker - 1] != Thread.currentThread()) {
+        return; // a worker of an earlier start whose stop was cut short: its slot is another's
+      }
       if (worker > (t & (TICKET_SPAN - 1))) {
         continue; // not this job's: the caller neither woke nor waits for this worker
       }
