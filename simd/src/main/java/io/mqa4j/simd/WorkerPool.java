@@ -6,7 +6,8 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * A fixed set of daemon threads that, with the calling thread, drain numbered tasks of one job
- * at a time. Threads are created once; a job allocates nothing. A job of fewer tasks than threads
+ * at a time. Threads are created once (and again by the first job after {@link #stop}); a job
+ * allocates nothing. A job of fewer tasks than threads
  * wakes and waits for only as many workers as it has tasks beyond the caller's: waking all of a
  * large pool for two tasks cost a call about 50 µs per worker on a two-core machine. Workers
  * that ran a job spin briefly after it (decode steps arrive back to back) and then park.
@@ -38,7 +39,7 @@ final class WorkerPool {
   private volatile Throwable failure;
   /** Whether a published job may still run on the workers; read and written by the caller only. */
   private boolean running;
-  /** Whether every worker has been unparked for that job; caller only. */
+  /** Whether every worker taking part in that job has been unparked; caller only. */
   private boolean woken;
 
   /** Whether the workers have been told to end (or have not been started again since). */
