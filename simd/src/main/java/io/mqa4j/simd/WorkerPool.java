@@ -7,10 +7,10 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A fixed set of daemon threads that, with the calling thread, drain numbered tasks of one job
  * at a time. Threads are created once (and again by the first job after {@link #stop}); a job
- * allocates nothing. A job of fewer tasks than threads
- * wakes and waits for only as many workers as it has tasks beyond the caller's: waking all of a
- * large pool for two tasks cost a call about 50 µs per worker on a two-core machine. Workers
- * that ran a job spin briefly after it (decode steps arrive back to back) and then park.
+ * allocates nothing. A job of fewer tasks than threads wakes and waits for only as many workers
+ * as it has tasks beyond the caller's: waking all of a large pool for two tasks cost a call about
+ * 50 µs per worker on a two-core machine. Workers that ran a job spin briefly after it (decode
+ * steps arrive back to back) and then park.
  */
 final class WorkerPool {
 
