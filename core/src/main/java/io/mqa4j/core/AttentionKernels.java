@@ -182,9 +182,7 @@ public final class AttentionKernels {
    * while a SIMD kernel reads it.
    */
   public static void releaseThreads() {
-    ServiceLoader<AttentionKernelProvider> loader =
-        ServiceLoader.load(AttentionKernelProvider.class, AttentionKernels.class.getClassLoader());
-    for (ServiceLoader.Provider<AttentionKernelProvider> candidate : loader.stream().toList()) {
+    for (ServiceLoader.Provider<AttentionKernelProvider> candidate : providers()) {
       AttentionKernelProvider provider;
       try {
         provider = candidate.get();
@@ -196,14 +194,18 @@ public final class AttentionKernels {
     io.mqa4j.core.spi.AbstractAttentionKernel.forgetThisThread();
   }
 
+  /** The kernel providers on the path, not yet instantiated. */
+  private static java.util.List<ServiceLoader.Provider<AttentionKernelProvider>> providers() {
+    return ServiceLoader.load(AttentionKernelProvider.class, AttentionKernels.class.getClassLoader())
+        .stream().toList();
+  }
+
   private static Lookup findProvider(String name) {
     String reason = "no provider named '" + name + "' is on the module or class path"
         + " (add the mqa4j-simd artifact)";
     try {
-      ServiceLoader<AttentionKernelProvider> loader =
-          ServiceLoader.load(AttentionKernelProvider.class, AttentionKernels.class.getClassLoader());
       IllegalArgumentException badSetting = null;
-      for (ServiceLoader.Provider<AttentionKernelProvider> candidate : loader.stream().toList()) {
+      for (ServiceLoader.Provider<AttentionKernelProvider> candidate : providers()) {
         try {
           AttentionKernelProvider provider = candidate.get();
           if (provider.name().equals(name)) {

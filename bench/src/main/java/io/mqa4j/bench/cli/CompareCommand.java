@@ -211,7 +211,7 @@ final class CompareCommand implements Callable<Integer> {
           String.valueOf(settings.threads()), "--buffer-mib", String.valueOf(bufferMib),
           "--repeats", quick ? "3" : "7"), line -> { });
     } catch (IllegalArgumentException e) {
-      String said = "cannot allocate the buffer ";
+      String said = RooflineCommand.CANNOT_ALLOCATE;
       int at = e.getMessage() == null ? -1 : e.getMessage().indexOf(said);
       if (at >= 0) { // the child's "--buffer-mib N: cannot allocate the buffer (why)"
         throw new BadInputException(noBuffer + " " + e.getMessage().substring(at + said.length()));

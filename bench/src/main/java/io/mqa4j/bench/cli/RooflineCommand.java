@@ -30,6 +30,9 @@ final class RooflineCommand implements Callable<Integer> {
   @Option(names = "--threads", paramLabel = "N", description = "Threads. Default: every processor.")
   Integer threads;
 
+  /** What a refusal says of a read buffer that could not be allocated, before its reason. */
+  static final String CANNOT_ALLOCATE = "cannot allocate the buffer ";
+
   @Option(names = "--buffer-mib", paramLabel = "MIB", defaultValue = "1024",
       description = "Size of the buffer read, at least 64. Default: ${DEFAULT-VALUE}.")
   int bufferMib;
@@ -63,7 +66,7 @@ final class RooflineCommand implements Callable<Integer> {
     try {
       r = Roofline.measure(n, (long) bufferMib << 20, repeats);
     } catch (OutOfMemoryError e) {
-      throw new BadInputException("--buffer-mib " + bufferMib + ": cannot allocate the buffer ("
+      throw new BadInputException("--buffer-mib " + bufferMib + ": " + CANNOT_ALLOCATE + "("
           + e.getMessage() + ")");
     }
     PrintWriter out = spec.commandLine().getOut();

@@ -132,7 +132,7 @@ final class ShareCommand implements Callable<Integer> {
       try {
         opened = ReadProbe.open(readThreads, (long) bufferMib << 20);
       } catch (OutOfMemoryError e) {
-        throw new BadInputException("--buffer-mib " + bufferMib + ": cannot allocate the buffer ("
+        throw new BadInputException("--buffer-mib " + bufferMib + ": " + RooflineCommand.CANNOT_ALLOCATE + "("
             + e.getMessage() + ")");
       }
       try (ReadProbe probe = opened) {
