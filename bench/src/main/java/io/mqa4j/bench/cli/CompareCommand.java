@@ -24,6 +24,7 @@ import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -128,7 +129,7 @@ final class CompareCommand implements Callable<Integer> {
     GivenOptions.checkOut(spec, out, noFiles);
     if (from != null) {
       checkFrom();
-      return ReportCommand.report("--from ", from, out, noFiles, json, stdout,
+      return ReportCommand.report("--from ", from, Map.of(), out, noFiles, json, stdout,
           spec.commandLine().getErr());
     }
     if (resultFile != null && workerSettings == null) {

@@ -16,8 +16,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -33,7 +36,8 @@ import picocli.CommandLine.Spec;
         "  \"$(.mvn/find-jdk)\"/bin/java --add-modules jdk.incubator.vector \\",
         "      -jar bench/target/benchmarks.jar \\",
         "      Decode -rf json -rff jmh.json",
-        "  ./mqa report jmh.json --out jmh-report"})
+        "  ./mqa report jmh.json --out jmh-report",
+        "  ./mqa report jmh.json --param cache=paged --out jmh-paged"})
 final class ReportCommand implements Callable<Integer> {
 
   @Spec
@@ -52,10 +56,22 @@ final class ReportCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the report as one JSON object.")
   boolean json;
 
+  @Option(names = {"-p", "--param"}, paramLabel = "NAME=VALUE",
+      description = "JMH files only: report the benchmarks whose parameter NAME has VALUE, as "
+          + "JMH's -p names it (cache=paged, queries=segment); repeat for more. Needed when a "
+          + "run spans several values of a parameter the table does not show.")
+  Map<String, String> only = new LinkedHashMap<>();
+
   @Override
   public Integer call() throws Exception {
     GivenOptions.checkOut(spec, out, noFiles);
-    return report("", file, out, noFiles, json, spec.commandLine().getOut(),
+    for (Map.Entry<String, String> e : only.entrySet()) {
+      if (e.getKey().isBlank() || e.getValue().isBlank()) {
+        throw new BadInputException("--param must be NAME=VALUE, got '" + e.getKey() + "="
+            + e.getValue() + "'");
+      }
+    }
+    return report("", file, only, out, noFiles, json, spec.commandLine().getOut(),
         spec.commandLine().getErr());
   }
 
@@ -63,8 +79,8 @@ final class ReportCommand implements Callable<Integer> {
    * Reports {@code file}; {@code option} names it in messages ({@code "--from "} for
    * {@code compare --from}, empty for {@code report}'s positional argument).
    */
-  static int report(String option, Path file, Path out, boolean noFiles, boolean json,
-      PrintWriter stdout, PrintWriter stderr) throws IOException {
+  static int report(String option, Path file, Map<String, String> only, Path out,
+      boolean noFiles, boolean json, PrintWriter stdout, PrintWriter stderr) throws IOException {
     String name = option + file;
     if (file.toString().isEmpty()) { // Path.of("") is the working directory, which misleads
       throw new BadInputException((option.isEmpty() ? "the results file" : option.strip())
@@ -90,13 +106,20 @@ final class ReportCommand implements Callable<Integer> {
     CompareReport report;
     try {
       if (ReportInput.isResults(root)) {
+        if (!only.isEmpty()) {
+          throw new BadInputException(name + ": --param picks JMH benchmarks, and this is a "
+              + "compare results.json");
+        }
         report = ReportInput.results(root);
       } else if (root != null && root.isArray()) {
+        String chosen = only.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+            .collect(Collectors.joining(", "));
         report = new CompareReport("mqa4j report (from JMH)",
             Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Machine.current(), null, null,
-            CompareRun.complete(JmhResults.rows(root), null),
+            CompareRun.complete(JmhResults.rows(root, only), null),
             List.of("figures from JMH (" + file.getFileName() + ")"
-                + (JmhResults.anyOnEveryProcessor(root) ? "; a row run with threads=0 (every "
+                + (chosen.isEmpty() ? "" : "; benchmarks with " + chosen)
+                + (JmhResults.anyOnEveryProcessor(root, only) ? "; a row run with threads=0 (every "
                     + "processor) shows this machine's count, "
                     + AttentionKernels.processorThreads() : "")));
       } else {

@@ -5,8 +5,14 @@ import io.mqa4j.core.AttentionKernels;
 import io.mqa4j.core.KvType;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Turns the JSON that JMH writes ({@code -rf json}) for {@code DecodeBenchmark} and
@@ -22,10 +28,23 @@ public final class JmhResults {
    * callers put the file name in front.
    */
   public static List<Row> rows(JsonNode results) {
+    return rows(results, Map.of());
+  }
+
+  /**
+   * The rows of the benchmarks in {@code results} whose parameters have the values {@code only}
+   * gives (names as JMH's {@code -p}, values compared ignoring case). A parameter the rows do not
+   * show, such as {@code cache} or {@code queries}, must then hold one value among the chosen
+   * benchmarks of each case: two timings of one row that differ only there are refused, naming
+   * the parameter and its values, rather than reported as the same case measured twice.
+   */
+  public static List<Row> rows(JsonNode results, Map<String, String> only) {
     if (!results.isArray()) {
       throw new IllegalArgumentException("a JMH result file holds a JSON array");
     }
     List<Row> rows = new ArrayList<>();
+    Map<List<Object>, Integer> seen = new HashMap<>();
+    Map<String, Set<String>> values = new TreeMap<>();
     int index = 0;
     for (JsonNode result : results) {
       index++;
@@ -35,25 +54,99 @@ public final class JmhResults {
       if (phase == null) {
         continue; // not one of ours
       }
+      JsonNode params = result.path("params");
+      boolean chosen = true;
+      for (Map.Entry<String, String> want : only.entrySet()) {
+        String value = paramText(params, want.getKey());
+        values.computeIfAbsent(want.getKey(), k -> new TreeSet<>())
+            .add(value == null ? "(none)" : value);
+        chosen &= want.getValue().equalsIgnoreCase(value == null ? "" : value);
+      }
+      if (!chosen) {
+        continue;
+      }
       String where = "benchmark " + index + " (" + shortName(benchmark) + "): ";
+      Row row;
       try {
-        rows.add(row(result, phase));
+        row = row(result, phase);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(where + e.getMessage(), e);
       }
+      Integer first = seen.putIfAbsent(caseKey(row), index);
+      if (first != null) {
+        JsonNode firstParams = results.get(first - 1).path("params");
+        List<String> differ = differingParams(firstParams, params);
+        if (differ.equals(List.of("threads"))) {
+          // threads=0 and the processor count, or any count for the scalar kernel, which runs on
+          // the caller's thread alone: one measurement twice, the first kept.
+          continue;
+        }
+        if (!differ.isEmpty()) {
+          List<String> named = new ArrayList<>();
+          for (String name : differ) {
+            named.add("params." + name + " (" + orNone(paramText(firstParams, name)) + ", "
+                + orNone(paramText(params, name)) + ")");
+          }
+          throw new IllegalArgumentException("benchmarks " + first + " and " + index
+              + " time one row (" + phase + " " + row.layout() + " " + row.kernel() + " "
+              + row.dtype() + " at " + row.context() + " keys) and differ in "
+              + String.join(" and ", named) + ", which the report does not show: report one "
+              + "value at a time (--param " + differ.get(0) + "=VALUE)");
+        }
+      }
+      rows.add(row);
+    }
+    for (Map.Entry<String, String> want : only.entrySet()) {
+      Set<String> held = values.getOrDefault(want.getKey(), Set.of());
+      if (held.stream().noneMatch(want.getValue()::equalsIgnoreCase)) {
+        throw new IllegalArgumentException("no benchmark has params." + want.getKey() + "="
+            + want.getValue() + (held.isEmpty() ? "" : "; its values: " + String.join(", ", held)));
+      }
     }
     return rows;
+  }
+
+  /** What makes two rows one case in the report's table (as {@code ReportInput.checkRows}). */
+  static List<Object> caseKey(Row r) {
+    return List.of(r.phase(), r.layout(), r.queryHeads(), r.kvHeads(), r.headDim(), r.context(),
+        r.kernel(), r.dtype(), r.threads());
+  }
+
+  /** The names of the parameters whose values differ between {@code a} and {@code b}. */
+  private static List<String> differingParams(JsonNode a, JsonNode b) {
+    Set<String> names = new TreeSet<>();
+    a.fieldNames().forEachRemaining(names::add);
+    b.fieldNames().forEachRemaining(names::add);
+    List<String> differ = new ArrayList<>();
+    for (String name : names) {
+      if (!Objects.equals(paramText(a, name), paramText(b, name))) {
+        differ.add(name);
+      }
+    }
+    return differ;
+  }
+
+  private static String orNone(String value) {
+    return value == null ? "none" : value;
+  }
+
+  /** A parameter as text, or null when absent; JMH writes every value as a string. */
+  private static String paramText(JsonNode params, String name) {
+    JsonNode v = params.get(name);
+    return v == null || v.isNull() || !v.isValueNode() ? null : v.asText().strip();
   }
 
   /**
    * Whether a row of {@link #rows} ran its SIMD kernel with {@code threads=0} (or no threads
    * parameter): every processor of the run, which the row shows as this machine's count.
    */
-  public static boolean anyOnEveryProcessor(JsonNode results) {
+  public static boolean anyOnEveryProcessor(JsonNode results, Map<String, String> only) {
     for (JsonNode result : results) {
       String benchmark = result.path("benchmark").asText("");
       JsonNode params = result.path("params");
-      if ((benchmark.contains("DecodeBenchmark") || benchmark.contains("PrefillBenchmark"))
+      boolean chosen = only.entrySet().stream()
+          .allMatch(w -> w.getValue().equalsIgnoreCase(orNone(paramText(params, w.getKey()))));
+      if (chosen && (benchmark.contains("DecodeBenchmark") || benchmark.contains("PrefillBenchmark"))
           && !textParam(params, "kernel", "simd").equals("scalar")
           && intParam(params, "threads", 0, 0) == 0) {
         return true;

@@ -289,6 +289,83 @@ class ReportCommandTest {
     assertFalse(Files.exists(dir.resolve("out")));
   }
 
+  /** Four JMH timings: MHA and MQA decode, each from a contiguous and a paged cache. */
+  private Path contiguousAndPaged() throws IOException {
+    StringBuilder text = new StringBuilder("[");
+    String[][] runs = {{"mha", "contiguous", "100.0"}, {"mqa", "contiguous", "10.0"},
+        {"mha", "paged", "120.0"}, {"mqa", "paged", "20.0"}};
+    for (String[] r : runs) {
+      text.append(text.length() > 1 ? "," : "").append("""
+          { "benchmark": "io.mqa4j.bench.jmh.DecodeBenchmark.decode", "mode": "avgt",
+            "params": { "context": "1024", "headDim": "128", "kernel": "simd", "layout": "%s",
+                        "queryHeads": "32", "threads": "2", "dtype": "f32", "cache": "%s" },
+            "primaryMetric": { "score": %s, "scoreUnit": "us/op" } }
+          """.formatted(r[0], r[1], r[2]));
+    }
+    return Files.writeString(dir.resolve("both.json"), text.append("]"));
+  }
+
+  // A run over a parameter the table does not show is refused by name, then reported a value at
+  // a time.
+  @Test
+  void aJmhRunOverTwoCachesIsReportedOneCacheAtATime() throws IOException {
+    Path file = contiguousAndPaged();
+    Path out = dir.resolve("out");
+    assertRefused(CliRun.of("report", file.toString(), "--out", out.toString()),
+        file + ": benchmarks 1 and 3 time one row (decode mha simd f32 at 1024 keys) and differ in "
+            + "params.cache (contiguous, paged), which the report does not show",
+        "--param cache=VALUE");
+    assertFalse(Files.exists(out));
+
+    CliRun paged = CliRun.of("report", file.toString(), "--param", "cache=PAGED", "--no-files");
+    assertEquals(0, paged.exitCode(), paged.err());
+    assertTrue(paged.out().contains("6.00x"), paged.out()); // 120 us against 20
+    assertFalse(paged.out().contains("10.00x"), paged.out());
+    assertTrue(paged.out().contains("benchmarks with cache=PAGED"), paged.out());
+
+    CliRun contiguous = CliRun.of("report", file.toString(), "-p", "cache=contiguous",
+        "--no-files");
+    assertEquals(0, contiguous.exitCode(), contiguous.err());
+    assertTrue(contiguous.out().contains("10.00x"), contiguous.out());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "cache=ring|no benchmark has params.cache=ring; its values: contiguous, paged",
+      "queries=segment|no benchmark has params.queries=segment; its values: (none)",
+      "cache|should be in KEY=VALUE format",
+      "=paged|--param must be NAME=VALUE, got '=paged'"})
+  void aParamThatPicksNothingIsRefused(String param, String message) throws IOException {
+    Path file = contiguousAndPaged();
+    assertRefused(CliRun.of("report", file.toString(), "--param", param, "--no-files"), message);
+  }
+
+  @Test
+  void aParamIsRefusedForCompareResults() throws IOException {
+    Path results = goodResults();
+    assertRefused(CliRun.of("report", results.toString(), "-p", "cache=paged", "--no-files"),
+        results + ": --param picks JMH benchmarks, and this is a compare results.json");
+  }
+
+  // The scalar kernel runs on one thread whatever threads says: threads=0 and threads=1 are one
+  // measurement twice, and the report keeps the first.
+  @Test
+  void scalarTimingsThatDifferOnlyInThreadsAreOneRow() throws IOException {
+    String scalar = """
+        { "benchmark": "io.mqa4j.bench.jmh.DecodeBenchmark.decode", "mode": "avgt",
+          "params": { "context": "1024", "headDim": "128", "kernel": "scalar", "layout": "mqa",
+                      "queryHeads": "32", "threads": "%s", "dtype": "f32" },
+          "primaryMetric": { "score": %s, "scoreUnit": "us/op" } }
+        """;
+    Path file = Files.writeString(dir.resolve("threads.json"),
+        "[" + scalar.formatted("0", "500.0") + "," + scalar.formatted("1", "900.0") + "]");
+    CliRun run = CliRun.of("report", file.toString(), "--no-files", "--json");
+    assertEquals(0, run.exitCode(), run.err());
+    JsonNode rows = JSON.readTree(run.out()).get("rows");
+    assertEquals(1, rows.size(), run.out());
+    assertEquals(500.0, rows.get(0).get("microsPerStep").asDouble(), 1e-9);
+  }
+
   @Test
   void aRooflineThatCannotBeIsRefused() throws IOException {
     ObjectNode root = (ObjectNode) JSON.readTree(goodResults().toFile());
