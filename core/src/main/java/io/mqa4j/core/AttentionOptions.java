@@ -116,7 +116,11 @@ public final class AttentionOptions {
     return new AttentionOptions(scale, causal, slidingWindow, softCap, false, null, sinks);
   }
 
-  /** One sink logit per query head, joining the softmax denominator only; {@code null} turns sinks off. */
+  /**
+   * One sink logit per query head, joining the softmax denominator only; {@code null} turns sinks
+   * off. A sink logit is used as given: the scale, the soft-cap and ALiBi apply to the keys'
+   * logits, not to it (as gpt-oss's learned sinks are trained).
+   */
   public AttentionOptions withSinks(float... sinks) {
     if (sinks != null) {
       for (int h = 0; h < sinks.length; h++) {

@@ -74,8 +74,8 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
     if (tokens < 0) throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
     // A long: tokens * kvHeads * headDim can pass an int, and then no array holds them.
     long floats = (long) tokens * kvHeads * headDim;
-    Checks.range("k", k.length, kOffset, floats);
-    Checks.range("v", v.length, vOffset, floats);
+    Checks.range("k", k.length, kOffset, "tokens", tokens, (long) kvHeads * headDim);
+    Checks.range("v", v.length, vOffset, "tokens", tokens, (long) kvHeads * headDim);
     if (tokens > capacity - length) {
       throw new KvCacheFullException("cannot append " + Checks.count(tokens, "token") + ": "
           + length + " of " + Checks.count(capacity, "token") + " in use");

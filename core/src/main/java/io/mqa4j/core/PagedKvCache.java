@@ -299,28 +299,21 @@ public final class PagedKvCache implements AutoCloseable {
       throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
     }
     int rowFloats = footprint.kvHeads() * footprint.headDim();
-    long floats = (long) tokens * rowFloats;
-    Checks.range("k", k.length, kOffset, floats);
-    Checks.range("v", v.length, vOffset, floats);
+    Checks.range("k", k.length, kOffset, "tokens", tokens, rowFloats);
+    Checks.range("v", v.length, vOffset, "tokens", tokens, rowFloats);
     if (tokens == 0) {
       return;
     }
     int blockTokens = footprint.blockTokens();
-    long newLength = (long) seq.length + tokens;
-    if (newLength > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("a sequence holds fewer than 2^31 tokens; " + seq.length
-          + " + " + tokens + " is too many");
-    }
     int fill = seq.length % blockTokens;
     int held = seq.blockCount - seq.released;
-    // A partly filled last block is never released: releaseBefore keeps the block of its token.
+    long needed = blocksNeeded(seq, tokens);
     boolean copyOnWrite = fill != 0 && refCounts[seq.blocks[held - 1]] > 1;
-    long newBlocks = footprint.blocksFor(newLength) - seq.blockCount;
-    long needed = newBlocks + (copyOnWrite ? 1 : 0);
+    long newBlocks = needed - (copyOnWrite ? 1 : 0);
     if (needed > freeCount) {
       throw new KvCacheFullException("cannot append " + Checks.count(tokens, "token")
           + " to sequence " + seq.id + ": that needs " + Checks.count(needed, "free block") + " of "
-          + Checks.count(blockTokens, "token") + ", the cache has " + freeCount + " of "
+          + Checks.count(blockTokens, "token") + ", the cache has " + freeCount + " free of "
           + Checks.count(capacityBlocks, "block"));
     }
     // Every block needed is free. Nothing changes until the calls that could still fail (a
@@ -367,7 +360,7 @@ public final class PagedKvCache implements AutoCloseable {
       seq.blocks[held++] = block;
     }
     seq.blockCount += (int) newBlocks;
-    seq.length = (int) newLength;
+    seq.length += tokens;
   }
 
   /**
@@ -412,8 +405,9 @@ public final class PagedKvCache implements AutoCloseable {
   /**
    * Gives back the blocks of {@code seq} that hold only tokens before {@code token}, for a
    * sliding window: a query at position {@code p} with a window of {@code W} keys sees keys from
-   * {@code p - W + 1} on, so once token {@code p} is decoded, {@code releaseBefore(seq, p - W + 2)}
-   * keeps every key the next step can see. The block holding {@code token} stays, so the
+   * {@code p - W + 1} on, so each step, once its token is appended (the query is then at
+   * {@code seq.length() - 1}), {@code releaseBefore(seq, seq.length() - W)} keeps every key the
+   * step can see. The block holding {@code token} stays, so the
    * sequence may keep up to {@code blockTokens() - 1} tokens before it; positions do not move, and
    * {@link KvSequence#firstKey()} says where the held tokens start. Kernels refuse a call whose
    * queries could see a released token, as {@link #truncate} refuses to cut below it. A block
@@ -482,6 +476,38 @@ public final class PagedKvCache implements AutoCloseable {
   }
 
   // ---- accounting ----
+
+  /**
+   * Free blocks appending {@code tokens} tokens to {@code seq} takes now: the new blocks its
+   * length needs, and one more when its partly filled last block is shared with a fork (the copy
+   * made on the first write into it). A scheduler admits a step when the sum over the sequences
+   * it appends to is at most {@link #freeBlocks()}, rather than meet a
+   * {@link KvCacheFullException} part way through a batch; forks sharing one partly filled block
+   * each count its copy, though the last to write finds it theirs alone, so the sum may be more
+   * than the appends take, never less.
+   */
+  public synchronized int blocksToAppend(KvSequence seq, int tokens) {
+    checkLive(seq);
+    if (tokens < 0) {
+      throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
+    }
+    return tokens == 0 ? 0 : blocksNeeded(seq, tokens);
+  }
+
+  /** As {@link #blocksToAppend} for a live sequence and {@code tokens >= 1}. */
+  private int blocksNeeded(KvSequence seq, int tokens) {
+    long newLength = (long) seq.length + tokens;
+    if (newLength > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("a sequence holds fewer than 2^31 tokens; " + seq.length
+          + " + " + tokens + " is too many");
+    }
+    int fill = seq.length % footprint.blockTokens();
+    int held = seq.blockCount - seq.released;
+    // A partly filled last block is never released: releaseBefore keeps the block of its token.
+    boolean copyOnWrite = fill != 0 && refCounts[seq.blocks[held - 1]] > 1;
+    long newBlocks = footprint.blocksFor(newLength) - seq.blockCount;
+    return Math.toIntExact(newBlocks + (copyOnWrite ? 1 : 0));
+  }
 
   /** Blocks the cache was created with. */
   public int capacityBlocks() {

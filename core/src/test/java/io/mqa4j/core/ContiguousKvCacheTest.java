@@ -87,7 +87,8 @@ class ContiguousKvCacheTest {
       // 4096 tokens of 2^20 floats each is 2^32 floats: past an int, so no array can hold them.
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
           () -> cache.append(4096, new float[4], 0, new float[4], 0));
-      assertEquals("k needs 4294967296 floats from offset 0 but has length 4", e.getMessage());
+      assertEquals("k has length 4, too short for 4294967296 floats from kOffset 0 (tokens 4096 "
+          + "of 1048576 floats each)", e.getMessage());
       assertEquals(0, cache.length());
     }
   }

@@ -53,6 +53,30 @@ class KernelArgumentsTest {
         () -> K.prefill(S, O, 1, 3, seg(32), seg(47), seg(48), seg(32)));
   }
 
+  // A size that does not fit says which count made it, and a negative offset is named as one.
+  @Test
+  void rangeMessagesNameTheOffsetAndTheCountBehindTheSize() {
+    assertFails(IllegalArgumentException.class, "qOffset must be >= 0, got -1",
+        () -> K.prefill(S, O, 1, 3, Q, -1, KV, 0, KV, 0, OUT, 0));
+    assertFails(IllegalArgumentException.class, "outOffset must be >= 0, got -8",
+        () -> K.decode(S, O, 3, Q, 0, KV, 0, KV, 0, OUT, -8));
+    assertFails(IllegalArgumentException.class, "k has length 48, too short for 64 floats from "
+        + "kOffset 0 (numKeys 4 of 16 floats each)",
+        () -> K.prefill(S, O, 1, 4, Q, 0, KV, 0, new float[64], 0, OUT, 0));
+    assertFails(IllegalArgumentException.class, "v has length 48, too short for 48 floats from "
+        + "vOffset 1 (numKeys 3 of 16 floats each)",
+        () -> K.prefill(S, O, 1, 3, Q, 0, KV, 0, KV, 1, OUT, 0));
+    assertFails(IllegalArgumentException.class, "out has length 32, too short for 64 floats from "
+        + "outOffset 0 (numQueries 2 of 32 floats each)",
+        () -> K.prefill(S, O, 2, 3, new float[64], 0, KV, 0, KV, 0, OUT, 0));
+    assertFails(IllegalArgumentException.class,
+        "q holds 64 bytes but needs 128 (numQueries 1 of 32 floats each)",
+        () -> K.prefill(S, O, 1, 3, seg(16), seg(48), seg(48), seg(32)));
+    assertFails(IllegalArgumentException.class,
+        "k holds 188 bytes but needs 192 (numKeys 3 of 16 floats each)",
+        () -> K.decode(S, O, 3, seg(32), MemorySegment.ofArray(new float[47]), seg(48), seg(32)));
+  }
+
   @Test
   void contiguousViewsRefuseMissingSegmentsAndHeadsThatAreNotPositive() {
     assertFails(NullPointerException.class, "keys",

@@ -15,7 +15,9 @@ import io.mqa4j.core.testkit.KvContents;
 import io.mqa4j.core.testkit.Oracle;
 import io.mqa4j.core.testkit.SlidingWindowRelease;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -393,7 +395,7 @@ class PagedKvCacheTest {
       KvCacheFullException e = assertThrows(KvCacheFullException.class,
           () -> cache.append(b, seq(0, 2), 0, seq(0, 2), 0));
       assertEquals("cannot append 1 token to sequence " + b.id() + ": that needs 1 free block of 4 tokens,"
-          + " the cache has 0 of 3 blocks", e.getMessage());
+          + " the cache has 0 free of 3 blocks", e.getMessage());
       assertEquals(forked, State.of(cache, a, b));
       assertEquals(8, c.length());
     }
@@ -569,6 +571,65 @@ class PagedKvCacheTest {
         SCALAR.decode(shape, options, q, s * shape.queryStride(), views[s], one, 0);
         assertArrayEquals(one, Arrays.copyOfRange(batch, s * shape.queryStride(), (s + 1) * shape.queryStride()));
       }
+    }
+  }
+
+  // blocksToAppend is what an append takes from the free list, exactly, after any mix of forks,
+  // truncations, releases and frees; an append it says does not fit is refused and changes nothing.
+  @Property(tries = 60)
+  void blocksToAppendIsWhatTheAppendTakes(@ForAll long seed) {
+    Random random = new Random(seed);
+    try (PagedKvCache cache = PagedKvCache.builder(1, 4).blockTokens(1 + random.nextInt(5))
+        .capacityBlocks(12).build()) {
+      List<KvSequence> live = new ArrayList<>(List.of(cache.newSequence()));
+      for (int step = 0; step < 80; step++) {
+        KvSequence seq = live.get(random.nextInt(live.size()));
+        switch (random.nextInt(6)) {
+          case 0 -> live.add(cache.fork(seq));
+          case 1 -> cache.truncate(seq, random.nextInt(seq.length() - seq.firstKey() + 1)
+              + seq.firstKey());
+          case 2 -> cache.releaseBefore(seq, random.nextInt(seq.length() + 1));
+          case 3 -> {
+            if (live.size() > 1) {
+              cache.free(seq);
+              live.remove(seq);
+            }
+          }
+          default -> {
+            int tokens = random.nextInt(7);
+            int needed = cache.blocksToAppend(seq, tokens);
+            int free = cache.freeBlocks();
+            int length = seq.length();
+            float[] kv = seq(step, tokens * 4);
+            if (needed > free) {
+              assertThrows(KvCacheFullException.class, () -> cache.append(seq, tokens, kv, 0, kv, 0));
+              assertEquals(free, cache.freeBlocks());
+              assertEquals(length, seq.length());
+            } else {
+              cache.append(seq, tokens, kv, 0, kv, 0);
+              assertEquals(needed, free - cache.freeBlocks(), "blocks taken");
+              assertEquals(length + tokens, seq.length());
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void blocksToAppendRefusesWhatAppendRefuses() {
+    try (PagedKvCache cache = PagedKvCache.builder(1, 4).blockTokens(4).capacityBlocks(2).build();
+        PagedKvCache other = PagedKvCache.builder(1, 4).capacityBlocks(1).build()) {
+      KvSequence seq = cache.newSequence();
+      assertEquals(0, cache.blocksToAppend(seq, 0));
+      assertEquals(3, cache.blocksToAppend(seq, 9)); // more than the cache holds: still counted
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+          () -> cache.blocksToAppend(seq, -1));
+      assertEquals("tokens must be >= 0, got -1", e.getMessage());
+      KvSequence foreign = other.newSequence();
+      assertThrows(IllegalArgumentException.class, () -> cache.blocksToAppend(foreign, 1));
+      cache.free(seq);
+      assertThrows(IllegalStateException.class, () -> cache.blocksToAppend(seq, 1));
     }
   }
 

@@ -42,10 +42,14 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkKeys(numKeys);
     long qFloats = (long) numQueries * shape.queryStride();
     long kvFloats = (long) numKeys * shape.kvStride();
-    Checks.range("q", Objects.requireNonNull(q, "q").length, qOffset, qFloats);
-    Checks.range("k", Objects.requireNonNull(k, "k").length, kOffset, kvFloats);
-    Checks.range("v", Objects.requireNonNull(v, "v").length, vOffset, kvFloats);
-    Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, qFloats);
+    Checks.range("q", Objects.requireNonNull(q, "q").length, qOffset, "numQueries", numQueries,
+        shape.queryStride());
+    Checks.range("k", Objects.requireNonNull(k, "k").length, kOffset, "numKeys", numKeys,
+        shape.kvStride());
+    Checks.range("v", Objects.requireNonNull(v, "v").length, vOffset, "numKeys", numKeys,
+        shape.kvStride());
+    Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, "numQueries",
+        numQueries, shape.queryStride());
     checkApart("q", q, qOffset, qFloats, out, outOffset, qFloats);
     checkApart("k", k, kOffset, kvFloats, out, outOffset, qFloats);
     checkApart("v", v, vOffset, kvFloats, out, outOffset, qFloats);
@@ -64,10 +68,10 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkKeys(numKeys);
     long qBytes = floatBytes("numQueries", numQueries, shape.queryStride());
     long kvBytes = floatBytes("numKeys", numKeys, shape.kvStride());
-    checkSegment("q", q, qBytes);
-    checkSegment("k", k, kvBytes);
-    checkSegment("v", v, kvBytes);
-    checkOut(out, qBytes);
+    checkSegment("q", q, qBytes, "numQueries", numQueries, shape.queryStride());
+    checkSegment("k", k, kvBytes, "numKeys", numKeys, shape.kvStride());
+    checkSegment("v", v, kvBytes, "numKeys", numKeys, shape.kvStride());
+    checkOut(out, qBytes, "numQueries", numQueries, shape.queryStride());
     checkApart("q", q, qBytes, out, qBytes);
     checkApart("k", k, kvBytes, out, qBytes);
     checkApart("v", v, kvBytes, out, qBytes);
@@ -82,8 +86,8 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkView(shape, kv);
     checkHeld(options, numQueries, kv, -1);
     long qBytes = floatBytes("numQueries", numQueries, shape.queryStride());
-    checkSegment("q", q, qBytes);
-    checkOut(out, qBytes);
+    checkSegment("q", q, qBytes, "numQueries", numQueries, shape.queryStride());
+    checkOut(out, qBytes, "numQueries", numQueries, shape.queryStride());
     checkApart("q", q, qBytes, out, qBytes);
     checkViewMemory(kv, -1, out, 0, qBytes);
     call(shape, options, numQueries, q, 0, kv, out, 0);
@@ -108,8 +112,10 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     checkCommon(shape, options, 1);
     checkView(shape, kv);
     checkHeld(options, 1, kv, -1);
-    Checks.range("q", Objects.requireNonNull(q, "q").length, qOffset, shape.queryStride());
-    Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, shape.queryStride());
+    Checks.range("q", Objects.requireNonNull(q, "q").length, qOffset, "queries", 1,
+        shape.queryStride());
+    Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, "queries", 1,
+        shape.queryStride());
     checkApart("q", q, qOffset, shape.queryStride(), out, outOffset, shape.queryStride());
     ArraySegments segments = CALL_ARGUMENTS.get().segments;
     MemorySegment outSegment = segments.of(out);
@@ -138,8 +144,8 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       checkHeld(options, 1, sequences[i], i);
     }
     long bytes = floatBytes("sequences.length", sequences.length, shape.queryStride());
-    checkSegment("q", q, bytes);
-    checkOut(out, bytes);
+    checkSegment("q", q, bytes, "sequences.length", sequences.length, shape.queryStride());
+    checkOut(out, bytes, "sequences.length", sequences.length, shape.queryStride());
     checkApart("q", q, bytes, out, bytes);
     for (int i = 0; i < sequences.length; i++) {
       checkViewMemory(sequences[i], i, out, 0, bytes);
@@ -617,19 +623,21 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   }
 
   /** As {@link #checkSegment} for {@code out}, which must also be writable. */
-  private static void checkOut(MemorySegment out, long bytes) {
-    checkSegment("out", out, bytes);
+  private static void checkOut(MemorySegment out, long bytes, String rowsName, long rows,
+      long rowFloats) {
+    checkSegment("out", out, bytes, rowsName, rows, rowFloats);
     if (out.isReadOnly()) {
       throw new IllegalArgumentException("out must be writable, got a read-only segment");
     }
   }
 
-  private static void checkSegment(String name, MemorySegment segment, long bytes) {
+  private static void checkSegment(String name, MemorySegment segment, long bytes,
+      String rowsName, long rows, long rowFloats) {
     Objects.requireNonNull(segment, name);
     checkUsable(name, segment);
     if (segment.byteSize() < bytes) {
       throw new IllegalArgumentException(name + " holds " + segment.byteSize() + " bytes but needs "
-          + bytes);
+          + bytes + " (" + rowsName + " " + rows + " of " + rowFloats + " floats each)");
     }
   }
 }

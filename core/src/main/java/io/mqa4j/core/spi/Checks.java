@@ -16,11 +16,21 @@ public final class Checks {
     return count(n, noun, noun + "s");
   }
 
-  /** Checks that {@code [offset, offset + count)} lies within an array of {@code length}. */
-  public static void range(String name, int length, int offset, long count) {
-    if (offset < 0 || offset + count > length) {
-      throw new IllegalArgumentException(name + " needs " + count + " floats from offset " + offset
-          + " but has length " + length);
+  /**
+   * Checks that {@code rows} rows of {@code rowFloats} floats from {@code offset} lie within an
+   * array of {@code length}; the message names the array, its offset ({@code name + "Offset"})
+   * and the count behind the size ({@code rowsName}, such as {@code numKeys}).
+   */
+  public static void range(String name, int length, int offset, String rowsName, long rows,
+      long rowFloats) {
+    if (offset < 0) {
+      throw new IllegalArgumentException(name + "Offset must be >= 0, got " + offset);
+    }
+    long count = rows * rowFloats;
+    if (offset + count > length) {
+      throw new IllegalArgumentException(name + " has length " + length + ", too short for "
+          + count + " floats from " + name + "Offset " + offset + " (" + rowsName + " " + rows
+          + " of " + rowFloats + " floats each)");
     }
   }
 
