@@ -32,7 +32,9 @@ class DecodeAllocationTest {
       "scalar, array offsets", "simd, array offsets", "scalar, layers of arrays",
       "simd, layers of arrays", "scalar, segments", "simd, segments",
       "scalar, ALiBi shapes taking turns", "simd, ALiBi shapes taking turns",
-      "scalar, sliding paged cache", "simd, sliding paged cache", "scalar, sliding arrays",
+      "scalar, sliding paged cache", "simd, sliding paged cache",
+      "scalar, sliding paged cache from segments", "simd, sliding paged cache from segments",
+      "scalar, sliding arrays",
       "simd, sliding arrays"})
   void aDecodeStepAllocatesNothing(String name, String source) throws Exception {
     AttentionKernel kernel = name.equals("simd") ? AttentionKernels.simd(1) : AttentionKernels.scalar();
@@ -103,6 +105,19 @@ class DecodeAllocationTest {
           KvSequence seq = paged.newSequence();
           yield () -> {
             paged.append(seq, k, 0, v, 0);
+            paged.releaseBefore(seq, seq.length() - window);
+            kernel.decode(SHAPE, sliding, q, 0, seq, out, 0);
+          };
+        }
+        case "sliding paged cache from segments" -> {
+          // As above, the token's K and V appended from native segments.
+          int window = 2 * KEYS;
+          AttentionOptions sliding = options.withSlidingWindow(window);
+          KvSequence seq = paged.newSequence();
+          MemorySegment ks = arena.allocate(4L * SHAPE.kvStride());
+          MemorySegment vs = arena.allocate(4L * SHAPE.kvStride());
+          yield () -> {
+            paged.append(seq, 1, ks, vs);
             paged.releaseBefore(seq, seq.length() - window);
             kernel.decode(SHAPE, sliding, q, 0, seq, out, 0);
           };

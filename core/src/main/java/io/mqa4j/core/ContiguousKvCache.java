@@ -86,6 +86,27 @@ public final class ContiguousKvCache implements KvView, AutoCloseable {
     length += tokens;
   }
 
+  /**
+   * Appends {@code tokens} tokens from segments holding {@code [tokens][kvHeads][headDim]} floats
+   * each, in native order from their start; a segment that is too small, closed, or confined to
+   * another thread is refused before anything is written.
+   */
+  public void append(int tokens, MemorySegment k, MemorySegment v) {
+    checkOpen();
+    if (tokens < 0) throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
+    Checks.segment("k", k, "tokens", tokens, (long) kvHeads * headDim);
+    Checks.segment("v", v, "tokens", tokens, (long) kvHeads * headDim);
+    if (tokens > capacity - length) {
+      throw new KvCacheFullException("cannot append " + Checks.count(tokens, "token") + ": "
+          + length + " of " + Checks.count(capacity, "token") + " in use");
+    }
+    long at = (long) length * kvHeads * headDim * Float.BYTES;
+    long bytes = (long) tokens * kvHeads * headDim * Float.BYTES;
+    MemorySegment.copy(k, 0, keys, at, bytes);
+    MemorySegment.copy(v, 0, values, at, bytes);
+    length += tokens;
+  }
+
   /** Drops every token from {@code newLength} on (rolls back rejected tokens). */
   public void truncate(int newLength) {
     checkOpen();

@@ -54,6 +54,8 @@ public final class PagedKvCache implements AutoCloseable {
   private final MemorySegment[] lentValues;
   private final int[] refCounts;
   private final int[] freeList;
+  /** One head read from a segment before it is encoded; the cache's lock guards it. */
+  private final float[] headScratch;
   private int freeCount;
   /**
    * The live sequences, {@code live[0..liveCount)}, each at its {@link KvSequence#slot}: a table
@@ -84,6 +86,7 @@ public final class PagedKvCache implements AutoCloseable {
       this.lentValues = new MemorySegment[capacityBlocks];
       this.refCounts = new int[capacityBlocks];
       this.freeList = new int[capacityBlocks];
+      this.headScratch = new float[footprint.headDim()];
     } catch (OutOfMemoryError e) {
       throw heapExhausted(what, e);
     }
@@ -304,6 +307,37 @@ public final class PagedKvCache implements AutoCloseable {
     if (tokens == 0) {
       return;
     }
+    appendChecked(seq, tokens, k, kOffset, v, vOffset, null, null);
+  }
+
+  /**
+   * Appends {@code tokens} tokens from segments holding {@code [tokens][kvHeads][headDim]} floats
+   * each, in native order from their start (as the kernels read queries), converted to the
+   * cache's type; for engines whose activations live off the heap. All or nothing, as the
+   * {@code float[]} append; a segment that is too small, closed, or confined to another thread is
+   * refused before anything is written.
+   */
+  public synchronized void append(KvSequence seq, int tokens, MemorySegment k, MemorySegment v) {
+    checkLive(seq);
+    if (tokens < 0) {
+      throw new IllegalArgumentException("tokens must be >= 0, got " + tokens);
+    }
+    int rowFloats = footprint.kvHeads() * footprint.headDim();
+    Checks.segment("k", k, "tokens", tokens, rowFloats);
+    Checks.segment("v", v, "tokens", tokens, rowFloats);
+    if (tokens == 0) {
+      return;
+    }
+    appendChecked(seq, tokens, null, 0, null, 0, k, v);
+  }
+
+  /**
+   * The append of checked arguments: K and V from the arrays, or, when they are null, from the
+   * segments.
+   */
+  private void appendChecked(KvSequence seq, int tokens, float[] k, int kOffset, float[] v,
+      int vOffset, MemorySegment kSegment, MemorySegment vSegment) {
+    int rowFloats = footprint.kvHeads() * footprint.headDim();
     int blockTokens = footprint.blockTokens();
     int fill = seq.length % blockTokens;
     int held = seq.blockCount - seq.released;
@@ -344,8 +378,16 @@ public final class PagedKvCache implements AutoCloseable {
       long row = (position % blockTokens) * tokenBytes;
       for (int h = 0; h < heads; h++) {
         int from = t * rowFloats + h * headDim;
-        type.encodeHead(k, kOffset + from, headDim, keySlices[block], row + h * headBytes);
-        type.encodeHead(v, vOffset + from, headDim, valueSlices[block], row + h * headBytes);
+        if (k != null) {
+          type.encodeHead(k, kOffset + from, headDim, keySlices[block], row + h * headBytes);
+          type.encodeHead(v, vOffset + from, headDim, valueSlices[block], row + h * headBytes);
+        } else {
+          long at = (long) from * Float.BYTES;
+          MemorySegment.copy(kSegment, KvType.FLOAT_NATIVE, at, headScratch, 0, headDim);
+          type.encodeHead(headScratch, 0, headDim, keySlices[block], row + h * headBytes);
+          MemorySegment.copy(vSegment, KvType.FLOAT_NATIVE, at, headScratch, 0, headDim);
+          type.encodeHead(headScratch, 0, headDim, valueSlices[block], row + h * headBytes);
+        }
       }
     }
     if (copyOnWrite) {

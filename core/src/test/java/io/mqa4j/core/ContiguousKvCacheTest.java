@@ -30,6 +30,29 @@ class ContiguousKvCacheTest {
   }
 
   @Test
+  void appendsFromSegmentsAsFromArraysAndRefusesBadOnesChangingNothing() {
+    try (ContiguousKvCache cache = new ContiguousKvCache(2, 3, 4);
+        java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+      float[] k = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+      float[] v = {-1, -2, -3, -4, -5, -6, -7, -8, -9, -10, -11, -12};
+      MemorySegment ks = arena.allocateFrom(ValueLayout.JAVA_FLOAT, k);
+      MemorySegment vs = arena.allocateFrom(ValueLayout.JAVA_FLOAT, v);
+      cache.append(2, ks, vs);
+      assertEquals(2, cache.length());
+      for (int i = 0; i < 12; i++) {
+        assertEquals(k[i], cache.keyBlock(0).getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i));
+        assertEquals(v[i], cache.valueBlock(0).getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i));
+      }
+      assertEquals("v holds 48 bytes but needs 72 (tokens 3 of 6 floats each)",
+          assertThrows(IllegalArgumentException.class,
+              () -> cache.append(3, arena.allocate(72), vs)).getMessage());
+      assertThrows(KvCacheFullException.class, () -> cache.append(3, arena.allocate(72),
+          arena.allocate(72)));
+      assertEquals(2, cache.length());
+    }
+  }
+
+  @Test
   void appendsTokensWhereTheViewSaysTheyAre() {
     try (ContiguousKvCache cache = new ContiguousKvCache(2, 3, 5)) {
       cache.append(new float[] {1, 2, 3, 4, 5, 6}, 0, new float[] {-1, -2, -3, -4, -5, -6}, 0);

@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.mqa4j.core.testkit.KvContents;
 import io.mqa4j.core.testkit.Oracle;
 import io.mqa4j.core.testkit.SlidingWindowRelease;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -630,6 +631,87 @@ class PagedKvCacheTest {
       assertThrows(IllegalArgumentException.class, () -> cache.blocksToAppend(foreign, 1));
       cache.free(seq);
       assertThrows(IllegalStateException.class, () -> cache.blocksToAppend(seq, 1));
+    }
+  }
+
+  // Appending from segments stores what appending from arrays stores, byte for byte, through a
+  // fork's copy-on-write and across blocks, for every type.
+  @ParameterizedTest
+  @EnumSource(KvType.class)
+  void anAppendFromSegmentsStoresWhatOneFromArraysStores(KvType type) {
+    Random random = new Random(11);
+    try (Arena arena = Arena.ofConfined();
+        PagedKvCache fromArrays = PagedKvCache.builder(2, 64).type(type).blockTokens(3)
+            .capacityBlocks(20).build();
+        PagedKvCache fromSegments = PagedKvCache.builder(2, 64).type(type).blockTokens(3)
+            .capacityBlocks(20).build()) {
+      KvSequence a = fromArrays.newSequence();
+      KvSequence b = fromSegments.newSequence();
+      KvSequence aFork = null;
+      KvSequence bFork = null;
+      for (int step = 0; step < 6; step++) {
+        int tokens = 1 + random.nextInt(4);
+        float[] k = values(random, tokens * 128);
+        float[] v = values(random, tokens * 128);
+        MemorySegment ks = arena.allocate(4L * k.length);
+        MemorySegment vs = arena.allocate(4L * v.length);
+        MemorySegment.copy(k, 0, ks, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0, k.length);
+        MemorySegment.copy(v, 0, vs, java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0, v.length);
+        fromArrays.append(a, tokens, k, 0, v, 0);
+        fromSegments.append(b, tokens, ks, vs);
+        if (step == 2) {
+          aFork = fromArrays.fork(a);
+          bFork = fromSegments.fork(b);
+        }
+      }
+      assertEquals(a.length(), b.length());
+      assertEquals(fromArrays.freeBlocks(), fromSegments.freeBlocks());
+      for (KvSequence[] pair : new KvSequence[][] {{a, b}, {aFork, bFork}}) {
+        for (int block = 0; block < pair[0].blockCount(); block++) {
+          assertEquals(-1, pair[0].keyBlock(block).mismatch(pair[1].keyBlock(block)), "keys " + block);
+          assertEquals(-1, pair[0].valueBlock(block).mismatch(pair[1].valueBlock(block)),
+              "values " + block);
+        }
+      }
+    }
+  }
+
+  @Test
+  void anAppendFromBadSegmentsIsRefusedAndChangesNothing() throws Exception {
+    try (PagedKvCache cache = PagedKvCache.builder(2, 4).blockTokens(2).capacityBlocks(2).build();
+        Arena arena = Arena.ofShared()) {
+      KvSequence seq = cache.newSequence();
+      MemorySegment token = arena.allocate(32);
+      cache.append(seq, 1, token, token);
+      State before = State.of(cache, seq, seq);
+      assertEquals("k holds 32 bytes but needs 64 (tokens 2 of 8 floats each)",
+          assertThrows(IllegalArgumentException.class,
+              () -> cache.append(seq, 2, token, arena.allocate(64))).getMessage());
+      assertEquals("v holds 32 bytes but needs 64 (tokens 2 of 8 floats each)",
+          assertThrows(IllegalArgumentException.class,
+              () -> cache.append(seq, 2, arena.allocate(64), token)).getMessage());
+      assertThrows(NullPointerException.class, () -> cache.append(seq, 1, null, token));
+      assertEquals("tokens must be >= 0, got -1", assertThrows(IllegalArgumentException.class,
+          () -> cache.append(seq, -1, token, token)).getMessage());
+      Arena closed = Arena.ofConfined();
+      MemorySegment gone = closed.allocate(32);
+      closed.close();
+      assertEquals("k is memory of a closed arena", assertThrows(IllegalArgumentException.class,
+          () -> cache.append(seq, 1, gone, token)).getMessage());
+      MemorySegment[] confined = new MemorySegment[1];
+      Arena[] other = new Arena[1];
+      Thread owner = new Thread(() -> {
+        other[0] = Arena.ofConfined();
+        confined[0] = other[0].allocate(32);
+      });
+      owner.start();
+      owner.join();
+      assertEquals("v is memory confined to another thread",
+          assertThrows(IllegalArgumentException.class,
+              () -> cache.append(seq, 1, token, confined[0])).getMessage());
+      assertThrows(KvCacheFullException.class,
+          () -> cache.append(seq, 4, arena.allocate(128), arena.allocate(128)));
+      assertEquals(before, State.of(cache, seq, seq));
     }
   }
 

@@ -1,6 +1,7 @@
 package io.mqa4j.core.spi;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
 
 /** Argument checks shared by public entry points and kernel implementations; messages name the argument and value. */
 public final class Checks {
@@ -31,6 +32,27 @@ public final class Checks {
       throw new IllegalArgumentException(name + " has length " + length + ", too short for "
           + count + " floats from " + name + "Offset " + offset + " (" + rowsName + " " + rows
           + " of " + rowFloats + " floats each)");
+    }
+  }
+
+  /**
+   * Checks that {@code segment} is usable by this thread and holds {@code rows} rows of
+   * {@code rowFloats} floats from its start; the message names it and the count behind the size.
+   */
+  public static void segment(String name, MemorySegment segment, String rowsName, long rows,
+      long rowFloats) {
+    Objects.requireNonNull(segment, name);
+    if (!segment.scope().isAlive()) {
+      throw new IllegalArgumentException(name + " is memory of a closed arena");
+    }
+    if (!segment.isAccessibleBy(Thread.currentThread())) {
+      throw new IllegalArgumentException(name + " is memory confined to another thread");
+    }
+    long bytes = rows * rowFloats * Float.BYTES;
+    if (segment.byteSize() < bytes) {
+      throw new IllegalArgumentException(name + " holds " + segment.byteSize()
+          + " bytes but needs " + bytes + " (" + rowsName + " " + rows + " of " + rowFloats
+          + " floats each)");
     }
   }
 
