@@ -8,6 +8,7 @@ import io.mqa4j.core.AttentionOptions;
 import io.mqa4j.core.AttentionShape;
 import io.mqa4j.core.ContiguousKvCache;
 import io.mqa4j.core.KvSequence;
+import io.mqa4j.core.KvView;
 import io.mqa4j.core.PagedKvCache;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -34,7 +35,7 @@ class DecodeAllocationTest {
       "scalar, ALiBi shapes taking turns", "simd, ALiBi shapes taking turns",
       "scalar, sliding paged cache", "simd, sliding paged cache",
       "scalar, sliding paged cache from segments", "simd, sliding paged cache from segments",
-      "scalar, sliding arrays",
+      "scalar, batch of arrays", "simd, batch of arrays", "scalar, sliding arrays",
       "simd, sliding arrays"})
   void aDecodeStepAllocatesNothing(String name, String source) throws Exception {
     AttentionKernel kernel = name.equals("simd") ? AttentionKernels.simd(1) : AttentionKernels.scalar();
@@ -121,6 +122,14 @@ class DecodeAllocationTest {
             paged.releaseBefore(seq, seq.length() - window);
             kernel.decode(SHAPE, sliding, q, 0, seq, out, 0);
           };
+        }
+        case "batch of arrays" -> {
+          // Three sequences' queries and outputs in arrays at offsets; the KvView[] is the
+          // engine's, made once.
+          KvView[] sequences = {cache, cache, cache};
+          float[] qs = filled(3 * SHAPE.queryStride() + 5, 0.25f);
+          float[] outs = new float[3 * SHAPE.queryStride() + 2];
+          yield () -> kernel.decodeBatch(SHAPE, options, qs, 5, sequences, outs, 2);
         }
         case "sliding arrays" -> {
           // A window of KEYS tokens sliding along one K and one V array: offsets that move every

@@ -40,6 +40,13 @@ public interface AttentionKernel {
   void prefill(AttentionShape shape, AttentionOptions options, int numQueries,
       MemorySegment q, KvView kv, MemorySegment out);
 
+  /**
+   * Attention of {@code numQueries} query tokens over a sequence's keys and values in {@code kv},
+   * queries and outputs as {@code [numQueries][queryHeads][headDim]} floats from the offsets.
+   */
+  void prefill(AttentionShape shape, AttentionOptions options, int numQueries, float[] q,
+      int qOffset, KvView kv, float[] out, int outOffset);
+
   /** Attention of one query token over {@code numKeys} key tokens (decode). */
   void decode(AttentionShape shape, AttentionOptions options, int numKeys,
       float[] q, int qOffset, float[] k, int kOffset, float[] v, int vOffset,
@@ -65,4 +72,12 @@ public interface AttentionKernel {
    */
   void decodeBatch(AttentionShape shape, AttentionOptions options, MemorySegment q,
       KvView[] sequences, MemorySegment out);
+
+  /**
+   * {@link #decodeBatch(AttentionShape, AttentionOptions, MemorySegment, KvView[], MemorySegment)}
+   * with the queries and outputs in arrays, each {@code [sequences][queryHeads][headDim]} floats
+   * from its offset.
+   */
+  void decodeBatch(AttentionShape shape, AttentionOptions options, float[] q, int qOffset,
+      KvView[] sequences, float[] out, int outOffset);
 }

@@ -174,6 +174,37 @@ class KernelArgumentsTest {
     }
   }
 
+  // The array overloads of a batch and of a prefill over a view check as the others do.
+  @Test
+  void arrayBatchesAndViewPrefillsAreChecked() {
+    float[] two = new float[64];
+    try (ContiguousKvCache cache = new ContiguousKvCache(2, 8, 4)) {
+      cache.append(new float[16], 0, new float[16], 0);
+      KvView[] pair = {cache, cache};
+      assertFails(IllegalArgumentException.class, "sequences must not be empty",
+          () -> K.decodeBatch(S, O, two, 0, new KvView[0], new float[64], 0));
+      assertFails(NullPointerException.class, "q",
+          () -> K.decodeBatch(S, O, null, 0, pair, new float[64], 0));
+      assertFails(IllegalArgumentException.class, "q has length 64, too short for 64 floats from "
+          + "qOffset 1 (sequences.length 2 of 32 floats each)",
+          () -> K.decodeBatch(S, O, two, 1, pair, new float[64], 0));
+      assertFails(IllegalArgumentException.class, "outOffset must be >= 0, got -1",
+          () -> K.decodeBatch(S, O, two, 0, pair, new float[64], -1));
+      float[] three = new float[96];
+      assertFails(IllegalArgumentException.class, "overlaps q",
+          () -> K.decodeBatch(S, O, three, 0, pair, three, 32));
+      float[] big = new float[128];
+      K.decodeBatch(S, O, big, 0, pair, big, 64); // side by side in one array: fine
+      assertFails(IllegalArgumentException.class, "numQueries must be >= 1, got 0",
+          () -> K.prefill(S, O, 0, two, 0, cache, new float[64], 0));
+      assertFails(IllegalArgumentException.class, "out has length 32, too short for 64 floats "
+          + "from outOffset 0 (numQueries 2 of 32 floats each)",
+          () -> K.prefill(S, O, 2, two, 0, cache, new float[32], 0));
+      assertFails(IllegalArgumentException.class, "overlaps q",
+          () -> K.prefill(S, O, 1, two, 0, cache, two, 16));
+    }
+  }
+
   @Test
   void batchErrorsNameTheSequence() {
     try (ContiguousKvCache cache = new ContiguousKvCache(2, 8, 4);

@@ -314,12 +314,12 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
    */
   @Override
   protected void attendBatch(AttentionShape shape, AttentionOptions options, MemorySegment q,
-      KvView[] sequences, MemorySegment out) {
+      long qOffset, KvView[] sequences, MemorySegment out, long outOffset) {
     checkNotReentrant();
     if (sequences.length < pool.size() || !sharedWithWorkers(q, out, sequences)
         || (long) TILE * shape.headDim() > MAX_ROW_FLOATS || rowsPassAnArray(shape)) {
       // one call each, as attend decides
-      super.attendBatch(shape, options, q, sequences, out);
+      super.attendBatch(shape, options, q, qOffset, sequences, out, outOffset);
       return;
     }
     try {
@@ -328,8 +328,10 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       batch.shape = shape;
       batch.options = options;
       batch.q = q;
+      batch.qOffset = qOffset;
       batch.sequences = sequences;
       batch.out = out;
+      batch.outOffset = outOffset;
       pool.run(sequences.length, batch);
     } finally {
       active = false;
@@ -342,8 +344,10 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     AttentionShape shape;
     AttentionOptions options;
     MemorySegment q;
+    long qOffset;
     KvView[] sequences;
     MemorySegment out;
+    long outOffset;
 
     /** Drops the call's arguments, so the kernel holds none of the caller's memory between calls. */
     void clear() {
@@ -359,7 +363,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       long row = 4L * task * shape.queryStride();
       Job j = workerJobs[worker];
       try { // plan may fail (growing its buffers): clear drops the call's memory all the same
-        j.plan(shape, options, 1, q, row, sequences[task], out, row, 1);
+        j.plan(shape, options, 1, q, qOffset + row, sequences[task], out, outOffset + row, 1);
         j.runSerially(worker);
       } finally {
         j.clear();

@@ -324,6 +324,16 @@ class SimdTypedKvTest {
       float[] q = values(random, sequences * shape.queryStride());
       float[] batch = new float[q.length];
       simd.decodeBatch(shape, options, MemorySegment.ofArray(q), views, MemorySegment.ofArray(batch));
+      float[] qAt = new float[q.length + 11];
+      System.arraycopy(q, 0, qAt, 11, q.length);
+      float[] batchAt = new float[q.length + 6];
+      simd.decodeBatch(shape, options, qAt, 11, views, batchAt, 4);
+      for (int i = 0; i < batch.length; i++) {
+        assertClose(batch[i], batchAt[4 + i], tolerance(64, 3000, options), "arrays vs segments", i,
+            type + " batch");
+      }
+      assertEquals(0f, batchAt[3], "nothing written before the offset");
+      assertEquals(0f, batchAt[4 + q.length], "nothing written past the rows");
       for (int s = 0; s < sequences; s++) {
         float[] one = new float[shape.queryStride()];
         simd.decode(shape, options, q, s * shape.queryStride(), views[s], one, 0);
@@ -352,11 +362,19 @@ class SimdTypedKvTest {
         MemorySegment.ofArray(simd));
     AttentionKernels.scalar().prefill(shape, options, nq, MemorySegment.ofArray(q), seq,
         MemorySegment.ofArray(scalar));
+    // The array overload, queries and outputs inside larger arrays at offsets.
+    float[] qAt = new float[q.length + 9];
+    System.arraycopy(q, 0, qAt, 5, q.length);
+    float[] simdAt = new float[q.length + 7];
+    AttentionKernels.simd(threads).prefill(shape, options, nq, qAt, 5, seq, simdAt, 3);
     double tol = tolerance(shape.headDim(), seq.length(), options);
     for (int i = 0; i < simd.length; i++) {
       assertClose(expected[i], simd[i], tol, "simd vs oracle", i, context);
       assertClose(scalar[i], simd[i], tol, "simd vs scalar", i, context);
+      assertClose(simd[i], simdAt[3 + i], tol, "arrays at offsets vs segments", i, context);
     }
+    assertEquals(0f, simdAt[2], "nothing written before the offset");
+    assertEquals(0f, simdAt[3 + q.length], "nothing written past the rows");
   }
 
   static float[] dequantised(KvSequence seq, boolean keys) {

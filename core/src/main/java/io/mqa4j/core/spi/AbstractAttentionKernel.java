@@ -109,20 +109,26 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   @Override
   public final void decode(AttentionShape shape, AttentionOptions options, float[] q, int qOffset,
       KvView kv, float[] out, int outOffset) {
-    checkCommon(shape, options, 1);
+    prefill(shape, options, 1, q, qOffset, kv, out, outOffset);
+  }
+
+  @Override
+  public final void prefill(AttentionShape shape, AttentionOptions options, int numQueries,
+      float[] q, int qOffset, KvView kv, float[] out, int outOffset) {
+    checkCommon(shape, options, numQueries);
     checkView(shape, kv);
-    checkHeld(options, 1, kv, -1);
-    Checks.range("q", Objects.requireNonNull(q, "q").length, qOffset, "queries", 1,
+    checkHeld(options, numQueries, kv, -1);
+    long floats = (long) numQueries * shape.queryStride();
+    Checks.range("q", Objects.requireNonNull(q, "q").length, qOffset, "numQueries", numQueries,
         shape.queryStride());
-    Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, "queries", 1,
-        shape.queryStride());
-    checkApart("q", q, qOffset, shape.queryStride(), out, outOffset, shape.queryStride());
+    Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, "numQueries",
+        numQueries, shape.queryStride());
+    checkApart("q", q, qOffset, floats, out, outOffset, floats);
     ArraySegments segments = CALL_ARGUMENTS.get().segments;
     MemorySegment outSegment = segments.of(out);
-    checkViewMemory(kv, -1, outSegment, (long) outOffset * Float.BYTES,
-        (long) shape.queryStride() * Float.BYTES);
-    call(shape, options, 1, segments.of(q), (long) qOffset * Float.BYTES, kv, outSegment,
-        (long) outOffset * Float.BYTES);
+    checkViewMemory(kv, -1, outSegment, (long) outOffset * Float.BYTES, floats * Float.BYTES);
+    call(shape, options, numQueries, segments.of(q), (long) qOffset * Float.BYTES, kv,
+        outSegment, (long) outOffset * Float.BYTES);
   }
 
   @Override
@@ -134,6 +140,38 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   @Override
   public final void decodeBatch(AttentionShape shape, AttentionOptions options, MemorySegment q,
       KvView[] sequences, MemorySegment out) {
+    checkBatch(shape, options, sequences);
+    long bytes = floatBytes("sequences.length", sequences.length, shape.queryStride());
+    checkSegment("q", q, bytes, "sequences.length", sequences.length, shape.queryStride());
+    checkOut(out, bytes, "sequences.length", sequences.length, shape.queryStride());
+    checkApart("q", q, bytes, out, bytes);
+    for (int i = 0; i < sequences.length; i++) {
+      checkViewMemory(sequences[i], i, out, 0, bytes);
+    }
+    runBatch(shape, options, q, 0, sequences, out, 0);
+  }
+
+  @Override
+  public final void decodeBatch(AttentionShape shape, AttentionOptions options, float[] q,
+      int qOffset, KvView[] sequences, float[] out, int outOffset) {
+    checkBatch(shape, options, sequences);
+    long floats = (long) sequences.length * shape.queryStride();
+    Checks.range("q", Objects.requireNonNull(q, "q").length, qOffset, "sequences.length",
+        sequences.length, shape.queryStride());
+    Checks.range("out", Objects.requireNonNull(out, "out").length, outOffset, "sequences.length",
+        sequences.length, shape.queryStride());
+    checkApart("q", q, qOffset, floats, out, outOffset, floats);
+    ArraySegments segments = CALL_ARGUMENTS.get().segments;
+    MemorySegment outSegment = segments.of(out);
+    long outStart = (long) outOffset * Float.BYTES;
+    for (int i = 0; i < sequences.length; i++) {
+      checkViewMemory(sequences[i], i, outSegment, outStart, floats * Float.BYTES);
+    }
+    runBatch(shape, options, segments.of(q), (long) qOffset * Float.BYTES, sequences, outSegment,
+        outStart);
+  }
+
+  private void checkBatch(AttentionShape shape, AttentionOptions options, KvView[] sequences) {
     checkCommon(shape, options, 1);
     Objects.requireNonNull(sequences, "sequences");
     if (sequences.length == 0) {
@@ -143,20 +181,18 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       checkView(shape, sequences[i], i);
       checkHeld(options, 1, sequences[i], i);
     }
-    long bytes = floatBytes("sequences.length", sequences.length, shape.queryStride());
-    checkSegment("q", q, bytes, "sequences.length", sequences.length, shape.queryStride());
-    checkOut(out, bytes, "sequences.length", sequences.length, shape.queryStride());
-    checkApart("q", q, bytes, out, bytes);
-    for (int i = 0; i < sequences.length; i++) {
-      checkViewMemory(sequences[i], i, out, 0, bytes);
-    }
+  }
+
+  /** A checked batch, with its JFR event when one is enabled. */
+  private void runBatch(AttentionShape shape, AttentionOptions options, MemorySegment q,
+      long qOffset, KvView[] sequences, MemorySegment out, long outOffset) {
     if (!BATCH_EVENTS.isEnabled()) {
-      attendBatchOrRecover(shape, options, q, sequences, out);
+      attendBatchOrRecover(shape, options, q, qOffset, sequences, out, outOffset);
       return;
     }
     DecodeBatchEvent event = new DecodeBatchEvent();
     event.begin();
-    attendBatchOrRecover(shape, options, q, sequences, out);
+    attendBatchOrRecover(shape, options, q, qOffset, sequences, out, outOffset);
     event.end();
     if (event.shouldCommit()) {
       long keys = 0;
@@ -249,10 +285,10 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
 
   /** {@link #attendBatch} as {@link #attendOrRecover} runs {@link #attend}. */
   private void attendBatchOrRecover(AttentionShape shape, AttentionOptions options,
-      MemorySegment q, KvView[] sequences, MemorySegment out) {
+      MemorySegment q, long qOffset, KvView[] sequences, MemorySegment out, long outOffset) {
     boolean nested = inCall();
     try {
-      attendBatch(shape, options, q, sequences, out);
+      attendBatch(shape, options, q, qOffset, sequences, out, outOffset);
     } catch (StackOverflowError e) {
       if (!nested) {
         afterStackOverflow();
@@ -306,14 +342,16 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   }
 
   /**
-   * One decode step for each sequence, query and output {@code i} at row {@code i}. Arguments are
-   * already checked. This default runs the sequences one after another through {@link #attend}.
+   * One decode step for each sequence, query and output {@code i} at row {@code i} from byte
+   * offsets {@code qOffset} and {@code outOffset}. Arguments are already checked. This default
+   * runs the sequences one after another through {@link #attend}.
    */
   protected void attendBatch(AttentionShape shape, AttentionOptions options, MemorySegment q,
-      KvView[] sequences, MemorySegment out) {
+      long qOffset, KvView[] sequences, MemorySegment out, long outOffset) {
     long rowBytes = (long) shape.queryStride() * Float.BYTES;
     for (int i = 0; i < sequences.length; i++) {
-      attend(shape, options, 1, q, i * rowBytes, sequences[i], out, i * rowBytes);
+      attend(shape, options, 1, q, qOffset + i * rowBytes, sequences[i], out,
+          outOffset + i * rowBytes);
     }
   }
 
