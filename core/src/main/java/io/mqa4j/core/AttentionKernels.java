@@ -93,6 +93,19 @@ public final class AttentionKernels {
     return findProvider("simd").provider != null;
   }
 
+  /**
+   * Why a SIMD kernel cannot load in this JVM (the incubator module missing, no provider on the
+   * class path, a CPU without usable vectors), or empty when one can: what {@link #best()} logs
+   * when it falls back to the scalar kernels, for an application without an SLF4J binding.
+   *
+   * @throws IllegalArgumentException as {@link #simdAvailable()}
+   */
+  public static java.util.Optional<String> simdUnavailableReason() {
+    Lookup found = findProvider("simd");
+    return found.provider != null ? java.util.Optional.empty()
+        : java.util.Optional.of(found.reason);
+  }
+
   /** Every processor this JVM sees, up to {@link #MAX_THREADS}: what "all processors" means here. */
   public static int processorThreads() {
     return Math.min(Runtime.getRuntime().availableProcessors(), MAX_THREADS);

@@ -20,6 +20,9 @@ class AttentionKernelsTest {
   @Test
   void autoFallsBackToScalarWithoutTheSimdModule() {
     assertFalse(AttentionKernels.simdAvailable());
+    // The reason best() logs is there to read without a logger: the simd module is missing.
+    String reason = AttentionKernels.simdUnavailableReason().orElseThrow();
+    assertTrue(reason.contains("mqa4j-simd"), reason);
     assertSame(AttentionKernels.scalar(), AttentionKernels.lookup("auto", 2));
     assertSame(AttentionKernels.scalar(), AttentionKernels.best());
   }

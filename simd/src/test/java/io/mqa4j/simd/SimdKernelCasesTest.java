@@ -37,6 +37,7 @@ class SimdKernelCasesTest {
   void bestPicksSimdWhenTheModuleIsPresent() {
     assertEquals("simd", AttentionKernels.best().name());
     assertTrue(AttentionKernels.simdAvailable());
+    assertTrue(AttentionKernels.simdUnavailableReason().isEmpty());
   }
 
   @ParameterizedTest
