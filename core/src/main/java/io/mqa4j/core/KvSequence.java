@@ -43,6 +43,11 @@ public final class KvSequence implements KvView {
     return id;
   }
 
+  /** The cache this sequence belongs to (closed or not). */
+  public PagedKvCache cache() {
+    return cache;
+  }
+
   /** Whether {@link PagedKvCache#free} or {@link PagedKvCache#close} has released this sequence. */
   public boolean isFreed() {
     return freed;

@@ -455,7 +455,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     }
     if (kv instanceof KvSequence seq && seq.isFreed()) { // it would read as empty
       throw new IllegalStateException(viewName(index) + ": sequence " + seq.id()
-          + " has been freed or its cache closed");
+          + (seq.cache().isClosed() ? " belongs to a closed cache" : " has been freed"));
     }
     if (kv instanceof ContiguousKvCache cache && cache.isClosed()) { // it would read as empty
       throw new IllegalStateException(viewName(index) + ": the KV cache is closed");
