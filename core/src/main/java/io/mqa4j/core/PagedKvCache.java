@@ -377,12 +377,12 @@ public final class PagedKvCache implements AutoCloseable {
           : copyOnWrite && index == held - 1 ? copy : seq.blocks[index];
       long row = (position % blockTokens) * tokenBytes;
       for (int h = 0; h < heads; h++) {
-        int from = t * rowFloats + h * headDim;
         if (k != null) {
+          int from = t * rowFloats + h * headDim;
           type.encodeHead(k, kOffset + from, headDim, keySlices[block], row + h * headBytes);
           type.encodeHead(v, vOffset + from, headDim, valueSlices[block], row + h * headBytes);
-        } else {
-          long at = (long) from * Float.BYTES;
+        } else { // a segment may hold more floats than an int counts
+          long at = ((long) t * rowFloats + (long) h * headDim) * Float.BYTES;
           MemorySegment.copy(kSegment, KvType.FLOAT_NATIVE, at, headScratch, 0, headDim);
           type.encodeHead(headScratch, 0, headDim, keySlices[block], row + h * headBytes);
           MemorySegment.copy(vSegment, KvType.FLOAT_NATIVE, at, headScratch, 0, headDim);

@@ -354,8 +354,10 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       shape = null;
       options = null;
       q = null;
+      qOffset = 0;
       sequences = null;
       out = null;
+      outOffset = 0;
     }
 
     @Override

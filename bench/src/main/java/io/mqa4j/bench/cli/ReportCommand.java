@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,15 +61,22 @@ final class ReportCommand implements Callable<Integer> {
       description = "JMH files only: report the benchmarks whose parameter NAME has VALUE, as "
           + "JMH's -p names it (cache=paged, queries=segment); repeat for more. Needed when a "
           + "run spans several values of a parameter the table does not show.")
-  Map<String, String> only = new LinkedHashMap<>();
+  List<String> params = new ArrayList<>();
 
   @Override
   public Integer call() throws Exception {
     GivenOptions.checkOut(spec, out, noFiles);
-    for (Map.Entry<String, String> e : only.entrySet()) {
-      if (e.getKey().isBlank() || e.getValue().isBlank()) {
-        throw new BadInputException("--param must be NAME=VALUE, got '" + e.getKey() + "="
-            + e.getValue() + "'");
+    Map<String, String> only = new LinkedHashMap<>();
+    for (String param : params) {
+      int eq = param.indexOf('=');
+      String name = eq < 0 ? "" : param.substring(0, eq).strip();
+      String value = eq < 0 ? "" : param.substring(eq + 1).strip();
+      if (name.isEmpty() || value.isEmpty()) {
+        throw new BadInputException("--param must be NAME=VALUE, got '" + param + "'");
+      }
+      if (only.putIfAbsent(name, value) != null) {
+        throw new BadInputException("--param names " + name + " twice (" + only.get(name)
+            + " and " + value + "): report one value at a time");
       }
     }
     return report("", file, only, out, noFiles, json, spec.commandLine().getOut(),
@@ -118,7 +126,8 @@ final class ReportCommand implements Callable<Integer> {
             Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Machine.current(), null, null,
             CompareRun.complete(JmhResults.rows(root, only), null),
             List.of("figures from JMH (" + file.getFileName() + ")"
-                + (chosen.isEmpty() ? "" : "; benchmarks with " + chosen)
+                + (chosen.isEmpty() ? "" : "; benchmarks with " + chosen
+                    + " (or without the parameter)")
                 + (JmhResults.anyOnEveryProcessor(root, only) ? "; a row run with threads=0 (every "
                     + "processor) shows this machine's count, "
                     + AttentionKernels.processorThreads() : "")));

@@ -11,7 +11,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -33,10 +32,14 @@ public final class JmhResults {
 
   /**
    * The rows of the benchmarks in {@code results} whose parameters have the values {@code only}
-   * gives (names as JMH's {@code -p}, values compared ignoring case). A parameter the rows do not
-   * show, such as {@code cache} or {@code queries}, must then hold one value among the chosen
-   * benchmarks of each case: two timings of one row that differ only there are refused, naming
-   * the parameter and its values, rather than reported as the same case measured twice.
+   * gives (names as JMH's {@code -p}, values compared ignoring case); a benchmark without one of
+   * those parameters (prefill has no {@code cache}) is kept. A parameter the rows do not show,
+   * such as {@code cache} or {@code queries}, must then hold one value among the chosen
+   * benchmarks of each case: two timings of one row that differ there are refused, naming the
+   * parameter and its values, rather than reported as the same case measured twice. So are two
+   * SIMD timings whose {@code threads} differ only as {@code 0} (every processor, which JMH does
+   * not record) and this machine's processor count; two scalar timings that differ only in
+   * {@code threads} are one, as the scalar kernel runs on one thread, and the first is kept.
    */
   public static List<Row> rows(JsonNode results, Map<String, String> only) {
     if (!results.isArray()) {
@@ -44,7 +47,8 @@ public final class JmhResults {
     }
     List<Row> rows = new ArrayList<>();
     Map<List<Object>, Integer> seen = new HashMap<>();
-    Map<String, Set<String>> values = new TreeMap<>();
+    checkChoice(results, only);
+    int chosenCount = 0;
     int index = 0;
     for (JsonNode result : results) {
       index++;
@@ -55,16 +59,10 @@ public final class JmhResults {
         continue; // not one of ours
       }
       JsonNode params = result.path("params");
-      boolean chosen = true;
-      for (Map.Entry<String, String> want : only.entrySet()) {
-        String value = paramText(params, want.getKey());
-        values.computeIfAbsent(want.getKey(), k -> new TreeSet<>())
-            .add(value == null ? "(none)" : value);
-        chosen &= want.getValue().equalsIgnoreCase(value == null ? "" : value);
-      }
-      if (!chosen) {
+      if (!chosen(params, only)) {
         continue;
       }
+      chosenCount++;
       String where = "benchmark " + index + " (" + shortName(benchmark) + "): ";
       Row row;
       try {
@@ -76,34 +74,78 @@ public final class JmhResults {
       if (first != null) {
         JsonNode firstParams = results.get(first - 1).path("params");
         List<String> differ = differingParams(firstParams, params);
-        if (differ.equals(List.of("threads"))) {
-          // threads=0 and the processor count, or any count for the scalar kernel, which runs on
-          // the caller's thread alone: one measurement twice, the first kept.
-          continue;
-        }
-        if (!differ.isEmpty()) {
+        List<String> hidden = new ArrayList<>(differ);
+        hidden.removeAll(SHOWN);
+        String one = "benchmarks " + first + " and " + index + " time one row (" + phase + " "
+            + row.layout() + " " + row.kernel() + " " + row.dtype() + " at " + row.context()
+            + " keys)";
+        if (!hidden.isEmpty()) {
           List<String> named = new ArrayList<>();
-          for (String name : differ) {
+          for (String name : hidden) {
             named.add("params." + name + " (" + orNone(paramText(firstParams, name)) + ", "
                 + orNone(paramText(params, name)) + ")");
           }
-          throw new IllegalArgumentException("benchmarks " + first + " and " + index
-              + " time one row (" + phase + " " + row.layout() + " " + row.kernel() + " "
-              + row.dtype() + " at " + row.context() + " keys) and differ in "
-              + String.join(" and ", named) + ", which the report does not show: report one "
-              + "value at a time (--param " + differ.get(0) + "=VALUE)");
+          throw new IllegalArgumentException(one + " and differ in " + String.join(" and ", named)
+              + ", which the table does not show: report one value at a time (mqa report "
+              + "--param " + hidden.get(0) + "=VALUE)");
+        }
+        if (differ.equals(List.of("threads"))) {
+          if (row.kernel().equals("scalar")) {
+            continue; // the scalar kernel runs on one thread whatever threads says: keep the first
+          }
+          // threads=0 is every processor of the run, which JMH does not record: taken as this
+          // machine's count it matches the other, and which to show is the user's to say.
+          throw new IllegalArgumentException(one + ": threads=0 (every processor) and threads="
+              + row.threads() + " are one thread count on this machine; report one of them "
+              + "(mqa report --param threads=VALUE)");
         }
       }
       rows.add(row);
     }
-    for (Map.Entry<String, String> want : only.entrySet()) {
-      Set<String> held = values.getOrDefault(want.getKey(), Set.of());
-      if (held.stream().noneMatch(want.getValue()::equalsIgnoreCase)) {
-        throw new IllegalArgumentException("no benchmark has params." + want.getKey() + "="
-            + want.getValue() + (held.isEmpty() ? "" : "; its values: " + String.join(", ", held)));
-      }
+    if (!only.isEmpty() && chosenCount == 0) {
+      throw new IllegalArgumentException("no benchmark has " + only.entrySet().stream()
+          .map(e -> "params." + e.getKey() + "=" + e.getValue())
+          .collect(java.util.stream.Collectors.joining(" and ")) + " together");
     }
     return rows;
+  }
+
+  /** Refuses a parameter value of {@code only} that none of our benchmarks has. */
+  private static void checkChoice(JsonNode results, Map<String, String> only) {
+    for (Map.Entry<String, String> want : only.entrySet()) {
+      Set<String> held = new TreeSet<>();
+      for (JsonNode result : results) {
+        String benchmark = result.path("benchmark").asText("");
+        String value = paramText(result.path("params"), want.getKey());
+        if (value != null && (benchmark.contains("DecodeBenchmark")
+            || benchmark.contains("PrefillBenchmark"))) {
+          held.add(value);
+        }
+      }
+      if (held.stream().noneMatch(want.getValue()::equalsIgnoreCase)) {
+        throw new IllegalArgumentException("no benchmark has params." + want.getKey() + "="
+            + want.getValue() + "; " + (held.isEmpty() ? "none has that parameter"
+                : "its values: " + String.join(", ", held)));
+      }
+    }
+  }
+
+  /** The parameters a row of the table shows, whose values make it the row it is. */
+  private static final Set<String> SHOWN = Set.of("layout", "queryHeads", "headDim", "context",
+      "tokens", "kernel", "dtype", "threads");
+
+  /**
+   * Whether a benchmark's {@code params} have the values {@code only} gives; a parameter the
+   * benchmark does not have (prefill has no {@code cache}) does not count against it.
+   */
+  private static boolean chosen(JsonNode params, Map<String, String> only) {
+    for (Map.Entry<String, String> want : only.entrySet()) {
+      String value = paramText(params, want.getKey());
+      if (value != null && !want.getValue().equalsIgnoreCase(value)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** What makes two rows one case in the report's table (as {@code ReportInput.checkRows}). */
@@ -144,9 +186,7 @@ public final class JmhResults {
     for (JsonNode result : results) {
       String benchmark = result.path("benchmark").asText("");
       JsonNode params = result.path("params");
-      boolean chosen = only.entrySet().stream()
-          .allMatch(w -> w.getValue().equalsIgnoreCase(orNone(paramText(params, w.getKey()))));
-      if (chosen && (benchmark.contains("DecodeBenchmark") || benchmark.contains("PrefillBenchmark"))
+      if (chosen(params, only) && (benchmark.contains("DecodeBenchmark") || benchmark.contains("PrefillBenchmark"))
           && !textParam(params, "kernel", "simd").equals("scalar")
           && intParam(params, "threads", 0, 0) == 0) {
         return true;

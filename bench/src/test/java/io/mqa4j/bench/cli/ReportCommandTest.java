@@ -313,15 +313,16 @@ class ReportCommandTest {
     Path out = dir.resolve("out");
     assertRefused(CliRun.of("report", file.toString(), "--out", out.toString()),
         file + ": benchmarks 1 and 3 time one row (decode mha simd f32 at 1024 keys) and differ in "
-            + "params.cache (contiguous, paged), which the report does not show",
-        "--param cache=VALUE");
+            + "params.cache (contiguous, paged), which the table does not show",
+        "(mqa report --param cache=VALUE)");
     assertFalse(Files.exists(out));
 
     CliRun paged = CliRun.of("report", file.toString(), "--param", "cache=PAGED", "--no-files");
     assertEquals(0, paged.exitCode(), paged.err());
     assertTrue(paged.out().contains("6.00x"), paged.out()); // 120 us against 20
     assertFalse(paged.out().contains("10.00x"), paged.out());
-    assertTrue(paged.out().contains("benchmarks with cache=PAGED"), paged.out());
+    assertTrue(paged.out().contains("benchmarks with cache=PAGED (or without the parameter)"),
+        paged.out());
 
     CliRun contiguous = CliRun.of("report", file.toString(), "-p", "cache=contiguous",
         "--no-files");
@@ -332,12 +333,74 @@ class ReportCommandTest {
   @ParameterizedTest(name = "{0}")
   @CsvSource(delimiter = '|', value = {
       "cache=ring|no benchmark has params.cache=ring; its values: contiguous, paged",
-      "queries=segment|no benchmark has params.queries=segment; its values: (none)",
-      "cache|should be in KEY=VALUE format",
+      "queries=segment|no benchmark has params.queries=segment; none has that parameter",
+      "cache|--param must be NAME=VALUE, got 'cache'",
       "=paged|--param must be NAME=VALUE, got '=paged'"})
   void aParamThatPicksNothingIsRefused(String param, String message) throws IOException {
     Path file = contiguousAndPaged();
     assertRefused(CliRun.of("report", file.toString(), "--param", param, "--no-files"), message);
+  }
+
+  @Test
+  void aParamTwiceOrValuesNoBenchmarkHasTogetherAreRefused() throws IOException {
+    Path file = contiguousAndPaged();
+    assertRefused(CliRun.of("report", file.toString(), "-p", "cache=paged", "-p", "cache=contiguous",
+        "--no-files"), "--param names cache twice (paged and contiguous)");
+    assertRefused(CliRun.of("report", file.toString(), "-p", "cache=paged", "-p", "layout=gqa",
+        "--no-files"), "no benchmark has params.layout=gqa; its values: mha, mqa");
+    String decode = """
+        { "benchmark": "io.mqa4j.bench.jmh.DecodeBenchmark.decode", "mode": "avgt",
+          "params": { "context": "1024", "headDim": "128", "kernel": "simd", "layout": "mqa",
+                      "queryHeads": "32", "threads": "2", "dtype": "f32", "cache": "%s",
+                      "queries": "%s" },
+          "primaryMetric": { "score": 10.0, "scoreUnit": "us/op" } }
+        """;
+    Path apart = Files.writeString(dir.resolve("apart.json"), "[" + decode.formatted("contiguous",
+        "array") + "," + decode.formatted("paged", "segment") + "]");
+    assertRefused(CliRun.of("report", apart.toString(), "-p", "cache=paged", "-p", "queries=array",
+        "--no-files"), "no benchmark has params.cache=paged and params.queries=array together");
+  }
+
+  // A benchmark without the parameter (prefill has no cache) is kept, not dropped.
+  @Test
+  void aParamKeepsBenchmarksThatDoNotHaveIt() throws IOException {
+    Path file = contiguousAndPaged();
+    String text = Files.readString(file);
+    String prefill = """
+        , { "benchmark": "io.mqa4j.bench.jmh.PrefillBenchmark.prefill", "mode": "avgt",
+            "params": { "context": "512", "headDim": "128", "kernel": "simd", "layout": "mha",
+                        "queryHeads": "32", "threads": "2", "dtype": "f32" },
+            "primaryMetric": { "score": 5000.0, "scoreUnit": "us/op" } } ]""";
+    Path both = Files.writeString(dir.resolve("both-phases.json"),
+        text.substring(0, text.lastIndexOf(']')) + prefill);
+    CliRun run = CliRun.of("report", both.toString(), "-p", "cache=paged", "--no-files", "--json");
+    assertEquals(0, run.exitCode(), run.err());
+    JsonNode rows = JSON.readTree(run.out()).get("rows");
+    assertEquals(3, rows.size(), run.out());
+    assertEquals("prefill", rows.get(2).get("phase").asText());
+  }
+
+  // threads=0 means every processor of the run, which JMH does not record: beside a timing at
+  // this machine's count it is refused, not merged into one row whichever comes first.
+  @Test
+  void simdTimingsAtZeroAndThisMachinesThreadsAreRefused() throws IOException {
+    int here = io.mqa4j.core.AttentionKernels.processorThreads();
+    String simd = """
+        { "benchmark": "io.mqa4j.bench.jmh.DecodeBenchmark.decode", "mode": "avgt",
+          "params": { "context": "1024", "headDim": "128", "kernel": "simd", "layout": "mqa",
+                      "queryHeads": "32", "threads": "%s", "dtype": "f32" },
+          "primaryMetric": { "score": %s, "scoreUnit": "us/op" } }
+        """;
+    Path file = Files.writeString(dir.resolve("threads0.json"),
+        "[" + simd.formatted("0", "100.0") + "," + simd.formatted(here, "300.0") + "]");
+    assertRefused(CliRun.of("report", file.toString(), "--no-files"),
+        "benchmarks 1 and 2 time one row (decode mqa simd f32 at 1024 keys): threads=0 (every "
+            + "processor) and threads=" + here + " are one thread count on this machine",
+        "--param threads=VALUE");
+    CliRun run = CliRun.of("report", file.toString(), "-p", "threads=" + here, "--no-files",
+        "--json");
+    assertEquals(0, run.exitCode(), run.err());
+    assertEquals(300.0, JSON.readTree(run.out()).get("rows").get(0).get("microsPerStep").asDouble());
   }
 
   @Test

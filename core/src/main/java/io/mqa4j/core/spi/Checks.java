@@ -48,7 +48,13 @@ public final class Checks {
     if (!segment.isAccessibleBy(Thread.currentThread())) {
       throw new IllegalArgumentException(name + " is memory confined to another thread");
     }
-    long bytes = rows * rowFloats * Float.BYTES;
+    long bytes;
+    try {
+      bytes = Math.multiplyExact(Math.multiplyExact(rows, rowFloats), (long) Float.BYTES);
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException(name + ": " + rowsName + " " + rows + " of " + rowFloats
+          + " floats each are more bytes than a long holds");
+    }
     if (segment.byteSize() < bytes) {
       throw new IllegalArgumentException(name + " holds " + segment.byteSize()
           + " bytes but needs " + bytes + " (" + rowsName + " " + rows + " of " + rowFloats
