@@ -380,19 +380,23 @@ class ReportCommandTest {
     assertEquals("prefill", rows.get(2).get("phase").asText());
   }
 
+  /** One JMH timing of MQA f32 decode at 1024 keys, as JMH writes it. */
+  private static String mqaDecode(String kernel, String threads, double micros) {
+    return """
+        { "benchmark": "io.mqa4j.bench.jmh.DecodeBenchmark.decode", "mode": "avgt",
+          "params": { "context": "1024", "headDim": "128", "kernel": "%s", "layout": "mqa",
+                      "queryHeads": "32", "threads": "%s", "dtype": "f32" },
+          "primaryMetric": { "score": %s, "scoreUnit": "us/op" } }
+        """.formatted(kernel, threads, micros);
+  }
+
   // threads=0 means every processor of the run, which JMH does not record: beside a timing at
   // this machine's count it is refused, not merged into one row whichever comes first.
   @Test
   void simdTimingsAtZeroAndThisMachinesThreadsAreRefused() throws IOException {
     int here = io.mqa4j.core.AttentionKernels.processorThreads();
-    String simd = """
-        { "benchmark": "io.mqa4j.bench.jmh.DecodeBenchmark.decode", "mode": "avgt",
-          "params": { "context": "1024", "headDim": "128", "kernel": "simd", "layout": "mqa",
-                      "queryHeads": "32", "threads": "%s", "dtype": "f32" },
-          "primaryMetric": { "score": %s, "scoreUnit": "us/op" } }
-        """;
-    Path file = Files.writeString(dir.resolve("threads0.json"),
-        "[" + simd.formatted("0", "100.0") + "," + simd.formatted(here, "300.0") + "]");
+    Path file = Files.writeString(dir.resolve("threads0.json"), "[" + mqaDecode("simd", "0", 100)
+        + "," + mqaDecode("simd", String.valueOf(here), 300) + "]");
     assertRefused(CliRun.of("report", file.toString(), "--no-files"),
         "benchmarks 1 and 2 time one row (decode mqa simd f32 at 1024 keys): threads=0 (every "
             + "processor) and threads=" + here + " are one thread count on this machine",
@@ -414,14 +418,8 @@ class ReportCommandTest {
   // measurement twice, and the report keeps the first.
   @Test
   void scalarTimingsThatDifferOnlyInThreadsAreOneRow() throws IOException {
-    String scalar = """
-        { "benchmark": "io.mqa4j.bench.jmh.DecodeBenchmark.decode", "mode": "avgt",
-          "params": { "context": "1024", "headDim": "128", "kernel": "scalar", "layout": "mqa",
-                      "queryHeads": "32", "threads": "%s", "dtype": "f32" },
-          "primaryMetric": { "score": %s, "scoreUnit": "us/op" } }
-        """;
-    Path file = Files.writeString(dir.resolve("threads.json"),
-        "[" + scalar.formatted("0", "500.0") + "," + scalar.formatted("1", "900.0") + "]");
+    Path file = Files.writeString(dir.resolve("threads.json"), "[" + mqaDecode("scalar", "0", 500)
+        + "," + mqaDecode("scalar", "1", 900) + "]");
     CliRun run = CliRun.of("report", file.toString(), "--no-files", "--json");
     assertEquals(0, run.exitCode(), run.err());
     JsonNode rows = JSON.readTree(run.out()).get("rows");
