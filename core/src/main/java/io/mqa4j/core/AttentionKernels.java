@@ -2,6 +2,7 @@ package io.mqa4j.core;
 
 import io.mqa4j.core.spi.AttentionKernelProvider;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import org.slf4j.Logger;
@@ -100,10 +101,9 @@ public final class AttentionKernels {
    *
    * @throws IllegalArgumentException as {@link #simdAvailable()}
    */
-  public static java.util.Optional<String> simdUnavailableReason() {
+  public static Optional<String> simdUnavailableReason() {
     Lookup found = findProvider("simd");
-    return found.provider != null ? java.util.Optional.empty()
-        : java.util.Optional.of(found.reason);
+    return found.provider != null ? Optional.empty() : Optional.of(found.reason);
   }
 
   /** Every processor this JVM sees, up to {@link #MAX_THREADS}: what "all processors" means here. */
