@@ -27,6 +27,8 @@ public final class KvSequence implements KvView {
   int released;
   int length;
   boolean freed;
+  /** Whether {@link PagedKvCache#close} freed it, rather than {@link PagedKvCache#free} before. */
+  boolean closedWithCache;
   /** Where the cache lists this sequence among its live ones, while it is live. */
   int slot;
 
@@ -56,7 +58,7 @@ public final class KvSequence implements KvView {
   /** The error for using this sequence once it is dead, saying why. */
   IllegalStateException dead() {
     return new IllegalStateException("sequence " + id
-        + (cache.isClosed() ? " belongs to a closed cache" : " has been freed"));
+        + (closedWithCache ? " belongs to a closed cache" : " has been freed"));
   }
 
   /**

@@ -449,7 +449,8 @@ public final class PagedKvCache implements AutoCloseable {
    * sliding window: a query at position {@code p} with a window of {@code W} keys sees keys from
    * {@code p - W + 1} on, so each step, once its token is appended (the query is then at
    * {@code seq.length() - 1}), {@code releaseBefore(seq, seq.length() - W)} keeps every key the
-   * step can see. The block holding {@code token} stays, so the
+   * step can see; a step of {@code n} queries (a prompt chunk, speculative drafts) releases before
+   * {@code seq.length() - n - W + 1}, what its first query sees. The block holding {@code token} stays, so the
    * sequence may keep up to {@code blockTokens() - 1} tokens before it; positions do not move, and
    * {@link KvSequence#firstKey()} says where the held tokens start. Kernels refuse a call whose
    * queries could see a released token, as {@link #truncate} refuses to cut below it. A block
@@ -689,6 +690,7 @@ public final class PagedKvCache implements AutoCloseable {
     closed = true;
     for (int l = 0; l < liveCount; l++) {
       KvSequence s = live[l];
+      s.closedWithCache = true; // before freed: a reader that sees it dead then says why
       s.freed = true;
       s.blockCount = 0;
       s.released = 0;

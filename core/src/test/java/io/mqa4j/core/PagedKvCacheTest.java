@@ -521,6 +521,12 @@ class PagedKvCacheTest {
     e = assertThrows(IllegalStateException.class, () -> SCALAR.prefill(shape, AttentionOptions.defaults(), 1,
         MemorySegment.ofArray(q), closed, MemorySegment.ofArray(out)));
     assertEquals("kv: sequence " + closed.id() + " belongs to a closed cache", e.getMessage());
+    // Freed before the cache closed: freed is still the reason.
+    e = assertThrows(IllegalStateException.class,
+        () -> SCALAR.decode(shape, AttentionOptions.defaults(), q, 0, freed, out, 0));
+    assertEquals("kv: sequence " + freed.id() + " has been freed", e.getMessage());
+    assertEquals("sequence " + freed.id() + " has been freed",
+        assertThrows(IllegalStateException.class, freed::blockTable).getMessage());
   }
 
   @Test

@@ -33,7 +33,8 @@ public final class JmhResults {
   /**
    * The rows of the benchmarks in {@code results} whose parameters have the values {@code only}
    * gives (names as JMH's {@code -p}, values compared ignoring case); a benchmark without one of
-   * those parameters (prefill has no {@code cache}) is kept. A parameter the rows do not show,
+   * those parameters (prefill has no {@code cache}) is kept, as is a scalar one whatever its
+   * {@code threads}. A parameter the rows do not show,
    * such as {@code cache} or {@code queries}, must then hold one value among the chosen
    * benchmarks of each case: two timings of one row that differ there are refused, naming the
    * parameter and its values, rather than reported as the same case measured twice. So are two
@@ -139,9 +140,13 @@ public final class JmhResults {
    * benchmark does not have (prefill has no {@code cache}) does not count against it.
    */
   private static boolean chosen(JsonNode params, Map<String, String> only) {
+    boolean scalar = "scalar".equalsIgnoreCase(paramText(params, "kernel"));
     for (Map.Entry<String, String> want : only.entrySet()) {
       String value = paramText(params, want.getKey());
-      if (value != null && !want.getValue().equalsIgnoreCase(value)) {
+      // The scalar kernel runs on one thread whatever threads says: a choice of threads is the
+      // SIMD kernel's.
+      boolean ignored = scalar && want.getKey().equals("threads");
+      if (value != null && !ignored && !want.getValue().equalsIgnoreCase(value)) {
         return false;
       }
     }

@@ -405,6 +405,14 @@ class ReportCommandTest {
         "--json");
     assertEquals(0, run.exitCode(), run.err());
     assertEquals(300.0, JSON.readTree(run.out()).get("rows").get(0).get("microsPerStep").asDouble());
+    // Picking threads=0 keeps the scalar timing, which ran on one thread whatever threads says.
+    Path withScalar = Files.writeString(dir.resolve("threads0-scalar.json"), "["
+        + mqaDecode("simd", "0", 100) + "," + mqaDecode("simd", String.valueOf(here), 300) + ","
+        + mqaDecode("scalar", "1", 900) + "]");
+    CliRun zero = CliRun.of("report", withScalar.toString(), "-p", "threads=0", "--no-files",
+        "--json");
+    assertEquals(0, zero.exitCode(), zero.err());
+    assertEquals(2, JSON.readTree(zero.out()).get("rows").size(), zero.out());
   }
 
   @Test

@@ -454,8 +454,14 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       throw new NullPointerException(viewName(index));
     }
     if (kv instanceof KvSequence seq && seq.isFreed()) { // it would read as empty
-      throw new IllegalStateException(viewName(index) + ": sequence " + seq.id()
-          + (seq.cache().isClosed() ? " belongs to a closed cache" : " has been freed"));
+      String why;
+      try {
+        seq.blockCount(); // a dead sequence throws the cache's own account of why it is dead
+        why = "sequence " + seq.id() + " has been freed";
+      } catch (IllegalStateException e) {
+        why = e.getMessage();
+      }
+      throw new IllegalStateException(viewName(index) + ": " + why);
     }
     if (kv instanceof ContiguousKvCache cache && cache.isClosed()) { // it would read as empty
       throw new IllegalStateException(viewName(index) + ": the KV cache is closed");
