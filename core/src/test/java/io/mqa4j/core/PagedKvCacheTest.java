@@ -703,7 +703,7 @@ class PagedKvCacheTest {
       Arena closed = Arena.ofConfined();
       MemorySegment gone = closed.allocate(32);
       closed.close();
-      assertEquals("k is memory of a closed arena", assertThrows(IllegalArgumentException.class,
+      assertEquals("k belongs to a closed arena", assertThrows(IllegalStateException.class,
           () -> cache.append(seq, 1, gone, token)).getMessage());
       MemorySegment[] confined = new MemorySegment[1];
       Arena[] other = new Arena[1];
@@ -713,8 +713,8 @@ class PagedKvCacheTest {
       });
       owner.start();
       owner.join();
-      assertEquals("v is memory confined to another thread",
-          assertThrows(IllegalArgumentException.class,
+      assertEquals("v belongs to a confined arena of another thread",
+          assertThrows(IllegalStateException.class,
               () -> cache.append(seq, 1, token, confined[0])).getMessage());
       assertThrows(KvCacheFullException.class,
           () -> cache.append(seq, 4, arena.allocate(128), arena.allocate(128)));

@@ -555,16 +555,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
 
   private static void checkUsable(MemorySegment segment, int index, String part, int block) {
     if (!segment.scope().isAlive() || !segment.isAccessibleBy(Thread.currentThread())) {
-      checkUsable(partName(index, part, block), segment);
-    }
-  }
-
-  private static void checkUsable(String name, MemorySegment segment) {
-    if (!segment.scope().isAlive()) {
-      throw new IllegalStateException(name + " belongs to a closed arena");
-    }
-    if (!segment.isAccessibleBy(Thread.currentThread())) {
-      throw new IllegalStateException(name + " belongs to a confined arena of another thread");
+      Checks.usable(partName(index, part, block), segment);
     }
   }
 
@@ -678,7 +669,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
   private static void checkSegment(String name, MemorySegment segment, long bytes,
       String rowsName, long rows, long rowFloats) {
     Objects.requireNonNull(segment, name);
-    checkUsable(name, segment);
+    Checks.usable(name, segment);
     if (segment.byteSize() < bytes) {
       throw new IllegalArgumentException(name + " holds " + segment.byteSize() + " bytes but needs "
           + bytes + " (" + rowsName + " " + rows + " of " + rowFloats + " floats each)");

@@ -36,18 +36,26 @@ public final class Checks {
   }
 
   /**
+   * Refuses memory this thread cannot read: of a closed arena, or of another thread's confined
+   * one. An {@link IllegalStateException}, as the memory's own access would throw.
+   */
+  public static void usable(String name, MemorySegment segment) {
+    if (!segment.scope().isAlive()) {
+      throw new IllegalStateException(name + " belongs to a closed arena");
+    }
+    if (!segment.isAccessibleBy(Thread.currentThread())) {
+      throw new IllegalStateException(name + " belongs to a confined arena of another thread");
+    }
+  }
+
+  /**
    * Checks that {@code segment} is usable by this thread and holds {@code rows} rows of
    * {@code rowFloats} floats from its start; the message names it and the count behind the size.
    */
   public static void segment(String name, MemorySegment segment, String rowsName, long rows,
       long rowFloats) {
     Objects.requireNonNull(segment, name);
-    if (!segment.scope().isAlive()) {
-      throw new IllegalArgumentException(name + " is memory of a closed arena");
-    }
-    if (!segment.isAccessibleBy(Thread.currentThread())) {
-      throw new IllegalArgumentException(name + " is memory confined to another thread");
-    }
+    usable(name, segment);
     long bytes;
     try {
       bytes = Math.multiplyExact(Math.multiplyExact(rows, rowFloats), (long) Float.BYTES);
