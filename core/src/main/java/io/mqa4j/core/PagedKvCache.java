@@ -342,7 +342,7 @@ public final class PagedKvCache implements AutoCloseable {
     int fill = seq.length % blockTokens;
     int held = seq.blockCount - seq.released;
     long needed = blocksNeeded(seq, tokens);
-    boolean copyOnWrite = fill != 0 && refCounts[seq.blocks[held - 1]] > 1;
+    boolean copyOnWrite = copiesLastBlock(seq);
     long newBlocks = needed - (copyOnWrite ? 1 : 0);
     if (needed > freeCount) {
       throw new KvCacheFullException("cannot append " + Checks.count(tokens, "token")
@@ -450,8 +450,8 @@ public final class PagedKvCache implements AutoCloseable {
    * {@code p - W + 1} on, so each step, once its token is appended (the query is then at
    * {@code seq.length() - 1}), {@code releaseBefore(seq, seq.length() - W)} keeps every key the
    * step can see; a step of {@code n} queries (a prompt chunk, speculative drafts) releases before
-   * {@code seq.length() - n - W + 1}, what its first query sees. The block holding {@code token} stays, so the
-   * sequence may keep up to {@code blockTokens() - 1} tokens before it; positions do not move, and
+   * {@code seq.length() - n - W + 1}, what its first query sees. The block holding {@code token}
+   * stays, so the sequence may keep up to {@code blockTokens() - 1} tokens before it; positions do not move, and
    * {@link KvSequence#firstKey()} says where the held tokens start. Kernels refuse a call whose
    * queries could see a released token, as {@link #truncate} refuses to cut below it. A block
    * another sequence shares stays in the cache for that sequence. Releasing tokens already
@@ -544,12 +544,15 @@ public final class PagedKvCache implements AutoCloseable {
       throw new IllegalArgumentException("a sequence holds fewer than 2^31 tokens; " + seq.length
           + " + " + tokens + " is too many");
     }
-    int fill = seq.length % footprint.blockTokens();
-    int held = seq.blockCount - seq.released;
-    // A partly filled last block is never released: releaseBefore keeps the block of its token.
-    boolean copyOnWrite = fill != 0 && refCounts[seq.blocks[held - 1]] > 1;
     long newBlocks = footprint.blocksFor(newLength) - seq.blockCount;
-    return Math.toIntExact(newBlocks + (copyOnWrite ? 1 : 0));
+    return Math.toIntExact(newBlocks + (copiesLastBlock(seq) ? 1 : 0));
+  }
+
+  /** Whether an append to {@code seq} first copies its last block: partly filled and shared. */
+  private boolean copiesLastBlock(KvSequence seq) {
+    // A partly filled last block is never released: releaseBefore keeps the block of its token.
+    return seq.length % footprint.blockTokens() != 0
+        && refCounts[seq.blocks[seq.blockCount - seq.released - 1]] > 1;
   }
 
   /** Blocks the cache was created with. */
