@@ -71,7 +71,7 @@ public final class JmhResults {
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(where + e.getMessage(), e);
       }
-      Integer first = seen.putIfAbsent(caseKey(row), index);
+      Integer first = seen.putIfAbsent(row.caseKey(), index);
       if (first != null) {
         JsonNode firstParams = results.get(first - 1).path("params");
         List<String> differ = differingParams(firstParams, params);
@@ -151,12 +151,6 @@ public final class JmhResults {
       }
     }
     return true;
-  }
-
-  /** What makes two rows one case in the report's table (as {@code ReportInput.checkRows}). */
-  static List<Object> caseKey(Row r) {
-    return List.of(r.phase(), r.layout(), r.queryHeads(), r.kvHeads(), r.headDim(), r.context(),
-        r.kernel(), r.dtype(), r.threads());
   }
 
   /** The names of the parameters whose values differ between {@code a} and {@code b}. */

@@ -176,8 +176,7 @@ public final class ReportInput {
       String where = "row " + (i + 1) + " of " + rows.size() + ": ";
       checkRow(r, where);
       // Two timings of one case: the table and the MHA comparison would each keep only one.
-      Integer first = seen.putIfAbsent(List.of(r.phase(), r.layout(), r.queryHeads(), r.kvHeads(),
-          r.headDim(), r.context(), r.kernel(), r.dtype(), r.threads()), i + 1);
+      Integer first = seen.putIfAbsent(r.caseKey(), i + 1);
       if (first != null) {
         throw new IllegalArgumentException(where + "measures the same case as row " + first + " ("
             + r.phase() + " " + r.layout() + " " + r.kernel() + " " + r.dtype() + " at " + r.context()

@@ -1,5 +1,7 @@
 package io.mqa4j.bench.compare;
 
+import java.util.List;
+
 /**
  * One measured configuration. For decode a step is one query token over {@code context} cached
  * keys; for prefill it is the whole causal prefill of {@code context} tokens. Byte counts are
@@ -28,6 +30,12 @@ public record Row(String phase, String layout, int queryHeads, int kvHeads, int 
     return new Row(phase, layout, queryHeads, kvHeads, headDim, context, kernel, dtype, threads,
         microsPerStep, microsP10, microsP90, samples, tokensPerSec, kvBytesPerToken,
         kvBytesReadPerStep, flopsPerStep, gbPerSec, gflopsPerSec, share, speedup);
+  }
+
+  /** What makes two rows one case of the table: two timings of one case cannot both be shown. */
+  List<Object> caseKey() {
+    return List.of(phase, layout, queryHeads, kvHeads, headDim, context, kernel, dtype,
+        threads);
   }
 
   /** The key that rows compared against each other share, all but the layout. */
