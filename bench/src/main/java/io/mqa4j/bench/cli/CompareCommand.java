@@ -40,7 +40,7 @@ import picocli.CommandLine.Spec;
         + "GQA and MQA, scalar and SIMD, and prints latency, throughput, bytes, GB/s, GFLOP/s, the "
         + "share of this machine's roofline and the speed-up over MHA. Writes report.md, "
         + "results.json, decode-latency.png and kv-memory.png into --out."},
-    footer = {"", "Examples:", "  ./mqa compare", "  ./mqa compare --quick",
+    footer = {"", "Examples:", "  ./mqa compare", "  ./mqa compare --quick", "  ./mqa compare --rounds 3",
         "  ./mqa compare --phase decode --contexts 4096,32768 --layouts mha,mqa \\",
         "      --kernels simd --json"})
 final class CompareCommand implements Callable<Integer> {
@@ -86,6 +86,12 @@ final class CompareCommand implements Callable<Integer> {
   @Option(names = "--block-tokens", defaultValue = "64", paramLabel = "N",
       description = "Tokens per block of the paged KV cache. Default: ${DEFAULT-VALUE}.")
   int blockTokens;
+
+  @Option(names = "--rounds", defaultValue = "1", paramLabel = "N",
+      description = "Time every case N times, the layouts in turn (a fresh JVM each time), and "
+          + "report each case's median round. On a shared machine a slow spell then spoils one "
+          + "round, not the table. Default: ${DEFAULT-VALUE}.")
+  int rounds;
 
   @Option(names = "--quick", description = "A smaller run, timed in this one JVM (the roofline "
       + "in a JVM of its own), in under 30 seconds on two quiet cores.")
@@ -155,18 +161,30 @@ final class CompareCommand implements Callable<Integer> {
       notes.add("the scalar kernel prefills only prompts of up to " + settings.maxScalarPrefill()
           + " tokens (--max-scalar-prefill)");
     }
+    if (rounds < 1 || rounds > MAX_ROUNDS) {
+      throw new BadInputException("--rounds must be 1 to " + MAX_ROUNDS + ", got " + rounds);
+    }
+    if (rounds > 1) {
+      notes.add("each row is the median of " + rounds + " rounds (the faster of the middle two "
+          + "for an even count); results.json has every round's median (roundMicros)");
+    }
     CompareRun run = new CompareRun(settings);
-    int steps = run.plan().size() + 1;
+    int steps = run.plan().size() * rounds + 1;
     try (Progress progress = Progress.start("compare", steps, !noProgress, spec.commandLine().getErr())) {
       progress.started("roofline");
       RooflineFigures roofline = roofline(settings);
       progress.finished();
       List<Row> rows;
       try {
-        rows = oneJvm() ? run.run(roofline, progress) : forked(settings, roofline, progress);
+        List<List<Row>> timed = new ArrayList<>();
+        for (int r = 0; r < rounds; r++) {
+          timed.add(oneJvm() ? run.measure(progress) : forked(settings, progress));
+        }
+        rows = CompareRun.complete(CompareRun.medianOfRounds(timed), roofline);
       } catch (OutOfMemoryError e) {
         throw notEnoughMemory(settings, e);
       }
+      notes.addAll(CompareRun.unsteadyNotes(rows));
       CompareReport report = new CompareReport("mqa4j compare",
           Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), Machine.current(), roofline,
           settings, rows, notes);
@@ -231,9 +249,11 @@ final class CompareCommand implements Callable<Integer> {
     return inProcess || quick;
   }
 
+  /** Most rounds: each full round takes minutes. */
+  static final int MAX_ROUNDS = 25;
+
   /** Measures each layout and type in a fresh JVM; rows come back as JSON. */
-  private List<Row> forked(CompareSettings settings, RooflineFigures roofline, Progress progress)
-      throws Exception {
+  private List<Row> forked(CompareSettings settings, Progress progress) throws Exception {
     List<CompareSettings> forks = new ArrayList<>();
     for (String layout : settings.layouts()) {
       for (String dtype : settings.dtypes()) {
@@ -251,7 +271,7 @@ final class CompareCommand implements Callable<Integer> {
           });
       rows.addAll(List.of(Forks.parse(json, Row[].class, "compare")));
     }
-    return CompareRun.complete(rows, roofline);
+    return rows;
   }
 
   /** The child's side of {@link #forked}: measure, report progress on stderr, rows on stdout. */
@@ -303,7 +323,7 @@ final class CompareCommand implements Callable<Integer> {
   /** The options that only matter to a run that measures: with --from they have no effect. */
   private static final List<String> MEASURING_OPTIONS = List.of("--phase", "--contexts",
       "--query-heads", "--kv-heads", "--head-dim", "--layouts", "--kernels", "--dtypes",
-      "--threads", "--max-scalar-prefill", "--block-tokens", "--quick", "--no-progress",
+      "--threads", "--max-scalar-prefill", "--block-tokens", "--rounds", "--quick", "--no-progress",
       "--in-process", "--worker-settings", Forks.RESULT_OPTION);
 
   /**

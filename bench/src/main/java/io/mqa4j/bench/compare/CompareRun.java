@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -68,6 +69,11 @@ public final class CompareRun {
 
   /** Runs every planned case; rows come back with roofline shares and MHA speed-ups filled in. */
   public List<Row> run(RooflineFigures roofline, Listener listener) throws Exception {
+    return complete(measure(listener), roofline);
+  }
+
+  /** Runs every planned case once; rows come back without shares or speed-ups. */
+  public List<Row> measure(Listener listener) throws Exception {
     List<Case> cases = plan();
     AttentionKernel simd = settings.kernels().contains("simd")
         ? AttentionKernels.simd(settings.threads()) : null;
@@ -112,7 +118,79 @@ public final class CompareRun {
       }
       i = j;
     }
-    return complete(rows, roofline);
+    return rows;
+  }
+
+  /**
+   * One row per case from several rounds that each timed every case: the round whose median
+   * step is the median of the rounds' (the faster of the middle two for an even count), with
+   * every round's median attached. On a shared machine a slow spell of a few seconds spoils one
+   * round's rows, not the median; rounds that ran the cases in turn spread such a spell over
+   * different layouts. Rows keep the first round's order.
+   */
+  public static List<Row> medianOfRounds(List<List<Row>> rounds) {
+    if (rounds.isEmpty()) {
+      throw new IllegalArgumentException("rounds must hold at least one round");
+    }
+    if (rounds.size() == 1) {
+      return rounds.get(0);
+    }
+    Map<List<Object>, List<Row>> byCase = new java.util.LinkedHashMap<>();
+    for (Row r : rounds.get(0)) {
+      byCase.put(r.caseKey(), new ArrayList<>(List.of(r)));
+    }
+    for (List<Row> round : rounds.subList(1, rounds.size())) {
+      if (round.size() != byCase.size()) {
+        throw new IllegalArgumentException("every round must time the same cases: one has "
+            + round.size() + " rows, the first " + byCase.size());
+      }
+      for (Row r : round) {
+        List<Row> timings = byCase.get(r.caseKey());
+        if (timings == null) {
+          throw new IllegalArgumentException("every round must time the same cases: "
+              + r.caseKey() + " is not in the first");
+        }
+        timings.add(r);
+      }
+    }
+    List<Row> merged = new ArrayList<>();
+    for (List<Row> timings : byCase.values()) {
+      if (timings.size() != rounds.size()) {
+        throw new IllegalArgumentException("every round must time the same cases: "
+            + timings.get(0).caseKey() + " was timed " + timings.size() + " times in "
+            + rounds.size() + " rounds");
+      }
+      List<Double> micros = timings.stream().map(Row::microsPerStep).toList();
+      List<Row> sorted = new ArrayList<>(timings);
+      sorted.sort(java.util.Comparator.comparingDouble(Row::microsPerStep));
+      merged.add(sorted.get((sorted.size() - 1) / 2).withRounds(micros));
+    }
+    return merged;
+  }
+
+  /** A row whose slowest round took this much longer than its fastest is named in a note. */
+  public static final double UNSTEADY = 1.15;
+
+  /** Notes naming the rows whose rounds disagree by more than {@link #UNSTEADY}. */
+  public static List<String> unsteadyNotes(List<Row> rows) {
+    List<String> notes = new ArrayList<>();
+    for (Row r : rows) {
+      if (r.roundMicros() == null) {
+        continue;
+      }
+      double fastest = Collections.min(r.roundMicros());
+      double slowest = Collections.max(r.roundMicros());
+      if (slowest > UNSTEADY * fastest) {
+        List<String> each = new ArrayList<>();
+        for (double m : r.roundMicros()) {
+          each.add(Sizes.micros(m));
+        }
+        notes.add("unsteady: " + r.phase() + " " + r.layout() + " " + r.kernel() + " " + r.dtype()
+            + " " + r.context() + " took " + String.join(", ", each) + " in its rounds ("
+            + String.format(Locale.ROOT, "%.2f", slowest / fastest) + "x apart)");
+      }
+    }
+    return notes;
   }
 
   private Row measure(Case c, AttentionShape shape, KvType type, AttentionKernel kernel,

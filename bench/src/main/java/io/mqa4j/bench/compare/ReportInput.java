@@ -18,7 +18,7 @@ import java.util.stream.Collectors;
 public final class ReportInput {
   private ReportInput() {}
 
-  private enum Kind { TEXT, INT, LONG, NUMBER, OPTIONAL_NUMBER }
+  private enum Kind { TEXT, INT, LONG, NUMBER, OPTIONAL_NUMBER, OPTIONAL_NUMBERS }
 
   /** The fields of a row as results.json stores them, in {@link Row}'s order. */
   private static final List<Field> ROW_FIELDS = List.of(
@@ -32,7 +32,8 @@ public final class ReportInput {
       new Field("kvBytesPerToken", Kind.LONG), new Field("kvBytesReadPerStep", Kind.LONG),
       new Field("flopsPerStep", Kind.LONG), new Field("gbPerSec", Kind.NUMBER),
       new Field("gflopsPerSec", Kind.NUMBER), new Field("rooflineShare", Kind.OPTIONAL_NUMBER),
-      new Field("speedupVsMha", Kind.OPTIONAL_NUMBER));
+      new Field("speedupVsMha", Kind.OPTIONAL_NUMBER),
+      new Field("roundMicros", Kind.OPTIONAL_NUMBERS));
 
   private static final Set<String> ROW_NAMES =
       ROW_FIELDS.stream().map(Field::name).collect(Collectors.toUnmodifiableSet());
@@ -138,7 +139,8 @@ public final class ReportInput {
     }
     for (Field f : ROW_FIELDS) {
       JsonNode v = row.get(f.name());
-      if (f.kind() == Kind.OPTIONAL_NUMBER && (v == null || v.isNull())) {
+      boolean optional = f.kind() == Kind.OPTIONAL_NUMBER || f.kind() == Kind.OPTIONAL_NUMBERS;
+      if (optional && (v == null || v.isNull())) {
         continue;
       }
       if (v == null) {
@@ -158,6 +160,9 @@ public final class ReportInput {
                 ? "must be at least " + Long.MIN_VALUE : "must be at most " + Long.MAX_VALUE)
             : v.isNumber() ? "must be a whole number" : "must be a number";
         case NUMBER, OPTIONAL_NUMBER -> v.isNumber() ? null : "must be a number";
+        case OPTIONAL_NUMBERS -> v.isArray() && v.size() >= 2
+            && java.util.stream.StreamSupport.stream(v.spliterator(), false).allMatch(JsonNode::isNumber)
+            ? null : "must be an array of two or more numbers";
       };
       if (problem != null) {
         throw new IllegalArgumentException(where + f.name() + " " + problem + ", got " + shorten(v));
@@ -236,6 +241,16 @@ public final class ReportInput {
     }
     if (r.speedupVsMha() != null) {
       positive(where, "speedupVsMha", r.speedupVsMha());
+    }
+    if (r.roundMicros() != null) {
+      for (double m : r.roundMicros()) {
+        positive(where, "roundMicros", m);
+      }
+      // The row's figures are its median round's: a row that is none of its rounds was edited.
+      if (!r.roundMicros().contains(r.microsPerStep())) {
+        throw new IllegalArgumentException(where + "microsPerStep " + r.microsPerStep()
+            + " must be one of roundMicros " + r.roundMicros());
+      }
     }
   }
 

@@ -110,7 +110,10 @@ class CompareCommandTest {
       "--frobnicate|Unknown option: '--frobnicate'",
       "--phase prefill --kernels scalar --max-scalar-prefill 10 --contexts 100|nothing to measure: --kernels scalar prefills prompts of up to --max-scalar-prefill 10 tokens, and every prefill context is longer: [100]",
       "--block-tokens 20000 --contexts 1024|--block-tokens must be at most the longest context measured, 1024, got 20000",
-      "--phase prefill --quick --block-tokens 1024|--block-tokens must be at most the longest context measured, 128, got 1024"})
+      "--phase prefill --quick --block-tokens 1024|--block-tokens must be at most the longest context measured, 128, got 1024",
+      "--rounds 0|--rounds must be 1 to 25, got 0",
+      "--rounds 26|--rounds must be 1 to 25, got 26",
+      "--from r.json --rounds 3|--rounds has no effect with --from"})
   void badOptionsExitTwoWithOneLine(String options, String message) {
     String[] args = ("compare --out " + dir.resolve("r") + " " + options).split(" ");
     CliRun run = CliRun.of(args);
@@ -239,6 +242,29 @@ class CompareCommandTest {
         "--dtypes", "f32", "--block-tokens", "1", "--query-heads", "1", "--head-dim", "8388608");
     assertEquals(0, run.exitCode(), run.err());
     assertTrue(run.out().contains("decode  mqa 1/1  scalar"), run.out());
+  }
+
+  @Test
+  void roundsReportEachCaseOnceWithEveryRoundsMedian() throws IOException {
+    Path out = dir.resolve("rounds");
+    CliRun run = CliRun.of("compare", "--quick", "--rounds", "3", "--no-progress", "--json",
+        "--out", out.toString(), "--phase", "decode", "--contexts", "64", "--layouts", "mha,mqa",
+        "--kernels", "scalar", "--dtypes", "f32", "--query-heads", "4", "--head-dim", "32");
+    assertEquals(0, run.exitCode(), run.err());
+    JsonNode report = new ObjectMapper().readTree(run.out());
+    JsonNode rows = report.get("rows");
+    assertEquals(2, rows.size(), rows.toString());
+    for (JsonNode row : rows) {
+      JsonNode rounds = row.get("roundMicros");
+      assertEquals(3, rounds.size(), row.toString());
+      double[] sorted = {rounds.get(0).asDouble(), rounds.get(1).asDouble(), rounds.get(2).asDouble()};
+      Arrays.sort(sorted);
+      assertEquals(sorted[1], row.get("microsPerStep").asDouble(), 0.0, row.toString());
+    }
+    assertTrue(report.get("notes").toString().contains("median of 3 rounds"), report.toString());
+    // The saved results read back with their rounds.
+    CliRun again = CliRun.of("report", out.resolve("results.json").toString(), "--no-files");
+    assertEquals(0, again.exitCode(), again.err());
   }
 
   @Test

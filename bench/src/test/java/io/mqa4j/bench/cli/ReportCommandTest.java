@@ -84,7 +84,12 @@ class ReportCommandTest {
       "speedupVsMha|-2|row 2 of 3: speedupVsMha must be > 0, got -2.0",
       "colour|\"red\"|row 2 of 3: unknown field 'colour'",
       "kvHeads|5|row 2 of 3: kvHeads 5 does not fit layout",
-      "microsP10|9e9|row 2 of 3: microsP10 9.0E9, microsPerStep"})
+      "microsP10|9e9|row 2 of 3: microsP10 9.0E9, microsPerStep",
+      "roundMicros|[5]|row 2 of 3: roundMicros must be an array of two or more numbers, got [5]",
+      "roundMicros|\"5,6\"|row 2 of 3: roundMicros must be an array of two or more numbers",
+      "roundMicros|[1, \"x\"]|row 2 of 3: roundMicros must be an array of two or more numbers",
+      "roundMicros|[1, -2]|row 2 of 3: roundMicros must be > 0, got -2.0",
+      "roundMicros|[1, 2]|row 2 of 3: microsPerStep 2000.0 must be one of roundMicros [1.0, 2.0]"})
   void badRowIsRefusedByFileRowFieldAndValueBeforeWriting(String field, String value, String message)
       throws IOException {
     Path file = resultsWith(field, value);
@@ -97,9 +102,24 @@ class ReportCommandTest {
 
   @Test
   void rowsThatAreOptionalMayBeNull() throws IOException {
-    Path file = resultsWith("rooflineShare", "null");
-    CliRun run = CliRun.of("report", file.toString(), "--no-files");
+    for (String field : List.of("rooflineShare", "roundMicros")) {
+      Path file = resultsWith(field, "null");
+      CliRun run = CliRun.of("report", file.toString(), "--no-files");
+      assertEquals(0, run.exitCode(), field + ": " + run.err());
+    }
+  }
+
+  @Test
+  void roundsThatHoldTheRowsMedianAreKept() throws IOException {
+    ObjectNode root = (ObjectNode) JSON.readTree(goodResults().toFile());
+    ObjectNode row = (ObjectNode) root.get("rows").get(1);
+    double median = row.get("microsPerStep").asDouble();
+    row.set("roundMicros", JSON.readTree("[" + median * 2 + ", " + median + ", " + median / 2 + "]"));
+    Path file = dir.resolve("rounds.json");
+    Files.writeString(file, JSON.writeValueAsString(root));
+    CliRun run = CliRun.of("report", file.toString(), "--json", "--no-files");
     assertEquals(0, run.exitCode(), run.err());
+    assertEquals(3, JSON.readTree(run.out()).get("rows").get(1).get("roundMicros").size(), run.out());
   }
 
   private Path jmh(String name, String params, String metric) throws IOException {
