@@ -622,4 +622,36 @@ class SimdEdgeValuesTest {
     }
     assertTrue(failures.isEmpty(), failures.toString());
   }
+
+  /**
+   * The input on which the scalar kernel's one-after-another float sums reach 4.9e-4 (see core's
+   * ScalarSummationBoundTest): the SIMD kernel, which adds in lanes and in splits, stays within
+   * the bound for random inputs, with one thread and with several.
+   */
+  @Test
+  void uniformWeightsStayWithinTheRandomInputBound() {
+    int d = 128;
+    int nk = 16384;
+    AttentionShape shape = AttentionShape.mha(1, d);
+    AttentionOptions options = AttentionOptions.defaults();
+    float[] q = new float[d];
+    q[0] = 1f;
+    float[] k = new float[nk * d];
+    float[] v = new float[nk * d];
+    float logit = (float) (Math.log(0.9741211) * Math.sqrt(d));
+    for (int j = 1; j < nk; j++) {
+      k[j * d] = logit;
+    }
+    Arrays.fill(v, 0.9969922f);
+    double[] expected = io.mqa4j.core.testkit.Oracle.attend(shape, options, 1, nk, q, k, v);
+    double bound = io.mqa4j.core.testkit.KernelChecks.tolerance(d, nk, options);
+    for (int threads : new int[] {1, 2, 3}) {
+      float[] out = new float[d];
+      AttentionKernels.simd(threads).decode(shape, options, nk, q, 0, k, 0, v, 0, out, 0);
+      for (int x = 0; x < d; x++) {
+        io.mqa4j.core.testkit.KernelChecks.assertClose(expected[x], out[x], bound, "outputs", x,
+            "uniform weights, " + threads + " threads");
+      }
+    }
+  }
 }
