@@ -39,7 +39,8 @@ import picocli.CommandLine.Spec;
     description = {"Times decode (one token over a KV cache) and a short causal prefill for MHA, "
         + "GQA and MQA, scalar and SIMD, and prints latency, throughput, bytes, GB/s, GFLOP/s, the "
         + "share of this machine's roofline and the speed-up over MHA. Writes report.md, "
-        + "results.json, decode-latency.png and kv-memory.png into --out."},
+        + "results.json, decode-latency.png (when it measures decode) and kv-memory.png into "
+        + "--out."},
     footer = {"", "Examples:", "  ./mqa compare", "  ./mqa compare --quick", "  ./mqa compare --rounds 3",
         "  ./mqa compare --phase decode --contexts 4096,32768 --layouts mha,mqa \\",
         "      --kernels simd --json"})
@@ -56,8 +57,9 @@ final class CompareCommand implements Callable<Integer> {
   String phase;
 
   @Option(names = "--contexts", split = ",", paramLabel = "N",
-      description = "Context lengths. Default: decode 1024,4096,16384 and prefill 512,2048 "
-          + "(--quick: decode 1024,4096, prefill 128).")
+      description = "Context lengths, for decode and prefill alike (a prefill of N tokens). "
+          + "Default: decode 1024,4096,16384 and prefill 512,2048 (--quick: decode 1024,4096, "
+          + "prefill 128).")
   List<Integer> contexts;
 
   @Mixin
@@ -135,8 +137,8 @@ final class CompareCommand implements Callable<Integer> {
     GivenOptions.checkOut(spec, out, noFiles);
     if (from != null) {
       checkFrom();
-      return ReportCommand.report("--from ", from, Map.of(), out, noFiles, json, stdout,
-          spec.commandLine().getErr());
+      return ReportCommand.report("--from ", from, Map.of(), out, noFiles, json,
+          Words.commandLine(spec), stdout, spec.commandLine().getErr());
     }
     if (resultFile != null && workerSettings == null) {
       throw new BadInputException(Forks.RESULT_OPTION + " (internal: where a parent compare reads "
@@ -190,7 +192,7 @@ final class CompareCommand implements Callable<Integer> {
           settings, rows, notes);
       progress.close();
       ReportCommand.emit(report, json, noFiles, out,
-          "mqa " + String.join(" ", spec.commandLine().getParseResult().originalArgs()), stdout);
+          Words.commandLine(spec), true, stdout);
     }
     return 0;
   }
@@ -408,7 +410,7 @@ final class CompareCommand implements Callable<Integer> {
       }
       decodeContexts = List.copyOf(new LinkedHashSet<>(contexts));
       prefillContexts = decodeContexts;
-      checkFits(Collections.max(contexts), layoutList);
+      checkFits(Collections.max(contexts), layoutList, phases.contains("prefill"));
     }
     CompareSettings settings = new CompareSettings(phases, decodeContexts, prefillContexts,
         heads.queryHeads, heads.kvHeads, heads.headDim, layoutList, kernelList, dtypeList, n,
@@ -434,7 +436,7 @@ final class CompareCommand implements Callable<Integer> {
    * this machine's memory, before any measuring: found out by allocation, a long run would end
    * there instead.
    */
-  private void checkFits(int context, List<String> layouts) {
+  private void checkFits(int context, List<String> layouts, boolean prefill) {
     long memory = Machine.current().memoryBytes();
     if (memory <= 0) {
       return; // not known here: allocation will say
@@ -443,10 +445,14 @@ final class CompareCommand implements Callable<Integer> {
         : layouts.contains("gqa") ? heads.kvHeads : 1;
     String layout = layouts.contains("mha") ? "mha" : layouts.contains("gqa") ? "gqa" : "mqa";
     double bytes = 2.0 * Float.BYTES * context * kvHeads * heads.headDim;
-    if (bytes > memory) {
-      throw new BadInputException("--contexts " + context + " needs " + Sizes.bytes((long) Math.min(bytes, Long.MAX_VALUE))
-          + " of f32 keys and values for " + layout + " (" + kvHeads + " KV heads of " + heads.headDim
-          + "), more than this machine's " + Sizes.bytes(memory) + " of memory");
+    // A prefill of the whole context holds a query row and an output row per token, every layout.
+    double rows = prefill ? 2.0 * Float.BYTES * context * heads.queryHeads * heads.headDim : 0;
+    if (bytes + rows > memory) {
+      throw new BadInputException("--contexts " + context + " needs "
+          + Sizes.bytes((long) Math.min(bytes + rows, Long.MAX_VALUE)) + " of f32 keys and values for "
+          + layout + " (" + kvHeads + " KV heads of " + heads.headDim + ")"
+          + (prefill ? " and of the prefill's queries and outputs (" + heads.queryHeads + " heads)" : "")
+          + ", more than this machine's " + Sizes.bytes(memory) + " of memory");
     }
   }
 

@@ -51,7 +51,34 @@ public final class Mqa implements Runnable {
 
   public static void main(String[] args) {
     eraseIncubatorNotice();
+    followParent(args);
     System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /**
+   * A fork (given a result file by its parent) ends with its parent: a parent killed outright
+   * (SIGKILL, the OOM killer) runs no hook to stop it, and it would measure on, then leave its
+   * result file behind.
+   */
+  private static void followParent(String[] args) {
+    int at = java.util.Arrays.asList(args).indexOf(io.mqa4j.bench.compare.Forks.RESULT_OPTION);
+    if (at < 0 || at + 1 >= args.length) {
+      return;
+    }
+    java.nio.file.Path result;
+    try {
+      result = java.nio.file.Path.of(args[at + 1]);
+    } catch (RuntimeException e) {
+      return; // not a path: the command refuses it
+    }
+    ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> {
+      try {
+        java.nio.file.Files.deleteIfExists(result);
+      } catch (java.io.IOException | RuntimeException ignored) {
+        // a temporary file; the system cleans its temporary directory
+      }
+      Runtime.getRuntime().halt(1);
+    }));
   }
 
   /**
@@ -73,6 +100,7 @@ public final class Mqa implements Runnable {
     CommandLine cli = new CommandLine(new Mqa());
     cli.setOut(out);
     cli.setErr(err);
+    cli.registerConverter(java.nio.file.Path.class, Mqa::path);
     cli.setParameterExceptionHandler((e, ignored) -> {
       String command = e.getCommandLine().getCommandName();
       err.println(prefix(command) + oneLine(plainer(e.getMessage())) + " (see "
@@ -107,6 +135,14 @@ public final class Mqa implements Runnable {
     int code;
     try {
       code = cli.execute(args);
+    } catch (NoClassDefFoundError e) {
+      if (String.valueOf(e.getMessage()).startsWith("jdk/incubator/vector")) {
+        // The jar run by hand without the module: not the user's input, but theirs to fix.
+        err.println(prefix(commandName(cli)) + "needs the Vector API: start java with "
+            + "--add-modules jdk.incubator.vector (./mqa does)");
+        return FAILURE;
+      }
+      throw e;
     } catch (OutOfMemoryError e) {
       // A size given on the command line that this machine cannot hold: the user's to change.
       err.println(prefix(commandName(cli)) + "not enough memory for the sizes asked ("
@@ -122,6 +158,24 @@ public final class Mqa implements Runnable {
       return BAD_INPUT;
     }
     return code;
+  }
+
+  /**
+   * A path option's value. Under a locale whose character set cannot spell it (LC_ALL=C and a
+   * name beyond ASCII) the JVM has already turned those characters into '?': say so, not how
+   * the JVM failed.
+   */
+  private static java.nio.file.Path path(String value) {
+    try {
+      return java.nio.file.Path.of(value);
+    } catch (java.nio.file.InvalidPathException e) {
+      String charset = System.getProperty("sun.jnu.encoding", "this locale's");
+      throw new CommandLine.TypeConversionException("'" + value + "' is not a file name here"
+          + (value.indexOf('?') >= 0 || value.indexOf('\uFFFD') >= 0
+              ? ": characters that the locale's character set (" + charset + ") cannot hold were "
+                  + "lost; run under a UTF-8 locale (LC_ALL=C.UTF-8)"
+              : " (" + e.getReason() + ")"));
+    }
   }
 
   /** The subcommand the arguments named, or {@code mqa}. */

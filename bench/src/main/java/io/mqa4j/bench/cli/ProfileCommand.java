@@ -200,7 +200,13 @@ final class ProfileCommand implements Callable<Integer> {
       // One JSON value and nothing after it, as Python's json.load (and so transformers) reads,
       // and NaN and Infinity as numbers, as it reads them too: a config saved from Python may hold
       // them in fields this profile never reads, and a field it reads is checked by name.
-      byte[] bytes = Files.readAllBytes(file);
+      byte[] bytes;
+      try {
+        bytes = Files.readAllBytes(file);
+      } catch (IOException e) {
+        throw new BadInputException("--config " + file + ": cannot read: "
+            + io.mqa4j.bench.io.AtomicFiles.reason(e));
+      }
       ObjectReader reader = ReportFiles.json().reader()
           .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
           .with(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS);

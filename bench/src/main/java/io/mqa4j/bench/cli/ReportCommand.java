@@ -79,8 +79,8 @@ final class ReportCommand implements Callable<Integer> {
             + " and " + value + "): report one value at a time");
       }
     }
-    return report("", file, only, out, noFiles, json, spec.commandLine().getOut(),
-        spec.commandLine().getErr());
+    return report("", file, only, out, noFiles, json, Words.commandLine(spec),
+        spec.commandLine().getOut(), spec.commandLine().getErr());
   }
 
   /**
@@ -88,7 +88,8 @@ final class ReportCommand implements Callable<Integer> {
    * {@code compare --from}, empty for {@code report}'s positional argument).
    */
   static int report(String option, Path file, Map<String, String> only, Path out,
-      boolean noFiles, boolean json, PrintWriter stdout, PrintWriter stderr) throws IOException {
+      boolean noFiles, boolean json, String command, PrintWriter stdout, PrintWriter stderr)
+      throws IOException {
     String name = option + file;
     if (file.toString().isEmpty()) { // Path.of("") is the working directory, which misleads
       throw new BadInputException((option.isEmpty() ? "the results file" : option.strip())
@@ -101,13 +102,23 @@ final class ReportCommand implements Callable<Integer> {
     if (!noFiles) {
       ReportFiles.checkWritable(out);
     }
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (IOException e) {
+      throw new BadInputException(name + ": cannot read: " + io.mqa4j.bench.io.AtomicFiles.reason(e));
+    }
+    if (bytes.length == 0) {
+      throw new BadInputException(name + ": an empty file, not a compare results.json or JMH "
+          + "result file");
+    }
     JsonNode root;
     try {
       // One JSON value and nothing after it: a second document or stray text means the file is
       // not what either writer wrote.
       root = ReportFiles.json().reader()
           .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-          .readTree(Files.readAllBytes(file));
+          .readTree(bytes);
     } catch (IOException e) {
       throw new BadInputException(name + ": not JSON: " + ReportFiles.jsonProblem(e.getMessage()));
     }
@@ -143,13 +154,17 @@ final class ReportCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new BadInputException(name + ": " + e.getMessage());
     }
-    emit(report, json, noFiles, out, "mqa report " + file, stdout);
+    emit(report, json, noFiles, out, command, false, stdout);
     return 0;
   }
 
   /** Prints the table (or JSON) of {@code report} and writes its files unless {@code noFiles}. */
   static void emit(CompareReport report, boolean json, boolean noFiles, Path out, String command,
-      PrintWriter stdout) throws IOException {
+      boolean measured, PrintWriter stdout) throws IOException {
+    // A report of a file writes its files first, so that a failure to write leaves no table on
+    // stdout beside exit code 2. A measuring run prints first: a long compare's figures are not
+    // lost to a disk that turns out full (its --out was checked before measuring).
+    List<String> written = measured || noFiles ? List.of() : writeFiles(report, out, command);
     if (json) {
       stdout.println(ReportFiles.json().writeValueAsString(report));
     } else {
@@ -162,18 +177,22 @@ final class ReportCommand implements Callable<Integer> {
     }
     stdout.flush();
     if (!noFiles) {
-      // Rendered in memory, then swapped in: on failure --out is left as it was. The table is
-      // already out: a long compare's figures are not lost to a disk that is full.
-      List<String> written;
-      try {
-        written = ReportFiles.write(out, report, command);
-      } catch (IOException e) {
-        throw new BadInputException("--out " + out + ": " + e.getMessage());
+      if (measured) {
+        written = writeFiles(report, out, command);
       }
       if (!json) {
         stdout.println("wrote " + out + "/: " + String.join(", ", written));
       }
     }
     stdout.flush();
+  }
+
+  /** Rendered in memory, then swapped in: on failure --out is left as it was. */
+  private static List<String> writeFiles(CompareReport report, Path out, String command) {
+    try {
+      return ReportFiles.write(out, report, command);
+    } catch (IOException e) {
+      throw new BadInputException("--out " + out + ": " + e.getMessage());
+    }
   }
 }

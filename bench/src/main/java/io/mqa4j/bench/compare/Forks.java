@@ -175,6 +175,13 @@ public final class Forks {
     });
     int code = process.waitFor();
     drain.join();
+    if (code > 128 && code <= 128 + 15) {
+      // Ended by a signal (130 SIGINT, 143 SIGTERM): most likely the Ctrl-C that stops this JVM
+      // too, whose shutdown then halts it within this wait. Only a child stopped alone goes on.
+      Thread.sleep(2000);
+      throw new ForkFailedException("a forked measurement (" + shortened(args)
+          + ") was stopped by signal " + (code - 128));
+    }
     if (code != 0) {
       // The child's own last word: its JVM may log on stderr after it (-Xlog:...:stderr).
       String last = errors.stream().filter(l -> l.startsWith("mqa ")).reduce((a, b) -> b)
@@ -185,7 +192,7 @@ public final class Forks {
         // as the child did, without the child's command line.
         throw new IllegalArgumentException(last.substring(last.indexOf(": ") + 2));
       }
-      throw new ForkFailedException("a forked measurement (" + String.join(" ", args)
+      throw new ForkFailedException("a forked measurement (" + shortened(args)
           + ") failed with exit code " + code + (last.isEmpty() ? "" : ": " + last));
     }
     try {
@@ -194,6 +201,12 @@ public final class Forks {
       throw new ForkFailedException("cannot read a forked measurement's result: "
           + e.getMessage());
     }
+  }
+
+  /** A fork's arguments for a message, long ones (a compare's settings) cut short. */
+  private static String shortened(List<String> args) {
+    return args.stream().map(a -> a.length() > 40 ? a.substring(0, 37) + "..." : a)
+        .collect(java.util.stream.Collectors.joining(" "));
   }
 
   /** The JSON a forked {@code command} printed, as {@code type}. */

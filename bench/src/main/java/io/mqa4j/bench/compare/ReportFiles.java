@@ -80,6 +80,13 @@ public final class ReportFiles {
     if (!Files.isDirectory(existing)) { // a file on the way: the directory cannot be created
       throw new IllegalArgumentException("--out " + dir + ": " + existing + " is not a directory");
     }
+    // Permissions do not tell everything (a file system that refuses new directories, such as
+    // /proc, passes them): make the directory and a file in it, then take both away again.
+    try {
+      AtomicFiles.probe(absolute);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("--out " + dir + ": " + e.getMessage());
+    }
   }
 
   /**

@@ -123,6 +123,23 @@ public final class ReportInput {
       positive("roofline: ", "readGBpsOneThread", roofline.readGBpsOneThread());
       positive("roofline: ", "fmaGflopsOneThread", roofline.fmaGflopsOneThread());
       atLeast("roofline: ", "threads", roofline.threads(), 1);
+      // A Vector API species is 64 bits or a wider power of two.
+      int bits = roofline.speciesBits();
+      if (bits < 64 || Integer.bitCount(bits) != 1) {
+        throw new IllegalArgumentException("roofline: speciesBits must be 64 or a wider power of "
+            + "two, got " + bits);
+      }
+    }
+    Machine machine = report.machine();
+    if (machine != null) {
+      for (String[] text : new String[][] {{"cpu", machine.cpu()}, {"os", machine.os()},
+          {"java", machine.java()}, {"vm", machine.vm()}}) {
+        if (text[1] == null) {
+          throw new IllegalArgumentException("machine: " + text[0] + " is missing");
+        }
+      }
+      atLeast("machine: ", "processors", machine.processors(), 1);
+      atLeast("machine: ", "memoryBytes", machine.memoryBytes(), -1); // -1: not known
     }
     return report;
   }

@@ -18,28 +18,77 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
 
-/** Writes files so that readers see the old file or the whole new one, never a part. */
+/**
+ * Writes files so that readers see the old file or the whole new one, never a part. An interrupt
+ * (SIGINT, SIGTERM) that comes while files are being written waits for the write to finish or
+ * roll back before the JVM ends.
+ */
 public final class AtomicFiles {
   private AtomicFiles() {}
 
+  /**
+   * Held while files are written or replaced. The shutdown hook takes it and keeps it, so a write
+   * in progress completes (or puts the old files back) before the JVM halts, and none starts after.
+   */
+  private static final ReentrantLock WRITING = new ReentrantLock();
+
+  /** Sets the hidden names apart within one nanosecond. */
+  private static final java.util.concurrent.atomic.AtomicLong NAMES = new java.util.concurrent.atomic.AtomicLong();
+
+  static {
+    try {
+      Runtime.getRuntime().addShutdownHook(new Thread(WRITING::lock, "mqa-finish-writing"));
+    } catch (IllegalStateException shuttingDown) {
+      // loaded during shutdown: nothing is being written yet, and the lock is never contended
+    }
+  }
+
+  /** A hidden name beside the files of {@code dir}, short whatever their names' length. */
+  private static Path sibling(Path dir, String suffix) {
+    return dir.resolve(".mqa-" + ProcessHandle.current().pid() + "-"
+        + Long.toHexString(System.nanoTime()) + "-" + NAMES.incrementAndGet() + suffix);
+  }
+
+  /** What a file holds, written to a stream. */
+  public interface Content {
+    void writeTo(java.io.OutputStream out) throws IOException;
+  }
+
   /** Writes {@code bytes} beside {@code file} and moves them into place. */
   public static void write(Path file, byte[] bytes) throws IOException {
+    write(file, out -> out.write(bytes));
+  }
+
+  /**
+   * Writes {@code content} beside {@code file} and moves it into place: streamed, so a file may
+   * be larger than an array holds.
+   */
+  public static void write(Path file, Content content) throws IOException {
     Path target = file.toAbsolutePath();
-    // Not Files.createTempFile: its owner-only permissions would carry over to the target.
-    Path temp = target.resolveSibling("." + target.getFileName() + "." + ProcessHandle.current().pid()
-        + "-" + Long.toHexString(System.nanoTime()) + ".tmp");
+    // Not Files.createTempFile: its owner-only permissions would carry over to the target. Not
+    // named after the target: a name near the length limit would leave no room for a suffix.
+    Path temp = sibling(target.getParent(), ".tmp");
     if (Files.exists(target) && !Files.isRegularFile(target)) {
       // Moving a file over a device or a pipe would replace it, not write to it.
       throw new IOException(target + " exists and is not a regular file");
     }
+    WRITING.lock();
     try {
-      Files.write(temp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      try (java.io.OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(temp,
+          StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), 1 << 16)) {
+        content.writeTo(out);
+      }
       move(temp, target);
     } catch (IOException e) {
       throw new IOException("cannot write " + target + ": " + reason(e), e);
     } finally {
-      Files.deleteIfExists(temp);
+      try {
+        Files.deleteIfExists(temp);
+      } finally {
+        WRITING.unlock();
+      }
     }
   }
 
@@ -52,14 +101,22 @@ public final class AtomicFiles {
    */
   public static void replaceAll(Path dir, Map<String, byte[]> files, List<String> managed)
       throws IOException {
-    Path target = dir.toAbsolutePath();
+    WRITING.lock();
+    try {
+      replaceAllLocked(dir.toAbsolutePath(), files, managed);
+    } finally {
+      WRITING.unlock();
+    }
+  }
+
+  private static void replaceAllLocked(Path target, Map<String, byte[]> files, List<String> managed)
+      throws IOException {
     Path firstCreated = null;
     // Not following links: a dangling link in the way exists, and must not be removed on failure.
     for (Path p = target; p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS);
         p = p.getParent()) {
       firstCreated = p;
     }
-    String tag = "." + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime());
     Map<String, Path> staged = new LinkedHashMap<>();
     Map<String, Path> backups = new LinkedHashMap<>();
     List<String> placed = new ArrayList<>();
@@ -68,7 +125,7 @@ public final class AtomicFiles {
       Files.createDirectories(target);
       for (Map.Entry<String, byte[]> e : files.entrySet()) {
         doing = "cannot write " + e.getKey();
-        Path temp = target.resolve("." + e.getKey() + tag + ".tmp");
+        Path temp = sibling(target, ".tmp");
         staged.put(e.getKey(), temp);
         Files.write(temp, e.getValue(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       }
@@ -77,7 +134,7 @@ public final class AtomicFiles {
         Path file = target.resolve(name);
         Path temp = staged.get(name);
         if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
-          Path backup = target.resolve("." + name + tag + ".old");
+          Path backup = sibling(target, ".old");
           if (temp == null) {
             move(file, backup); // the new set has no such file: the old one goes
           } else {
@@ -124,6 +181,36 @@ public final class AtomicFiles {
     backups.values().forEach(backup -> quietly(ignored, () -> Files.deleteIfExists(backup)));
   }
 
+  /**
+   * Fails as writing into {@code dir} would: makes the directories missing on the way and a
+   * hidden file in it, then removes what it made, leaving the file system as it was.
+   */
+  public static void probe(Path dir) throws IOException {
+    Path target = dir.toAbsolutePath();
+    List<Path> created = new ArrayList<>();
+    for (Path p = target; p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
+      created.add(p); // deepest first
+    }
+    String doing = "cannot create the directory";
+    WRITING.lock();
+    try {
+      Files.createDirectories(target);
+      doing = "cannot write a file in it";
+      Files.delete(Files.write(sibling(target, ".probe"), new byte[0], StandardOpenOption.CREATE_NEW));
+    } catch (IOException e) {
+      throw new IOException(doing + where(e, target) + ": " + reason(e), e);
+    } finally {
+      try {
+        List<IOException> ignored = new ArrayList<>();
+        for (Path p : created) {
+          quietly(ignored, () -> Files.deleteIfExists(p));
+        }
+      } finally {
+        WRITING.unlock();
+      }
+    }
+  }
+
   private interface IoAction {
     void run() throws IOException;
   }
@@ -161,7 +248,7 @@ public final class AtomicFiles {
   }
 
   /** Why an I/O operation failed, in words, even when the exception carries none. */
-  private static String reason(IOException e) {
+  public static String reason(IOException e) {
     if (e instanceof FileSystemException f && f.getReason() != null) {
       return f.getReason();
     }

@@ -57,7 +57,7 @@ public final class Npy {
     } catch (NoSuchFileException e) {
       throw new NpyException(file + ": no such file");
     } catch (IOException e) {
-      throw new NpyException(file + ": cannot read: " + e.getMessage());
+      throw new NpyException(file + ": cannot read: " + io.mqa4j.bench.io.AtomicFiles.reason(e));
     } catch (OutOfMemoryError e) {
       throw new NpyException(file + ": too large to read into memory");
     }
@@ -69,7 +69,7 @@ public final class Npy {
     try {
       return parse(name, in.readAllBytes());
     } catch (IOException e) {
-      throw new NpyException(name + ": cannot read: " + e.getMessage());
+      throw new NpyException(name + ": cannot read: " + io.mqa4j.bench.io.AtomicFiles.reason(e));
     }
   }
 
@@ -162,9 +162,8 @@ public final class Npy {
       throw new IllegalArgumentException("shape " + shapeText(shape) + " holds " + count
           + " elements but data has " + data.length);
     }
-    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(128 + 4 * data.length);
-    write(bytes, shape, data);
-    AtomicFiles.write(file, bytes.toByteArray());
+    // Streamed: 2^29 floats or more are more bytes than an array holds.
+    AtomicFiles.write(file, out -> write(out, shape, data));
   }
 
   /** Writes a version 1.0 little-endian float32 array to {@code out}. */

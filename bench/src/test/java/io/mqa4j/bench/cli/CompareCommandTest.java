@@ -105,12 +105,13 @@ class CompareCommandTest {
       "--phase decode --max-scalar-prefill 512|--max-scalar-prefill 512 has no effect unless the scalar kernel prefills",
       "--no-files|has no effect with --no-files",
       "--query-heads 100000000|--query-heads 100000000 x --head-dim 128 is more floats per query",
-      "--contexts 2147483647 --layouts mqa|--contexts 2147483647 needs 2.00 TiB of f32 keys and values for mqa",
+      "--contexts 2147483647 --layouts mqa --phase decode|--contexts 2147483647 needs 2.00 TiB of f32 keys and values for mqa (1 KV heads of 128), more than",
       "--query-heads -1|--query-heads must be >= 1, got -1",
       "--frobnicate|Unknown option: '--frobnicate'",
       "--phase prefill --kernels scalar --max-scalar-prefill 10 --contexts 100|nothing to measure: --kernels scalar prefills prompts of up to --max-scalar-prefill 10 tokens, and every prefill context is longer: [100]",
       "--block-tokens 20000 --contexts 1024|--block-tokens must be at most the longest context measured, 1024, got 20000",
       "--phase prefill --quick --block-tokens 1024|--block-tokens must be at most the longest context measured, 128, got 1024",
+      "--phase prefill --layouts mqa --query-heads 1024 --contexts 10000000|and of the prefill's queries and outputs (1024 heads), more than this machine's",
       "--rounds 0|--rounds must be 1 to 25, got 0",
       "--rounds 26|--rounds must be 1 to 25, got 26",
       "--from r.json --rounds 3|--rounds has no effect with --from"})
@@ -196,12 +197,35 @@ class CompareCommandTest {
     assertTrue(report.out().isEmpty(), "no table printed before the refusal: " + report.out());
   }
 
+  @Test
+  void anOutThatCannotBeMadeIsRefusedBeforeAnythingIsPrinted() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(Path.of("/proc/self")),
+        "needs Linux's /proc, where permissions allow what the file system refuses");
+    CliRun report = CliRun.of("report", "src/test/resources/jmh/decode-sample.json", "--json",
+        "--out", "/proc/mqa-report");
+    assertEquals(2, report.exitCode(), report.err());
+    assertTrue(report.oneErrorLine() && report.err().contains("--out /proc/mqa-report: cannot "
+        + "create the directory"), report.err());
+    assertTrue(report.out().isEmpty(), "no JSON printed before the refusal: " + report.out());
+  }
+
+  @Test
+  void theReportsCommandLineRunsAsGiven() throws IOException {
+    Path out = dir.resolve("with space");
+    CliRun run = CliRun.of("report", "src/test/resources/jmh/decode-sample.json", "--out",
+        out.toString());
+    assertEquals(0, run.exitCode(), run.err());
+    assertTrue(Files.readString(out.resolve("report.md")).contains("Command: `./mqa report "
+        + "src/test/resources/jmh/decode-sample.json --out '" + out + "'`"),
+        Files.readString(out.resolve("report.md")));
+  }
+
   @ParameterizedTest
   @CsvSource(delimiter = '|', value = {
       "missing.json|no such file",
       "src/test/resources|src/test/resources: a directory, not a file",
       "src/test/resources/npy/q.npy|not JSON",
-      "src/test/resources/npy/empty.npy|neither a compare results.json"})
+      "src/test/resources/npy/empty.npy|empty.npy: an empty file, not a compare results.json or JMH result file"})
   void reportRefusesFilesItCannotRead(String file, String message) {
     CliRun run = CliRun.of("report", file, "--no-files");
     assertEquals(2, run.exitCode(), run.err());

@@ -100,6 +100,33 @@ class ReportCommandTest {
     assertFalse(Files.exists(out), "nothing written");
   }
 
+  // The machine and roofline a report prints are checked as its rows are.
+  @ParameterizedTest(name = "{0}.{1}={2}")
+  @CsvSource(delimiter = '|', value = {
+      "machine|processors|-5|machine: processors must be >= 1, got -5",
+      "machine|memoryBytes|-2|machine: memoryBytes must be >= -1, got -2",
+      "machine|cpu|null|machine: cpu is missing",
+      "roofline|speciesBits|-1|roofline: speciesBits must be 64 or a wider power of two, got -1",
+      "roofline|speciesBits|384|roofline: speciesBits must be 64 or a wider power of two, got 384"})
+  void badMachineOrRooflineIsRefused(String part, String field, String value, String message)
+      throws IOException {
+    ObjectNode root = (ObjectNode) JSON.readTree(goodResults().toFile());
+    if (!root.get(part).isObject()) { // a report from JMH has no roofline: give it a good one
+      root.set(part, JSON.readTree("{\"readGBps\": 30, \"fmaGflops\": 300, \"readGBpsOneThread\": 20, "
+          + "\"fmaGflopsOneThread\": 150, \"threads\": 2, \"speciesBits\": 512}"));
+    }
+    ((ObjectNode) root.get(part)).set(field, JSON.readTree(value));
+    Path file = dir.resolve("machine.json");
+    Files.writeString(file, JSON.writeValueAsString(root));
+    assertRefused(CliRun.of("report", file.toString(), "--no-files"), file + ": " + message);
+  }
+
+  @Test
+  void anEmptyOrUnreadableFileSaysSo() throws IOException {
+    Path empty = Files.createFile(dir.resolve("empty.json"));
+    assertRefused(CliRun.of("report", empty.toString(), "--no-files"), empty + ": an empty file");
+  }
+
   @Test
   void rowsThatAreOptionalMayBeNull() throws IOException {
     for (String field : List.of("rooflineShare", "roundMicros")) {
