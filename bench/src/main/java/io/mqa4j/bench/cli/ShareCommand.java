@@ -166,7 +166,7 @@ final class ShareCommand implements Callable<Integer> {
     require(caches != null && !caches.isEmpty(), "--caches names no cache");
     for (String raw : caches) {
       String name = raw.strip().toLowerCase(Locale.ROOT);
-      require(!name.isEmpty(), "--caches " + String.join(",", caches) + " holds an empty name");
+      require(!name.isEmpty(), "--caches '" + String.join(",", caches) + "' holds an empty name");
       if (!name.equals("contiguous")) {
         KvType type = Kernels.kvType("--caches", name, "contiguous");
         require(type.supportsHeadDim(heads.headDim), "--caches " + type.label()
@@ -193,7 +193,17 @@ final class ShareCommand implements Callable<Integer> {
       throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     if (json) {
-      out.println(ReportFiles.json().writeValueAsString(r));
+      // What was measured, as the table's first line says it, and then the figures.
+      java.util.Map<String, Object> whole = new java.util.LinkedHashMap<>();
+      whole.put("layout", layout.toLowerCase(Locale.ROOT));
+      whole.put("queryHeads", shape.queryHeads());
+      whole.put("kvHeads", shape.kvHeads());
+      whole.put("headDim", shape.headDim());
+      whole.put("context", context);
+      whole.put("kernel", attention.description());
+      whole.putAll(ReportFiles.json().convertValue(r,
+          new com.fasterxml.jackson.core.type.TypeReference<java.util.Map<String, Object>>() { }));
+      out.println(ReportFiles.json().writeValueAsString(whole));
       return;
     }
     out.printf("%s decode, %d query heads over %d KV heads, head dim %d, %d keys; %s; "

@@ -38,6 +38,12 @@ public final class ReportFiles {
         first = first.substring(0, at);
       }
     }
+    // The project's class names and Jackson's words for them are not the user's.
+    first = first.replaceAll("Unrecognized field \"([^\"]*)\" \\(class [^)]*\\), not marked as ignorable",
+        "unknown field '$1'");
+    first = first.replaceAll("Cannot construct instance of `[^`]*`, problem: ", "");
+    first = first.replaceAll(" \\(bound as `[^`]*`\\)", "");
+    first = first.replace(" (or 'NaN'/'+INF'/'-INF')", " (or NaN, Infinity, -Infinity)");
     return first.strip();
   }
 

@@ -122,6 +122,17 @@ class ReportCommandTest {
   }
 
   @Test
+  void jacksonsClassNamesStayOutOfMessages() throws IOException {
+    ObjectNode root = (ObjectNode) JSON.readTree(goodResults().toFile());
+    root.put("colour", "red");
+    Path file = dir.resolve("unknown.json");
+    Files.writeString(file, JSON.writeValueAsString(root));
+    CliRun run = CliRun.of("report", file.toString(), "--no-files");
+    assertRefused(run, file + ": colour: unknown field 'colour'");
+    assertFalse(run.err().contains("io.mqa4j") || run.err().contains("ignorable"), run.err());
+  }
+
+  @Test
   void anEmptyOrUnreadableFileSaysSo() throws IOException {
     Path empty = Files.createFile(dir.resolve("empty.json"));
     assertRefused(CliRun.of("report", empty.toString(), "--no-files"), empty + ": an empty file");

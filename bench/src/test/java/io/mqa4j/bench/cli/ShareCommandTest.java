@@ -57,6 +57,13 @@ class ShareCommandTest {
     CliRun run = share("--caches", "contiguous,bf16,q8_0", "--json");
     assertEquals(0, run.exitCode(), run.err());
     JsonNode r = new ObjectMapper().readTree(run.out());
+    // What was measured, as the table's first line says it.
+    assertEquals("mha", r.get("layout").asText());
+    assertEquals(4, r.get("queryHeads").asInt());
+    assertEquals(4, r.get("kvHeads").asInt());
+    assertEquals(32, r.get("headDim").asInt());
+    assertEquals(100, r.get("context").asInt());
+    assertTrue(r.get("kernel").asText().contains("simd"), r.toString());
     assertEquals(2, r.get("rounds").asInt());
     assertEquals(2, r.get("stepsPerRound").asInt());
     assertEquals(64L << 20, r.get("bufferBytes").asLong());
@@ -116,7 +123,7 @@ class ShareCommandTest {
       "--steps|-1|--steps must be 1 to 10000, got -1",
       "--steps|2147483647|--steps must be 1 to 10000, got 2147483647",
       "--caches|','|--caches names no cache",
-      "--caches|'bf16,,f32'|--caches bf16,,f32 holds an empty name",
+      "--caches|'bf16,,f32'|--caches 'bf16,,f32' holds an empty name",
       "--layout|mla|--layout must be mha, gqa or mqa, got 'mla'",
       "--context|0|--context must be >= 1, got 0",
       "--block-tokens|1000000|--block-tokens must be at most --context 100, got 1000000",
