@@ -309,8 +309,10 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
   }
 
   /**
-   * Many sequences at once: with at least as many sequences as threads, each worker takes whole
-   * sequences (no merging, no idle threads); with fewer, each sequence uses every thread in turn.
+   * Many sequences at once: each worker takes whole sequences (no merging) when they share out
+   * evenly; a sequence longer than a thread's share of the batch's keys runs alone first, its
+   * keys split across every thread, so that one worker does not read it while the others wait;
+   * with fewer sequences left than threads, each uses every thread in turn.
    */
   @Override
   protected void attendBatch(AttentionShape shape, AttentionOptions options, MemorySegment q,
@@ -320,6 +322,32 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         || (long) TILE * shape.headDim() > MAX_ROW_FLOATS || rowsPassAnArray(shape)) {
       // one call each, as attend decides
       super.attendBatch(shape, options, q, qOffset, sequences, out, outOffset);
+      return;
+    }
+    long total = 0;
+    for (KvView kv : sequences) {
+      total += keysRead(kv, options);
+    }
+    long share = total / pool.size();
+    long rowBytes = 4L * shape.queryStride();
+    int shared = 0;
+    if (batch.order.length < sequences.length) {
+      batch.order = new int[sequences.length];
+    }
+    for (int i = 0; i < sequences.length; i++) {
+      if (keysRead(sequences[i], options) > share) {
+        attend(shape, options, 1, q, qOffset + i * rowBytes, sequences[i], out,
+            outOffset + i * rowBytes);
+      } else {
+        batch.order[shared++] = i;
+      }
+    }
+    if (shared < pool.size()) {
+      for (int t = 0; t < shared; t++) {
+        int i = batch.order[t];
+        attend(shape, options, 1, q, qOffset + i * rowBytes, sequences[i], out,
+            outOffset + i * rowBytes);
+      }
       return;
     }
     try {
@@ -332,15 +360,25 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       batch.sequences = sequences;
       batch.out = out;
       batch.outOffset = outOffset;
-      pool.run(sequences.length, batch);
+      pool.run(shared, batch);
     } finally {
       active = false;
       release();
     }
   }
 
-  /** The body of a batched decode: task {@code i} attends sequence {@code i} on one worker. */
+  /** Keys a decode step over {@code kv} reads: those its window leaves, past released blocks. */
+  private static long keysRead(KvView kv, AttentionOptions options) {
+    long keys = kv.length() - (long) kv.firstKey();
+    return options.slidingWindow() > 0 ? Math.min(keys, options.slidingWindow()) : keys;
+  }
+
+  /**
+   * The body of a batched decode: task {@code t} attends sequence {@code order[t]} on one worker.
+   */
   private final class Batch implements WorkerPool.Body {
+    /** The sequences the workers share, by index; grown, never shrunk, so calls allocate nothing. */
+    int[] order = new int[0];
     AttentionShape shape;
     AttentionOptions options;
     MemorySegment q;
@@ -362,10 +400,11 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
 
     @Override
     public void run(int task, int worker) {
-      long row = 4L * task * shape.queryStride();
+      int index = order[task];
+      long row = 4L * index * shape.queryStride();
       Job j = workerJobs[worker];
       try { // plan may fail (growing its buffers): clear drops the call's memory all the same
-        j.plan(shape, options, 1, q, qOffset + row, sequences[task], out, outOffset + row, 1);
+        j.plan(shape, options, 1, q, qOffset + row, sequences[index], out, outOffset + row, 1);
         j.runSerially(worker);
       } finally {
         j.clear();
