@@ -28,4 +28,27 @@ class BenchmarkSetupTest {
       b.tearDown();
     }
   }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"batch", "each"})
+  void decodeBatchChecksEverySequenceAndCountsItsBytes(String call) {
+    DecodeBatchBenchmark b = new DecodeBatchBenchmark();
+    b.layout = "mqa";
+    b.queryHeads = 8;
+    b.headDim = 64;
+    b.lengths = "700_3_64";
+    b.call = call;
+    b.threads = 2;
+    b.dtype = "f32";
+    b.blockTokens = 16;
+    b.setUp();
+    try {
+      DecodeBatchBenchmark.Traffic traffic = new DecodeBatchBenchmark.Traffic();
+      b.decodeBatch(traffic);
+      // K and V of 767 tokens, one KV head of 64 floats.
+      assertEquals(2L * 767 * 64 * 4, traffic.kvBytes);
+    } finally {
+      b.tearDown();
+    }
+  }
 }
