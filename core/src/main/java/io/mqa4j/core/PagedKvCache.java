@@ -635,6 +635,19 @@ public final class PagedKvCache implements AutoCloseable {
     return footprint.decodeBytesRead(seq.length - seq.firstKey());
   }
 
+  /**
+   * K and V bytes the next decode step over {@code seq} reads under {@code options}: its
+   * sliding window's rows when it has one narrower than the tokens held, else every row from
+   * {@link KvSequence#firstKey()}; the figure a kernel's JFR event reports for that step.
+   */
+  public synchronized long decodeBytesRead(KvSequence seq, AttentionOptions options) {
+    java.util.Objects.requireNonNull(options, "options");
+    checkLive(seq);
+    long held = seq.length - seq.firstKey();
+    int window = options.slidingWindow();
+    return footprint.decodeBytesRead(window > 0 ? Math.min(held, window) : held);
+  }
+
   /** The reference count of block {@code block}: how many sequences hold it. */
   public synchronized int referenceCount(int block) {
     if (block < 0 || block >= capacityBlocks) {

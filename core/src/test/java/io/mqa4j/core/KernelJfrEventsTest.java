@@ -20,6 +20,8 @@ class KernelJfrEventsTest {
     AttentionShape shape = AttentionShape.gqa(8, 2, 64);
     AttentionKernel kernel = AttentionKernels.scalar();
     Path file = dir.resolve("calls.jfr");
+    long cacheFull;
+    long cacheWindow;
     try (PagedKvCache cache = PagedKvCache.builder(2, 64).type(KvType.BF16).capacityTokens(200).build();
         Recording recording = new Recording()) {
       KvSequence seq = cache.newSequence();
@@ -38,10 +40,18 @@ class KernelJfrEventsTest {
           new KvView[] {seq, seq}, MemorySegment.ofArray(out));
       recording.stop();
       recording.dump(file);
+      // The cache's own figure for a step is the one the events report.
+      cacheFull = cache.decodeBytesRead(seq, AttentionOptions.defaults());
+      cacheWindow = cache.decodeBytesRead(seq, AttentionOptions.defaults().withSlidingWindow(10));
+      assertEquals(cacheFull, cache.decodeBytesRead(seq));
+      assertEquals(cacheFull, cache.decodeBytesRead(seq,
+          AttentionOptions.defaults().withSlidingWindow(1000)), "a window wider than the tokens");
     }
     List<RecordedEvent> events = RecordingFile.readAllEvents(file);
     List<RecordedEvent> decodes = events.stream().filter(e -> e.getEventType().getName().equals("mqa4j.Decode")).toList();
     assertEquals(2, decodes.size(), events.toString());
+    assertEquals(cacheFull, decodes.get(0).getLong("kvBytesRead"));
+    assertEquals(cacheWindow, decodes.get(1).getLong("kvBytesRead"));
     long perToken = 2 * 2 * 64 * 2; // K and V, 2 heads, 64 bf16 elements
     RecordedEvent full = decodes.get(0);
     assertEquals("scalar", full.getString("kernel"));

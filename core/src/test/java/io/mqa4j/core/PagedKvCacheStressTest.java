@@ -2,6 +2,7 @@ package io.mqa4j.core;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.ArrayList;
@@ -28,6 +29,7 @@ class PagedKvCacheStressTest {
   @Test
   void blocksBalanceAndNoTokenIsLost() throws Exception {
     PagedKvCache cache = PagedKvCache.builder(1, 2).blockTokens(4).capacityBlocks(64).build();
+    java.lang.foreign.MemorySegment lent;
     ExecutorService pool = Executors.newFixedThreadPool(THREADS);
     try {
       List<Future<Map<KvSequence, List<Float>>>> results = new ArrayList<>();
@@ -67,6 +69,10 @@ class PagedKvCacheStressTest {
       assertEquals(held, cache.usedBlocks());
       assertEquals(cache.capacityBlocks(), cache.usedBlocks() + cache.freeBlocks());
       for (KvSequence s : survivors.keySet()) cache.free(s);
+      KvSequence last = cache.newSequence();
+      cache.append(last, new float[2], 0, new float[2], 0);
+      lent = last.keyBlock(0); // a view of the cache's memory, to see it freed by close
+      cache.free(last);
       assertEquals(cache.capacityBlocks(), cache.freeBlocks(), "every block back on the free list");
       assertEquals(0, cache.usedBytes());
     } finally {
@@ -74,6 +80,10 @@ class PagedKvCacheStressTest {
       cache.close();
     }
     assertThrows(IllegalStateException.class, cache::newSequence);
+    // close() gives the memory back: the arena behind every block is gone.
+    assertFalse(lent.scope().isAlive(), "the blocks' memory is freed");
+    assertThrows(IllegalStateException.class, () -> lent.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, 0));
+    assertEquals(0, cache.reservedBytes());
   }
 
   private static Map<KvSequence, List<Float>> work(PagedKvCache cache, int worker) {

@@ -79,23 +79,27 @@ class SimdKernelPropertiesTest {
   @Property(tries = 40)
   void decodeSplitAcrossThreadsStaysWithinBound(
       @ForAll @IntRange(min = 1, max = 6) int log2Heads,
+      @ForAll @IntRange(min = 0, max = 6) int log2KvHeads,
       @ForAll @IntRange(min = 300, max = 5000) int numKeys,
+      @ForAll @IntRange(min = 0, max = 127) int optionBits,
       @ForAll long seed) {
     // Split-KV changes the summation order with the thread count; the results differ only by
-    // rounding, bounded like any other reordering of the reduction.
-    AttentionShape shape = AttentionShape.mqa(1 << log2Heads, 64);
+    // rounding, bounded like any other reordering of the reduction, for every layout and option.
+    int queryHeads = 1 << log2Heads;
+    AttentionShape shape = AttentionShape.gqa(queryHeads, 1 << Math.min(log2KvHeads, log2Heads), 64);
     Random random = new Random(seed);
     float[] q = values(random, shape.queryStride());
     float[] k = values(random, numKeys * shape.kvStride());
     float[] v = values(random, numKeys * shape.kvStride());
     float[] one = new float[shape.queryStride()];
     float[] many = new float[shape.queryStride()];
-    AttentionOptions options = AttentionOptions.defaults();
+    AttentionOptions options = options(optionBits, queryHeads, random, numKeys);
     AttentionKernels.simd(1).decode(shape, options, numKeys, q, 0, k, 0, v, 0, one, 0);
     AttentionKernels.simd(4).decode(shape, options, numKeys, q, 0, k, 0, v, 0, many, 0);
     double tolerance = tolerance(64, numKeys, options);
     for (int i = 0; i < one.length; i++) {
-      assertClose(one[i], many[i], tolerance, "1 vs 4 threads", i, shape + " nk=" + numKeys);
+      assertClose(one[i], many[i], tolerance, "1 vs 4 threads", i, shape + " " + options
+          + " nk=" + numKeys);
     }
   }
 }
