@@ -331,28 +331,36 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     long share = total / pool.size();
     long rowBytes = 4L * shape.queryStride();
     int shared = 0;
-    if (batch.order.length < sequences.length) {
-      batch.order = new int[sequences.length];
-    }
     for (int i = 0; i < sequences.length; i++) {
       if (keysRead(sequences[i], options) > share) {
         attend(shape, options, 1, q, qOffset + i * rowBytes, sequences[i], out,
             outOffset + i * rowBytes);
       } else {
-        batch.order[shared++] = i;
+        shared++;
       }
     }
     if (shared < pool.size()) {
-      for (int t = 0; t < shared; t++) {
-        int i = batch.order[t];
-        attend(shape, options, 1, q, qOffset + i * rowBytes, sequences[i], out,
-            outOffset + i * rowBytes);
+      for (int i = 0; i < sequences.length; i++) {
+        if (keysRead(sequences[i], options) <= share) {
+          attend(shape, options, 1, q, qOffset + i * rowBytes, sequences[i], out,
+              outOffset + i * rowBytes);
+        }
       }
       return;
     }
     try {
       lock.lock(); // inside the try, as in attend
       active = true;
+      // Under the lock: the order is the kernel's, and another thread's batch may be running.
+      if (batch.order.length < sequences.length) {
+        batch.order = new int[sequences.length];
+      }
+      shared = 0;
+      for (int i = 0; i < sequences.length; i++) {
+        if (keysRead(sequences[i], options) <= share) {
+          batch.order[shared++] = i;
+        }
+      }
       batch.shape = shape;
       batch.options = options;
       batch.q = q;

@@ -90,9 +90,9 @@ final class CompareCommand implements Callable<Integer> {
   int blockTokens;
 
   @Option(names = "--rounds", defaultValue = "1", paramLabel = "N",
-      description = "Time every case N times, the layouts in turn (a fresh JVM each time), and "
-          + "report each case's median round. On a shared machine a slow spell then spoils one "
-          + "round, not the table. Default: ${DEFAULT-VALUE}.")
+      description = "Time every case N times, the layouts in turn (a fresh JVM each time, but "
+          + "for --quick and --in-process), and report each case's median round. On a shared "
+          + "machine a slow spell then spoils one round, not the table. Default: ${DEFAULT-VALUE}.")
   int rounds;
 
   @Option(names = "--quick", description = "A smaller run, timed in this one JVM (the roofline "

@@ -195,7 +195,7 @@ final class ShareCommand implements Callable<Integer> {
     if (json) {
       // What was measured, as the table's first line says it, and then the figures.
       java.util.Map<String, Object> whole = new java.util.LinkedHashMap<>();
-      whole.put("layout", layout.toLowerCase(Locale.ROOT));
+      whole.put("layout", layout.strip().toLowerCase(Locale.ROOT));
       whole.put("queryHeads", shape.queryHeads());
       whole.put("kvHeads", shape.kvHeads());
       whole.put("headDim", shape.headDim());

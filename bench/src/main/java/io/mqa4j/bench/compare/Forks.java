@@ -175,9 +175,10 @@ public final class Forks {
     });
     int code = process.waitFor();
     drain.join();
-    if (code > 128 && code <= 128 + 15) {
-      // Ended by a signal (130 SIGINT, 143 SIGTERM): most likely the Ctrl-C that stops this JVM
-      // too, whose shutdown then halts it within this wait. Only a child stopped alone goes on.
+    if (code == 128 + 2 || code == 128 + 15) {
+      // Stopped by SIGINT or SIGTERM: most likely the Ctrl-C that stops this JVM too, whose
+      // shutdown then halts it within this wait. Only a child stopped alone goes on. (A crash,
+      // 134, or the OOM killer's 137, is reported below with the child's last line.)
       Thread.sleep(2000);
       throw new ForkFailedException("a forked measurement (" + shortened(args)
           + ") was stopped by signal " + (code - 128));

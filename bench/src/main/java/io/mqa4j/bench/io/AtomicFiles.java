@@ -29,19 +29,52 @@ public final class AtomicFiles {
   private AtomicFiles() {}
 
   /**
-   * Held while files are written or replaced. The shutdown hook takes it and keeps it, so a write
-   * in progress completes (or puts the old files back) before the JVM halts, and none starts after.
+   * Held while files are written or replaced. The shutdown hook takes it (waiting up to
+   * {@link #FINISH_SECONDS}) and keeps it, so a write in progress completes (or puts the old files
+   * back) before the JVM halts, and none starts after.
    */
   private static final ReentrantLock WRITING = new ReentrantLock();
 
   /** Sets the hidden names apart within one nanosecond. */
   private static final java.util.concurrent.atomic.AtomicLong NAMES = new java.util.concurrent.atomic.AtomicLong();
 
+  /** Set by the shutdown hook: a write that cannot start at once then fails instead of waiting. */
+  private static volatile boolean shuttingDown;
+
+  /** The longest the shutdown hook waits for a write in progress. */
+  private static final long FINISH_SECONDS = 30;
+
   static {
     try {
-      Runtime.getRuntime().addShutdownHook(new Thread(WRITING::lock, "mqa-finish-writing"));
-    } catch (IllegalStateException shuttingDown) {
-      // loaded during shutdown: nothing is being written yet, and the lock is never contended
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        shuttingDown = true;
+        try {
+          // Bounded: a write stuck on a hung file system, or an exit from inside a write, must
+          // not keep the JVM from ending.
+          WRITING.tryLock(FINISH_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }, "mqa-finish-writing"));
+    } catch (IllegalStateException loadedDuringShutdown) {
+      shuttingDown = true; // no write can be in progress, and none should start
+    }
+  }
+
+  /**
+   * Takes the write lock. During shutdown a write that would have to wait for it fails at once:
+   * from another shutdown hook it would wait for a hook that waits for it.
+   */
+  private static void lock() throws IOException {
+    try {
+      while (!WRITING.tryLock(100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        if (shuttingDown) {
+          throw new IOException("the JVM is shutting down");
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted before writing");
     }
   }
 
@@ -74,7 +107,7 @@ public final class AtomicFiles {
       // Moving a file over a device or a pipe would replace it, not write to it.
       throw new IOException(target + " exists and is not a regular file");
     }
-    WRITING.lock();
+    lock();
     try {
       try (java.io.OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(temp,
           StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), 1 << 16)) {
@@ -101,7 +134,7 @@ public final class AtomicFiles {
    */
   public static void replaceAll(Path dir, Map<String, byte[]> files, List<String> managed)
       throws IOException {
-    WRITING.lock();
+    lock();
     try {
       replaceAllLocked(dir.toAbsolutePath(), files, managed);
     } finally {
@@ -192,7 +225,7 @@ public final class AtomicFiles {
       created.add(p); // deepest first
     }
     String doing = "cannot create the directory";
-    WRITING.lock();
+    lock();
     try {
       Files.createDirectories(target);
       doing = "cannot write a file in it";

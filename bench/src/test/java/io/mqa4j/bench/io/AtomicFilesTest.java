@@ -49,4 +49,39 @@ class AtomicFilesTest {
     assertTrue(Files.isSymbolicLink(link), "the link was removed");
     assertEquals(dir.resolve("nowhere"), Files.readSymbolicLink(link));
   }
+
+  /** Writes a file, then exits with a shutdown hook of its own that writes another. */
+  public static final class WriteFromAHook {
+    public static void main(String[] args) throws Exception {
+      AtomicFiles.write(Path.of(args[0]), "first"); // loads the class and its hook
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        try {
+          Thread.sleep(200); // after the library's hook has taken the lock
+          AtomicFiles.write(Path.of(args[1]), "from a hook");
+        } catch (Exception e) {
+          System.err.println("refused: " + e.getMessage());
+        }
+      }));
+      System.exit(0);
+    }
+  }
+
+  @Test
+  void aWriteFromAnotherShutdownHookFailsRatherThanHangTheJvm() throws Exception {
+    Path first = dir.resolve("first.txt");
+    Path second = dir.resolve("second.txt");
+    Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElseThrow(), "-cp",
+        System.getProperty("java.class.path"), WriteFromAHook.class.getName(), first.toString(),
+        second.toString()).redirectErrorStream(true).start();
+    boolean ended = p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS);
+    if (!ended) {
+      p.destroyForcibly();
+    }
+    String output = new String(p.getInputStream().readAllBytes());
+    assertTrue(ended, "the JVM ended: " + output);
+    assertEquals(0, p.exitValue(), output);
+    assertEquals("first", Files.readString(first));
+    assertTrue(output.contains("refused: the JVM is shutting down"), output);
+    assertTrue(!Files.exists(second), "nothing written once the JVM is ending");
+  }
 }
