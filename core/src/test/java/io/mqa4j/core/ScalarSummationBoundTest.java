@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mqa4j.core.testkit.KernelChecks;
 import io.mqa4j.core.testkit.Oracle;
-import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -15,27 +14,13 @@ import org.junit.jupiter.api.Test;
  */
 class ScalarSummationBoundTest {
 
-  /** Inputs in [-1, 1] whose every key but the first has one logit and all values one value. */
-  static float[][] uniformWeights(int headDim, int numKeys) {
-    float[] q = new float[headDim];
-    q[0] = 1f;
-    float[] k = new float[numKeys * headDim];
-    float[] v = new float[numKeys * headDim];
-    float logit = (float) (Math.log(0.9741211) * Math.sqrt(headDim)); // scaled: ln 0.9741211
-    for (int j = 1; j < numKeys; j++) {
-      k[j * headDim] = logit;
-    }
-    Arrays.fill(v, 0.9969922f);
-    return new float[][] {q, k, v};
-  }
-
   @Test
   void errorGrowsWithTheKeysButStaysUnderHalfAnUlpPerKey() {
     int d = 128;
     int nk = 16384;
     AttentionShape shape = AttentionShape.mha(1, d);
     AttentionOptions options = AttentionOptions.defaults();
-    float[][] qkv = uniformWeights(d, nk);
+    float[][] qkv = KernelChecks.uniformWeights(d, nk);
     float[] out = new float[d];
     AttentionKernels.scalar().decode(shape, options, nk, qkv[0], 0, qkv[1], 0, qkv[2], 0, out, 0);
     double[] expected = Oracle.attend(shape, options, 1, nk, qkv[0], qkv[1], qkv[2]);

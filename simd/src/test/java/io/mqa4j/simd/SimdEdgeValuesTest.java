@@ -634,15 +634,10 @@ class SimdEdgeValuesTest {
     int nk = 16384;
     AttentionShape shape = AttentionShape.mha(1, d);
     AttentionOptions options = AttentionOptions.defaults();
-    float[] q = new float[d];
-    q[0] = 1f;
-    float[] k = new float[nk * d];
-    float[] v = new float[nk * d];
-    float logit = (float) (Math.log(0.9741211) * Math.sqrt(d));
-    for (int j = 1; j < nk; j++) {
-      k[j * d] = logit;
-    }
-    Arrays.fill(v, 0.9969922f);
+    float[][] qkv = io.mqa4j.core.testkit.KernelChecks.uniformWeights(d, nk);
+    float[] q = qkv[0];
+    float[] k = qkv[1];
+    float[] v = qkv[2];
     double[] expected = io.mqa4j.core.testkit.Oracle.attend(shape, options, 1, nk, q, k, v);
     double bound = io.mqa4j.core.testkit.KernelChecks.tolerance(d, nk, options);
     for (int threads : new int[] {1, 2, 3}) {

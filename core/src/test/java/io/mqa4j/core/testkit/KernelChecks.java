@@ -61,4 +61,22 @@ public final class KernelChecks {
         () -> what + " differ at " + index + ": expected " + expected + ", got " + actual
             + " (tolerance " + tolerance + ") for " + context);
   }
+
+  /**
+   * One query of head dim {@code headDim} over {@code numKeys} keys on which float sums taken one
+   * key after another round the same way at every key: inputs in [-1, 1], every key but the
+   * first of one logit (scaled, ln 0.9741211), every value 0.9969922. Returns q, K and V.
+   */
+  public static float[][] uniformWeights(int headDim, int numKeys) {
+    float[] q = new float[headDim];
+    q[0] = 1f;
+    float[] k = new float[numKeys * headDim];
+    float[] v = new float[numKeys * headDim];
+    float logit = (float) (Math.log(0.9741211) * Math.sqrt(headDim));
+    for (int j = 1; j < numKeys; j++) {
+      k[j * headDim] = logit;
+    }
+    java.util.Arrays.fill(v, 0.9969922f);
+    return new float[][] {q, k, v};
+  }
 }
