@@ -75,10 +75,10 @@ class AtomicFilesTest {
         second.toString()).redirectErrorStream(true).start();
     boolean ended = p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS);
     if (!ended) {
-      p.destroyForcibly();
+      p.destroyForcibly().waitFor(); // a JVM that hangs in its shutdown takes SIGKILL alone
     }
+    assertTrue(ended, "the JVM ended within 20 s of its exit");
     String output = new String(p.getInputStream().readAllBytes());
-    assertTrue(ended, "the JVM ended: " + output);
     assertEquals(0, p.exitValue(), output);
     assertEquals("first", Files.readString(first));
     assertTrue(output.contains("refused: the JVM is shutting down"), output);
