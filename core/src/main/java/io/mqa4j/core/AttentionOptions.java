@@ -232,6 +232,16 @@ public final class AttentionOptions {
   }
 
   /**
+   * Keys that some query of a call of {@code numQueries} queries, the last {@code numQueries}
+   * positions among {@code numKeys} keys, can see: what a kernel that reads each row once reads.
+   */
+  public long visibleKeys(int numQueries, int numKeys) {
+    int first = firstVisibleKey(numKeys - numQueries);
+    int end = endVisibleKey(numKeys - 1, numKeys);
+    return Math.max(0, end - first);
+  }
+
+  /**
    * Applies soft-cap and ALiBi to a scaled logit {@code s} of key {@code key} for a query at
    * {@code position} whose head has ALiBi slope {@code slope}.
    */

@@ -636,16 +636,14 @@ public final class PagedKvCache implements AutoCloseable {
   }
 
   /**
-   * K and V bytes the next decode step over {@code seq} reads under {@code options}: its
-   * sliding window's rows when it has one narrower than the tokens held, else every row from
-   * {@link KvSequence#firstKey()}; the figure a kernel's JFR event reports for that step.
+   * K and V bytes the next decode step over {@code seq} reads under {@code options}: the rows its
+   * query sees ({@link AttentionOptions#visibleKeys}), a sliding window's when it has one; the
+   * figure a kernel's JFR event reports for that step.
    */
   public synchronized long decodeBytesRead(KvSequence seq, AttentionOptions options) {
     java.util.Objects.requireNonNull(options, "options");
     checkLive(seq);
-    long held = seq.length - seq.firstKey();
-    int window = options.slidingWindow();
-    return footprint.decodeBytesRead(window > 0 ? Math.min(held, window) : held);
+    return footprint.decodeBytesRead(options.visibleKeys(1, seq.length));
   }
 
   /** The reference count of block {@code block}: how many sequences hold it. */

@@ -375,10 +375,9 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     }
   }
 
-  /** Keys a decode step over {@code kv} reads: those its window leaves, past released blocks. */
+  /** Keys a decode step over {@code kv} reads: those its query sees. */
   private static long keysRead(KvView kv, AttentionOptions options) {
-    long keys = kv.length() - (long) kv.firstKey();
-    return options.slidingWindow() > 0 ? Math.min(keys, options.slidingWindow()) : keys;
+    return options.visibleKeys(1, kv.length());
   }
 
   /**

@@ -203,7 +203,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
       boolean mixed = false;
       for (KvView kv : sequences) {
         keys += kv.length() - kv.firstKey();
-        read += 2 * visibleKeys(options, 1, kv.length()) * kv.tokenBytes();
+        read += 2 * options.visibleKeys(1, kv.length()) * kv.tokenBytes();
         mixed |= kv.type() != first;
         String by = runBy(shape, kv);
         if (kernel == null) {
@@ -257,7 +257,7 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
     attendOrRecover(shape, options, numQueries, q, qOffset, kv, out, outOffset);
     event.end();
     if (event.shouldCommit()) {
-      long visible = visibleKeys(options, numQueries, kv.length());
+      long visible = options.visibleKeys(numQueries, kv.length());
       describe(event, runBy(shape, kv), shape, numQueries, kv.length() - kv.firstKey(),
           kv.type().label(), 2 * visible * kv.tokenBytes());
       event.commit();
@@ -312,13 +312,6 @@ public abstract class AbstractAttentionKernel implements AttentionKernel {
    * nothing to do.
    */
   protected void afterStackOverflow() {}
-
-  /** Keys some query of the call can see: what a kernel that reads each row once reads. */
-  private static long visibleKeys(AttentionOptions options, int numQueries, int numKeys) {
-    int first = options.firstVisibleKey(numKeys - numQueries);
-    int end = options.endVisibleKey(numKeys - 1, numKeys);
-    return Math.max(0, end - first);
-  }
 
   /**
    * The name of the kernel that runs a call over {@code kv}: this one's, unless it hands such
