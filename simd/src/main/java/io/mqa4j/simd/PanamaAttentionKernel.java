@@ -310,7 +310,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
 
   /**
    * Many sequences at once: each worker takes whole sequences (no merging) when they share out
-   * evenly; a sequence longer than a thread's share of the batch's keys runs alone first, its
+   * evenly; a sequence longer than a thread's share runs alone first ({@link #sharedLimit}), its
    * keys split across every thread, so that one worker does not read it while the others wait;
    * with fewer sequences left than threads, each uses every thread in turn.
    */
@@ -324,15 +324,11 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       super.attendBatch(shape, options, q, qOffset, sequences, out, outOffset);
       return;
     }
-    long total = 0;
-    for (KvView kv : sequences) {
-      total += keysRead(kv, options);
-    }
-    long share = total / pool.size();
+    long limit = sharedLimit(sequences, options);
     long rowBytes = 4L * shape.queryStride();
     int shared = 0;
     for (int i = 0; i < sequences.length; i++) {
-      if (keysRead(sequences[i], options) > share) {
+      if (keysRead(sequences[i], options) > limit) {
         attend(shape, options, 1, q, qOffset + i * rowBytes, sequences[i], out,
             outOffset + i * rowBytes);
       } else {
@@ -341,7 +337,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     }
     if (shared < pool.size()) {
       for (int i = 0; i < sequences.length; i++) {
-        if (keysRead(sequences[i], options) <= share) {
+        if (keysRead(sequences[i], options) <= limit) {
           attend(shape, options, 1, q, qOffset + i * rowBytes, sequences[i], out,
               outOffset + i * rowBytes);
         }
@@ -357,7 +353,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       }
       shared = 0;
       for (int i = 0; i < sequences.length; i++) {
-        if (keysRead(sequences[i], options) <= share) {
+        if (keysRead(sequences[i], options) <= limit) {
           batch.order[shared++] = i;
         }
       }
@@ -372,6 +368,36 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     } finally {
       active = false;
       release();
+    }
+  }
+
+  /**
+   * The most keys a sequence of a batch may have and still go to one worker: a thread's share of
+   * the keys of the sequences at or under it. Each sequence over a thread's share of the whole
+   * batch runs alone, and so on for what is left (16384, 4000 and three of 16 keys on two
+   * threads: the 16384, then the 4000, each split across both threads, then the three 16s
+   * shared), so that no worker reads a long sequence while another waits.
+   */
+  private long sharedLimit(KvView[] sequences, AttentionOptions options) {
+    long limit = Long.MAX_VALUE;
+    while (true) {
+      long total = 0;
+      for (KvView kv : sequences) {
+        long keys = keysRead(kv, options);
+        if (keys <= limit) {
+          total += keys;
+        }
+      }
+      long share = total / pool.size();
+      boolean over = false;
+      for (KvView kv : sequences) {
+        long keys = keysRead(kv, options);
+        over |= keys <= limit && keys > share;
+      }
+      if (!over) {
+        return limit;
+      }
+      limit = share;
     }
   }
 
