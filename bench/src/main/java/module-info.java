@@ -15,6 +15,7 @@ module io.mqa4j.bench {
   requires ch.qos.logback.classic;
   requires java.desktop;
   requires java.management;
+  requires jdk.jfr;
 
   exports io.mqa4j.bench.io;
   exports io.mqa4j.bench.npy;

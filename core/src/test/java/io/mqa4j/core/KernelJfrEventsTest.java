@@ -1,6 +1,8 @@
 package io.mqa4j.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
@@ -71,6 +73,31 @@ class KernelJfrEventsTest {
     assertEquals(2, batch.getInt("queries"));
     assertEquals(200 * perToken, batch.getLong("kvBytesRead"));
     assertTrue(batch.getDuration().toNanos() > 0);
+    for (RecordedEvent e : events) {
+      if (e.getEventType().getName().startsWith("mqa4j.")) {
+        assertNull(e.getStackTrace(), "no stack trace unless asked for: " + e);
+      }
+    }
+  }
+
+  @Test
+  void aRecordingThatAsksForStackTracesGetsThem(@TempDir Path dir) throws Exception {
+    AttentionShape shape = AttentionShape.mqa(2, 32);
+    Path file = dir.resolve("stacks.jfr");
+    try (Recording recording = new Recording()) {
+      recording.enable("mqa4j.Decode").withThreshold(java.time.Duration.ZERO).withStackTrace();
+      recording.start();
+      float[] kv = new float[5 * shape.kvStride()];
+      AttentionKernels.scalar().decode(shape, AttentionOptions.defaults(), 5,
+          new float[shape.queryStride()], 0, kv, 0, kv, 0, new float[shape.queryStride()], 0);
+      recording.stop();
+      recording.dump(file);
+    }
+    RecordedEvent decode = RecordingFile.readAllEvents(file).stream()
+        .filter(e -> e.getEventType().getName().equals("mqa4j.Decode")).findFirst().orElseThrow();
+    assertNotNull(decode.getStackTrace());
+    assertTrue(decode.getStackTrace().getFrames().stream().anyMatch(f -> f.getMethod().getName()
+        .equals("aRecordingThatAsksForStackTracesGetsThem")), "the caller's frame is on the stack");
   }
 
   @Test
