@@ -91,7 +91,8 @@ final class CompareCommand implements Callable<Integer> {
 
   @Option(names = "--rounds", defaultValue = "1", paramLabel = "N",
       description = "Time every case N times, the layouts in turn (a fresh JVM each time, but "
-          + "for --quick and --in-process), and report each case's median round. On a shared "
+          + "for --quick and --in-process), and report each case's median round (for an even N, "
+          + "the faster of the middle two). On a shared "
           + "machine a slow spell then spoils one round, not the table. Default: ${DEFAULT-VALUE}.")
   int rounds;
 

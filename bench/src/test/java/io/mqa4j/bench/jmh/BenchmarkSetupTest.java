@@ -51,4 +51,27 @@ class BenchmarkSetupTest {
       b.tearDown();
     }
   }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"none", "disabled", "enabled", "enabled-no-stack"})
+  void jfrEventsAreInTheStateEachRecordingAsksFor(String recording) {
+    for (String call : new String[] {"decode", "paged", "batch"}) {
+      JfrEventBenchmark b = new JfrEventBenchmark();
+      b.recording = recording;
+      b.call = call;
+      b.layout = "mqa";
+      b.queryHeads = 8;
+      b.headDim = 64;
+      b.keys = 16;
+      b.kernel = "simd";
+      b.threads = 1;
+      b.setUp(); // checks the kernel's answer and that mqa4j.Decode is on exactly when asked
+      try {
+        b.kernelCall();
+        assertEquals(recording.startsWith("enabled"), b.eventCheck(), recording + " " + call);
+      } finally {
+        b.tearDown();
+      }
+    }
+  }
 }
