@@ -630,11 +630,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       }
       float[] acc = s.acc;
       if (transposedAcc(lanes, rowPad)) { // back to one row after another, in the spare q buffer
-        for (int r = 0; r < rows; r++) {
-          for (int x = 0; x < headDim; x++) {
-            s.q[r * headDim + x] = s.acc[x * rowPad + r];
-          }
-        }
+        Transpose.transpose(s.acc, 0, rowPad, headDim, rows, s.q, 0, headDim);
         acc = s.q;
       }
       if (splits == 1) {
@@ -813,11 +809,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
      * padding rows, whose softmax state is set so that they never force masking or rescaling.
      */
     private void transposeQueries(Scratch s, int rows, int rowPad, int headDim) {
-      for (int r = 0; r < rows; r++) {
-        for (int x = 0; x < headDim; x++) {
-          s.qT[x * rowPad + r] = s.q[r * headDim + x];
-        }
-      }
+      Transpose.transpose(s.q, 0, headDim, rows, headDim, s.qT, 0, rowPad);
       for (int r = rows; r < rowPad; r++) {
         for (int x = 0; x < headDim; x++) {
           s.qT[x * rowPad + r] = 0f;
