@@ -36,7 +36,8 @@ class DecodeAllocationTest {
       "scalar, sliding paged cache", "simd, sliding paged cache",
       "scalar, sliding paged cache from segments", "simd, sliding paged cache from segments",
       "scalar, batch of arrays", "simd, batch of arrays", "scalar, sliding arrays",
-      "simd, sliding arrays"})
+      "simd, sliding arrays", "scalar, MQA rows across the lanes",
+      "simd, MQA rows across the lanes"})
   void aDecodeStepAllocatesNothing(String name, String source) throws Exception {
     AttentionKernel kernel = name.equals("simd") ? AttentionKernels.simd(1) : AttentionKernels.scalar();
     // One ALiBi options object for layers of two head counts, whose standard slopes differ.
@@ -146,6 +147,16 @@ class DecodeAllocationTest {
             kernel.decode(SHAPE, options, KEYS, q, 0, keys, at * stride, values,
                 (at + 3) * stride, out, 0);
           };
+        }
+        case "MQA rows across the lanes" -> {
+          // 32 query rows of one KV head fill vectors: the SIMD kernel transposes them, and its
+          // sums back, through registers (Transpose), and loads and stores them in one piece.
+          AttentionShape mqa = AttentionShape.mqa(32, 128);
+          float[] mq = filled(mqa.queryStride(), 0.25f);
+          float[] mout = new float[mqa.queryStride()];
+          float[] mk = filled(KEYS * mqa.kvStride(), 0.5f);
+          float[] mv = filled(KEYS * mqa.kvStride(), 1f);
+          yield () -> kernel.decode(mqa, options, KEYS, mq, 0, mk, 0, mv, 0, mout, 0);
         }
         default -> throw new IllegalArgumentException(source);
       };

@@ -532,6 +532,12 @@ final class AttentionBody {
    * in place and copying it in bulk, for the reason given at {@link #loadScaled}.
    */
   static void store(float[] a, int off, float c, MemorySegment out, long outOff, int len) {
+    scaleRow(a, off, c, len);
+    MemorySegment.copy(a, off, out, F32, outOff, len);
+  }
+
+  /** {@code a[off, off + len) *= c}, all on the heap. */
+  static void scaleRow(float[] a, int off, float c, int len) {
     int bound = SPECIES.loopBound(len);
     for (int x = 0; x < bound; x += LANES) {
       FloatVector.fromArray(SPECIES, a, off + x).mul(c).intoArray(a, off + x);
@@ -539,6 +545,10 @@ final class AttentionBody {
     for (int x = bound; x < len; x++) {
       a[off + x] *= c;
     }
+  }
+
+  /** {@code out[outOff..] = a[off..]}: finished rows, copied in bulk. */
+  static void copyOut(float[] a, int off, MemorySegment out, long outOff, int len) {
     MemorySegment.copy(a, off, out, F32, outOff, len);
   }
 }

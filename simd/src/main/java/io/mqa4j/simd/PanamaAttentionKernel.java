@@ -324,11 +324,11 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       super.attendBatch(shape, options, q, qOffset, sequences, out, outOffset);
       return;
     }
-    long limit = sharedLimit(sequences, options);
+    long limit = sharedLimit(shape, sequences, options);
     long rowBytes = 4L * shape.queryStride();
     int shared = 0;
     for (int i = 0; i < sequences.length; i++) {
-      if (keysRead(sequences[i], options) > limit) {
+      if (runsAlone(shape, sequences[i], options, limit)) {
         attend(shape, options, 1, q, qOffset + i * rowBytes, sequences[i], out,
             outOffset + i * rowBytes);
       } else {
@@ -337,7 +337,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     }
     if (shared < pool.size()) {
       for (int i = 0; i < sequences.length; i++) {
-        if (keysRead(sequences[i], options) <= limit) {
+        if (!runsAlone(shape, sequences[i], options, limit)) {
           attend(shape, options, 1, q, qOffset + i * rowBytes, sequences[i], out,
               outOffset + i * rowBytes);
         }
@@ -353,7 +353,7 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       }
       shared = 0;
       for (int i = 0; i < sequences.length; i++) {
-        if (keysRead(sequences[i], options) <= limit) {
+        if (!runsAlone(shape, sequences[i], options, limit)) {
           batch.order[shared++] = i;
         }
       }
@@ -372,33 +372,49 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
   }
 
   /**
-   * The most keys a sequence of a batch may have and still go to one worker: a thread's share of
-   * the keys of the sequences at or under it. Each sequence over a thread's share of the whole
-   * batch runs alone, and so on for what is left (16384, 4000 and three of 16 keys on two
-   * threads: the 16384, then the 4000, each split across both threads, then the three 16s
-   * shared), so that no worker reads a long sequence while another waits.
+   * The limit over which a sequence of a batch runs alone, its keys split across the threads,
+   * rather than going whole to one worker: a thread's share of the keys of the sequences that do
+   * not run alone. Each sequence over a thread's share of the whole batch runs alone, then each
+   * over a thread's share of what is left, and so on (16384, 4000 and three of 16 keys on two
+   * threads: the 16384, then the 4000, then the three 16s shared), so that no worker reads a
+   * long sequence while another waits. A sequence too short to split ({@link #splits}) stays
+   * shared whatever its length: alone, it would run on one thread while the others wait.
    */
-  private long sharedLimit(KvView[] sequences, AttentionOptions options) {
+  private long sharedLimit(AttentionShape shape, KvView[] sequences, AttentionOptions options) {
     long limit = Long.MAX_VALUE;
     while (true) {
       long total = 0;
       for (KvView kv : sequences) {
-        long keys = keysRead(kv, options);
-        if (keys <= limit) {
-          total += keys;
+        if (!runsAlone(shape, kv, options, limit)) {
+          total += keysRead(kv, options);
         }
       }
       long share = total / pool.size();
       boolean over = false;
       for (KvView kv : sequences) {
-        long keys = keysRead(kv, options);
-        over |= keys <= limit && keys > share;
+        over |= !runsAlone(shape, kv, options, limit) && runsAlone(shape, kv, options, share);
       }
       if (!over) {
         return limit;
       }
       limit = share;
     }
+  }
+
+  /** Whether {@code kv} runs alone under {@code limit}: over it, and long enough to split. */
+  private static boolean runsAlone(AttentionShape shape, KvView kv, AttentionOptions options,
+      long limit) {
+    long keys = keysRead(kv, options);
+    return keys > limit && splits(shape, keys);
+  }
+
+  /**
+   * Whether a decode step over {@code keys} keys is split across threads, as {@link #attend}
+   * and {@link Job#plan} decide: enough work, and at least two splits' worth of keys.
+   */
+  private static boolean splits(AttentionShape shape, long keys) {
+    return keys >= 2L * MIN_SPLIT_KEYS
+        && keys * shape.queryHeads() * shape.headDim() >= PARALLEL_WORK;
   }
 
   /** Keys a decode step over {@code kv} reads: those its query sees. */
@@ -633,7 +649,16 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
         Transpose.transpose(s.acc, 0, rowPad, headDim, rows, s.q, 0, headDim);
         acc = s.q;
       }
-      if (splits == 1) {
+      if (splits == 1 && rowsPerHead == group) {
+        // One query: its rows are consecutive heads of out as of acc, copied out in one go.
+        for (int r = 0; r < rows; r++) {
+          AttentionBody.scaleRow(acc, r * headDim,
+              finishFactor(s.max[r], s.sum[r], headOfRow(firstKvHead, rowsPerHead, r)), headDim);
+        }
+        long outRow = outOffset + 4L * ((long) firstQuery * heads
+            + headOfRow(firstKvHead, rowsPerHead, 0)) * headDim;
+        AttentionBody.copyOut(acc, 0, out, outRow, rows * headDim);
+      } else if (splits == 1) {
         for (int r = 0; r < rows; r++) {
           finishRow(acc, r * headDim, s.max[r], s.sum[r], headOfRow(firstKvHead, rowsPerHead, r),
               queryOfRow(firstQuery, rowsPerHead, r));
@@ -1033,14 +1058,18 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
     private void finishRow(float[] acc, int accOff, float max, float sum, int head, int query) {
       int headDim = shape.headDim();
       long outRow = outOffset + 4L * ((long) query * shape.queryHeads() + head) * headDim;
-      float factor = 0f;
-      if (sum != 0f) {
-        float sink = options.sink(head);
-        float top = Math.max(max, sink);
-        float keep = (float) Math.exp(max - top);
-        factor = keep / (sum * keep + (float) Math.exp(sink - top));
+      AttentionBody.store(acc, accOff, finishFactor(max, sum, head), out, outRow, headDim);
+    }
+
+    /** What a finished row's sums are multiplied by: 1 over the softmax's denominator. */
+    private float finishFactor(float max, float sum, int head) {
+      if (sum == 0f) {
+        return 0f;
       }
-      AttentionBody.store(acc, accOff, factor, out, outRow, headDim);
+      float sink = options.sink(head);
+      float top = Math.max(max, sink);
+      float keep = (float) Math.exp(max - top);
+      return keep / (sum * keep + (float) Math.exp(sink - top));
     }
   }
 

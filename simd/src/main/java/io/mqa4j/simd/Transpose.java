@@ -16,14 +16,19 @@ import jdk.incubator.vector.VectorShuffle;
  * <p>A block is transposed as a block matrix is: swap the off-diagonal halves, then do the same
  * within each half, {@code log2(LANES)} times, each swap two two-vector rearranges per pair of
  * rows. Those are single instructions on x86 (or a few, on AVX2); elsewhere the Vector API may
- * run them as Java code far slower than the element loop, so other CPUs, and 4 lanes, keep the
- * loop.
+ * run them as Java code far slower than the element loop, so other CPUs, 4 lanes and widths
+ * past the CPU's own keep the loop.
  */
 final class Transpose {
   private Transpose() {}
 
-  /** Whether whole blocks are transposed in registers on this CPU and vector width. */
-  static final boolean IN_REGISTERS = (LANES == 8 || LANES == 16) && isX86();
+  /**
+   * Whether whole blocks are transposed in registers on this CPU and vector width: not at a
+   * width forced past the CPU's own ({@code mqa4j.vector.bits=512} without AVX-512), where the
+   * rearranges run as Java code, about 170 times slower than the element loop.
+   */
+  static final boolean IN_REGISTERS = (LANES == 8 || LANES == 16) && isX86()
+      && LANES <= FloatVector.SPECIES_PREFERRED.length();
 
   /** Per step, the first row's new lanes: its own where the step's bit is clear, else the second's. */
   private static final VectorShuffle<Float>[] LOW = shuffles(true);

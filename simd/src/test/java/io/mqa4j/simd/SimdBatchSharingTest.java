@@ -70,6 +70,43 @@ class SimdBatchSharingTest {
     }
   }
 
+  /**
+   * Sequences too short to split stay shared, however uneven: alone, each would run on the
+   * caller's thread while the workers wait. Under a pass that kept taking the longest of what was
+   * left, every one of these did.
+   */
+  @Test
+  void sequencesTooShortToSplitStayShared() {
+    AttentionKernel simd = AttentionKernels.simd(2);
+    AttentionShape shape = AttentionShape.mqa(8, 64);
+    int[] lengths = {16384, 400, 200, 100, 50, 25, 12, 6, 3, 2};
+    try (PagedKvCache cache = PagedKvCache.builder(1, 64).type(KvType.F32).blockTokens(16)
+        .capacityTokens(18_000).build()) {
+      KvSequence[] seqs = new KvSequence[lengths.length];
+      for (int s = 0; s < lengths.length; s++) {
+        seqs[s] = sequence(cache, lengths[s], s);
+      }
+      float[] q = new float[lengths.length * shape.queryStride()];
+      Random random = new Random(4);
+      for (int i = 0; i < q.length; i++) {
+        q[i] = random.nextFloat() - 0.5f;
+      }
+      boolean shortReadByWorker = false;
+      for (int round = 0; round < 500 && !shortReadByWorker; round++) {
+        ReadBy[] views = new ReadBy[lengths.length];
+        for (int s = 0; s < lengths.length; s++) {
+          views[s] = new ReadBy(seqs[s]);
+        }
+        simd.decodeBatch(shape, AttentionOptions.defaults(), q, 0, views,
+            new float[q.length], 0);
+        for (int s = 1; s < lengths.length; s++) {
+          shortReadByWorker |= views[s].blocksReadByWorkers() > 0;
+        }
+      }
+      assertTrue(shortReadByWorker, "no sequence of 400 keys or fewer ever reached the worker");
+    }
+  }
+
   private static KvSequence sequence(PagedKvCache cache, int tokens, int seed) {
     Random random = new Random(seed);
     float[] kv = new float[tokens * 64];
