@@ -9,8 +9,8 @@ import io.mqa4j.core.AttentionOptions;
 import io.mqa4j.core.AttentionShape;
 import io.mqa4j.core.KvSequence;
 import io.mqa4j.core.KvType;
-import io.mqa4j.core.KvView;
 import io.mqa4j.core.PagedKvCache;
+import io.mqa4j.core.testkit.ForwardingKvView;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import java.util.Set;
@@ -119,13 +119,12 @@ class SimdBatchSharingTest {
   }
 
   /** A sequence's view that notes the blocks threads other than the caller ask for. */
-  private static final class ReadBy implements KvView {
-    final KvSequence seq;
+  private static final class ReadBy extends ForwardingKvView {
     final Thread caller = Thread.currentThread();
     final Set<Integer> byWorkers = ConcurrentHashMap.newKeySet();
 
     ReadBy(KvSequence seq) {
-      this.seq = seq;
+      super(seq);
     }
 
     int blocksReadByWorkers() {
@@ -139,40 +138,15 @@ class SimdBatchSharingTest {
     }
 
     @Override
-    public int kvHeads() {
-      return seq.kvHeads();
-    }
-
-    @Override
-    public int headDim() {
-      return seq.headDim();
-    }
-
-    @Override
-    public KvType type() {
-      return seq.type();
-    }
-
-    @Override
-    public int length() {
-      return seq.length();
-    }
-
-    @Override
-    public int blockTokens() {
-      return seq.blockTokens();
-    }
-
-    @Override
     public MemorySegment keyBlock(int block) {
       note(block);
-      return seq.keyBlock(block);
+      return super.keyBlock(block);
     }
 
     @Override
     public MemorySegment valueBlock(int block) {
       note(block);
-      return seq.valueBlock(block);
+      return super.valueBlock(block);
     }
   }
 }

@@ -119,40 +119,17 @@ public final class SlidingWindowRelease {
   }
 
   /** A view of the caller's own over {@code seq}'s blocks, claiming {@code firstKey}. */
-  private record Delegate(KvSequence seq, int firstKey) implements KvView {
-    @Override
-    public int kvHeads() {
-      return seq.kvHeads();
+  private static final class Delegate extends ForwardingKvView {
+    private final int firstKey;
+
+    Delegate(KvSequence seq, int firstKey) {
+      super(seq);
+      this.firstKey = firstKey;
     }
 
     @Override
-    public int headDim() {
-      return seq.headDim();
-    }
-
-    @Override
-    public KvType type() {
-      return seq.type();
-    }
-
-    @Override
-    public int length() {
-      return seq.length();
-    }
-
-    @Override
-    public int blockTokens() {
-      return seq.blockTokens();
-    }
-
-    @Override
-    public MemorySegment keyBlock(int block) {
-      return seq.keyBlock(block);
-    }
-
-    @Override
-    public MemorySegment valueBlock(int block) {
-      return seq.valueBlock(block);
+    public int firstKey() {
+      return firstKey;
     }
   }
 
