@@ -511,6 +511,16 @@ final class AttentionBody {
   static boolean loadScaled(MemorySegment src, long srcOff, float c, float[] dst, int dstOff,
       int len) {
     MemorySegment.copy(src, F32, srcOff, dst, dstOff, len);
+    return scaleLoaded(dst, dstOff, c, len);
+  }
+
+  /**
+   * {@code dst[dstOff, dstOff + len) *= c} for one loaded head, saying whether any element came
+   * out NaN or infinite. Callers keep {@code len} to one head: over many heads at once, the
+   * vector this loop carries was seen to defeat C2 now and then, which then boxed it on every
+   * call.
+   */
+  static boolean scaleLoaded(float[] dst, int dstOff, float c, int len) {
     int bound = SPECIES.loopBound(len);
     // x * 0 is 0 for a finite x, NaN otherwise: the sum says whether the row came out finite.
     FloatVector zeros = FloatVector.zero(SPECIES);
@@ -545,6 +555,11 @@ final class AttentionBody {
     for (int x = bound; x < len; x++) {
       a[off + x] *= c;
     }
+  }
+
+  /** {@code dst[dstOff..] = src[srcOff..]}: query rows, copied in bulk (see {@link #loadScaled}). */
+  static void copyIn(MemorySegment src, long srcOff, float[] dst, int dstOff, int len) {
+    MemorySegment.copy(src, F32, srcOff, dst, dstOff, len);
   }
 
   /** {@code out[outOff..] = a[off..]}: finished rows, copied in bulk. */

@@ -700,10 +700,15 @@ final class PanamaAttentionKernel extends AbstractAttentionKernel {
       int headDim = shape.headDim();
       int heads = shape.queryHeads();
       if (rowsPerHead == shape.groupSize()) {
-        // One query: its rows are the task's heads one after another in q, loaded in one go.
+        // One query: its rows are the task's heads one after another in q, copied in one go.
         int head = headOfRow(firstKvHead, rowsPerHead, 0);
         long qRow = qOffset + 4L * ((long) firstQuery * heads + head) * headDim;
-        return AttentionBody.loadScaled(q, qRow, c, s.q, 0, rows * headDim);
+        AttentionBody.copyIn(q, qRow, s.q, 0, rows * headDim);
+        boolean nonFinite = false;
+        for (int r = 0; r < rows; r++) {
+          nonFinite |= AttentionBody.scaleLoaded(s.q, r * headDim, c, headDim);
+        }
+        return nonFinite;
       }
       boolean nonFinite = false;
       for (int r = 0; r < rows; r++) {
