@@ -510,7 +510,7 @@ final class AttentionBody {
    */
   static boolean loadScaled(MemorySegment src, long srcOff, float c, float[] dst, int dstOff,
       int len) {
-    MemorySegment.copy(src, F32, srcOff, dst, dstOff, len);
+    copyIn(src, srcOff, dst, dstOff, len);
     return scaleLoaded(dst, dstOff, c, len);
   }
 
@@ -543,7 +543,7 @@ final class AttentionBody {
    */
   static void store(float[] a, int off, float c, MemorySegment out, long outOff, int len) {
     scaleRow(a, off, c, len);
-    MemorySegment.copy(a, off, out, F32, outOff, len);
+    copyOut(a, off, out, outOff, len);
   }
 
   /** {@code a[off, off + len) *= c}, all on the heap. */

@@ -87,7 +87,7 @@ public class DecodeBatchBenchmark {
   public void setUp() {
     shape = Workload.shape(layout, queryHeads, headDim);
     options = AttentionOptions.defaults();
-    int workers = threads == 0 ? AttentionKernels.processorThreads() : threads;
+    int workers = Workload.workers(threads);
     attention = AttentionKernels.simd(workers);
     batch = switch (call) {
       case "batch" -> true;

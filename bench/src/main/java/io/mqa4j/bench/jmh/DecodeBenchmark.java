@@ -108,7 +108,7 @@ public class DecodeBenchmark {
   public void setUp() {
     shape = Workload.shape(layout, queryHeads, headDim);
     options = AttentionOptions.defaults();
-    int workers = threads == 0 ? AttentionKernels.processorThreads() : threads;
+    int workers = Workload.workers(threads);
     attention = Workload.kernel(kernel, workers);
     float[] k = Workload.random(context * shape.kvStride(), 1);
     float[] v = Workload.random(context * shape.kvStride(), 2);

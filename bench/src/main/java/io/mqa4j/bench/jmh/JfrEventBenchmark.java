@@ -69,7 +69,7 @@ public class JfrEventBenchmark {
   @Param({"simd"})
   public String kernel;
 
-  /** One thread by default: a hand-over to the pool would add its own cost and spread. */
+  /** One thread by default (0 means every processor): a hand-over to the pool adds its own cost. */
   @Param({"1"})
   public int threads;
 
@@ -87,9 +87,12 @@ public class JfrEventBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
+    if (!call.equals("decode") && !call.equals("paged") && !call.equals("batch")) {
+      throw new IllegalArgumentException("call must be decode, paged or batch, got '" + call + "'");
+    }
     shape = Workload.shape(layout, queryHeads, headDim);
     options = AttentionOptions.defaults();
-    attention = Workload.kernel(kernel, threads);
+    attention = Workload.kernel(kernel, Workload.workers(threads));
     k = Workload.random(keys * shape.kvStride(), 1);
     v = Workload.random(keys * shape.kvStride(), 2);
     cache = PagedKvCache.builder(shape.kvHeads(), headDim).type(KvType.F32).blockTokens(16)
@@ -111,9 +114,6 @@ public class JfrEventBenchmark {
       default -> throw new IllegalArgumentException("recording must be none, disabled, enabled"
           + " or enabled-no-stack, got '" + recording + "'");
     };
-    if (!call.equals("decode") && !call.equals("paged") && !call.equals("batch")) {
-      throw new IllegalArgumentException("call must be decode, paged or batch, got '" + call + "'");
-    }
     float[] expected = new float[shape.queryStride()];
     AttentionKernels.scalar().decode(shape, options, keys, q, 0, k, 0, v, 0, expected, 0);
     run();

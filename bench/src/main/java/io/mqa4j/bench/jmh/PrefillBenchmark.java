@@ -82,7 +82,7 @@ public class PrefillBenchmark {
   public void setUp() {
     shape = Workload.shape(layout, queryHeads, headDim);
     options = AttentionOptions.defaults().withCausal(true);
-    int workers = threads == 0 ? AttentionKernels.processorThreads() : threads;
+    int workers = Workload.workers(threads);
     attention = Workload.kernel(kernel, workers);
     q = Workload.random(context * shape.queryStride(), 1);
     k = Workload.random(context * shape.kvStride(), 2);

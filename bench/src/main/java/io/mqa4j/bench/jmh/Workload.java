@@ -20,6 +20,11 @@ final class Workload {
     };
   }
 
+  /** The threads a benchmark's {@code threads} parameter asks for: 0 means every processor. */
+  static int workers(int threads) {
+    return threads == 0 ? AttentionKernels.processorThreads() : threads;
+  }
+
   /** {@code scalar} or {@code simd} on {@code threads} threads. */
   static AttentionKernel kernel(String name, int threads) {
     return switch (name) {
